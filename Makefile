@@ -1,0 +1,123 @@
+# cairn — build, run, test, bench, fuzz.
+#
+#   make run             install what is missing, build, init a demo store, serve
+#   make test            the same set-up, then every test suite
+#   make test SANITIZE=1 the same under ASan + UBSan
+#   make bench           benchmark table, cairn beside its peers
+#   make fuzz            short libFuzzer runs over every parser
+
+CC       ?= cc
+SANITIZE ?=
+DATA     ?= ./cairn-data
+LISTEN   ?= 127.0.0.1:8080
+
+ifeq ($(SANITIZE),1)
+BUILD    := build/san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+OPT      := -O1 -g
+else
+BUILD    := build
+SANFLAGS :=
+OPT      := -O2 -g
+endif
+
+PKGS     := libmicrohttpd jansson sqlite3 libsodium zlib icu-uc icu-i18n libcurl
+CPPFLAGS := -Isrc -D_GNU_SOURCE
+CFLAGS   := -std=c11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -pthread $(OPT) $(SANFLAGS) \
+            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -pthread
+LDFLAGS  := $(SANFLAGS)
+
+SRCS     := $(sort $(shell find src -name '*.c' ! -name main.c))
+OBJS     := $(SRCS:%.c=$(BUILD)/obj/%.o)
+UNIT_SRCS:= $(sort $(wildcard tests/unit/*_test.c))
+UNIT_OBJS:= $(UNIT_SRCS:%.c=$(BUILD)/obj/%.o)
+CAIRN    := $(BUILD)/cairn
+
+.PHONY: all run test unit e2e conformance bench fuzz deps clean format demo
+all: $(CAIRN)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libcairn.a: $(OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(CAIRN): $(BUILD)/obj/src/main.o $(BUILD)/libcairn.a
+	@scripts/check-banned.sh
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/unit_tests: $(UNIT_OBJS) $(BUILD)/libcairn.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# ---- set-up: Debian and npm packages, installed only when missing ----------
+APT_PKGS := build-essential pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev \
+            libcriterion-dev libsodium-dev zlib1g-dev libicu-dev libcurl4-openssl-dev \
+            clang nodejs npm wrk sqlite3
+deps: .deps-stamp
+.deps-stamp: Makefile package.json
+	@missing=$$(for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:" $$missing; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+	@if [ ! -d node_modules ] || [ package.json -nt node_modules ]; then \
+		echo "installing npm packages"; npm install --no-audit --no-fund --loglevel=error && touch node_modules; \
+	fi
+	@touch $@
+
+# ---- run ------------------------------------------------------------------
+run: deps $(CAIRN)
+	@if [ ! -f $(DATA)/credentials.json ]; then \
+		mkdir -p $(DATA) && $(CAIRN) init --data $(DATA) --listen $(LISTEN) > $(DATA)/credentials.json.tmp \
+		&& mv $(DATA)/credentials.json.tmp $(DATA)/credentials.json; \
+	fi
+	@echo "cairn demo workspace (kept in $(DATA)/credentials.json):"
+	@cat $(DATA)/credentials.json; echo
+	exec $(CAIRN) serve --data $(DATA) --listen $(LISTEN)
+
+# ---- tests ----------------------------------------------------------------
+test: deps $(CAIRN) $(BUILD)/unit_tests
+	@$(MAKE) --no-print-directory unit e2e conformance
+
+unit: $(BUILD)/unit_tests
+	@echo "== unit tests (Criterion)"
+	$(BUILD)/unit_tests --jobs 2
+
+e2e: $(CAIRN)
+	@echo "== end-to-end tests (node:test against $(CAIRN))"
+	CAIRN_BIN=$(abspath $(CAIRN)) node --test --test-concurrency=1 tests/e2e/
+
+conformance: $(CAIRN)
+	@echo "== Liquid conformance (Shopify cases)"
+	python3 ../shared/conformance/liquid/run_cases.py -j 2 -- $(CAIRN) template render | head -3
+
+# ---- bench ----------------------------------------------------------------
+bench: deps $(CAIRN)
+	CAIRN_BIN=$(abspath $(CAIRN)) node bench/run.mjs
+
+# ---- fuzz -----------------------------------------------------------------
+FUZZ_SRCS := $(wildcard tests/fuzz/*_fuzz.c)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
+FUZZ_SECONDS ?= 20
+FUZZ_CFLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -Isrc -D_GNU_SOURCE \
+               $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+build/fuzz/%: tests/fuzz/%.c $(SRCS)
+	@mkdir -p build/fuzz
+	clang $(FUZZ_CFLAGS) -o $@ $< $(SRCS) $(LDLIBS)
+fuzz: deps $(FUZZ_BINS)
+	@for f in $(FUZZ_BINS); do n=$$(basename $$f); echo "== fuzz $$n ($(FUZZ_SECONDS)s)"; \
+		mkdir -p build/fuzz/corpus-$$n; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=5 build/fuzz/corpus-$$n tests/fuzz/corpus/$$n 2>&1 | tail -2 || exit 1; \
+	done
+
+format:
+	clang-format -i $$(find src tests -name '*.[ch]')
+
+clean:
+	rm -rf build

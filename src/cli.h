@@ -1,0 +1,15 @@
+/* cli.h — the subcommands of the cairn binary.
+ *
+ * Each returns the process exit status: 0 success, 1 failure (message on
+ * stderr), 2 usage error (usage on stderr). argv[0] is the subcommand name. */
+#ifndef CAIRN_CLI_H
+#define CAIRN_CLI_H
+
+int cli_init(int argc, char **argv);     /* src/app/cli_server.c */
+int cli_serve(int argc, char **argv);    /* src/app/cli_server.c */
+int cli_migrate(int argc, char **argv);  /* src/app/cli_server.c */
+int cli_import(int argc, char **argv);   /* src/ingest/ingest_cli.c */
+int cli_export(int argc, char **argv);   /* src/ingest/ingest_cli.c */
+int cli_template(int argc, char **argv); /* src/template/tpl_cli.c */
+
+#endif
