@@ -1,9 +1,286 @@
+/* cli_server.c — `cairn init`, `cairn serve`, `cairn migrate`. */
+#include <getopt.h>
+#include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
+#include "app/app.h"
 #include "cli.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/xalloc.h"
 
-int cli_init(int argc, char **argv) { fprintf(stderr, "todo\n"); return 1; }
-int cli_serve(int argc, char **argv) { fprintf(stderr, "todo\n"); return 1; }
-int cli_migrate(int argc, char **argv) { fprintf(stderr, "todo\n"); return 1; }
-int cli_import(int argc, char **argv) { fprintf(stderr, "todo\n"); return 1; }
-int cli_export(int argc, char **argv) { fprintf(stderr, "todo\n"); return 1; }
+/* Options every server command shares; returns 0, 2 (usage) or 1. */
+enum { OPT_DATA = 1000, OPT_LISTEN, OPT_CONFIG, OPT_THREADS, OPT_VCLOCK, OPT_LOGLEVEL, OPT_WORKSPACE, OPT_EMAIL,
+       OPT_ROTATE, OPT_SHARDS };
+
+static const struct option common_opts[] = {
+	{"data", required_argument, NULL, OPT_DATA},
+	{"listen", required_argument, NULL, OPT_LISTEN},
+	{"config", required_argument, NULL, OPT_CONFIG},
+	{"threads", required_argument, NULL, OPT_THREADS},
+	{"shards", required_argument, NULL, OPT_SHARDS},
+	{"virtual-clock", required_argument, NULL, OPT_VCLOCK},
+	{"log-level", required_argument, NULL, OPT_LOGLEVEL},
+	{"workspace", required_argument, NULL, OPT_WORKSPACE},
+	{"owner-email", required_argument, NULL, OPT_EMAIL},
+	{"rotate", no_argument, NULL, OPT_ROTATE},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
+};
+
+struct server_args {
+	struct cairn_config cfg;
+	const char *workspace;
+	const char *owner_email;
+	int rotate;
+};
+
+static int parse_args(int argc, char **argv, const char *usage, struct server_args *sa)
+{
+	config_init(&sa->cfg);
+	sa->workspace = "default";
+	sa->owner_email = "owner@cairn.local";
+	sa->rotate = 0;
+	unsigned set = 0;
+	struct cairn_err err = CAIRN_ERR_INIT;
+	optind = 1;
+	opterr = 0;
+	int c;
+	while ((c = getopt_long(argc, argv, "h", common_opts, NULL)) != -1) {
+		const char *key = NULL;
+		switch (c) {
+		case OPT_DATA: key = "data"; break;
+		case OPT_LISTEN: key = "listen"; break;
+		case OPT_CONFIG: key = "config"; break;
+		case OPT_THREADS: key = "threads"; break;
+		case OPT_SHARDS: key = "shards"; break;
+		case OPT_VCLOCK: key = "virtual_clock"; break;
+		case OPT_LOGLEVEL: key = "log_level"; break;
+		case OPT_WORKSPACE: sa->workspace = optarg; continue;
+		case OPT_EMAIL: sa->owner_email = optarg; continue;
+		case OPT_ROTATE: sa->rotate = 1; continue;
+		case 'h': fputs(usage, stdout); config_release(&sa->cfg); return 3;
+		default:
+			fprintf(stderr, "cairn %s: unknown or incomplete option '%s'\n%s", argv[0], argv[optind - 1], usage);
+			config_release(&sa->cfg);
+			return 2;
+		}
+		if (config_set(&sa->cfg, key, optarg, &err) < 0) {
+			fprintf(stderr, "cairn %s: %s\n%s", argv[0], err.message, usage);
+			config_release(&sa->cfg);
+			return 2;
+		}
+		set |= config_key_bit(key);
+	}
+	if (optind < argc) {
+		fprintf(stderr, "cairn %s: unexpected argument '%s'\n%s", argv[0], argv[optind], usage);
+		config_release(&sa->cfg);
+		return 2;
+	}
+	if (config_load_env_and_file(&sa->cfg, set, &err) < 0) {
+		fprintf(stderr, "cairn %s: %s\n", argv[0], err.message);
+		config_release(&sa->cfg);
+		return 1;
+	}
+	if (!strcmp(sa->cfg.log_level, "debug"))
+		log_set_level(LOG_DEBUG);
+	else if (!strcmp(sa->cfg.log_level, "warn"))
+		log_set_level(LOG_WARN);
+	else if (!strcmp(sa->cfg.log_level, "error"))
+		log_set_level(LOG_ERROR);
+	return 0;
+}
+
+static int start(int rc)
+{
+	return rc == 3 ? 0 : rc;
+}
+
+static const char init_usage[] =
+	"usage: cairn init [--data DIR] [--listen HOST:PORT] [--workspace NAME] [--owner-email EMAIL] [--rotate]\n"
+	"Creates the store with a workspace, a write key, a secret key and an owner login, and prints them as one\n"
+	"JSON object. On an existing workspace it refuses, unless --rotate: then it issues new keys and a new\n"
+	"owner password (the old keys stop working) and prints them. It never deletes data.\n";
+
+int cli_init(int argc, char **argv)
+{
+	struct server_args sa;
+	int rc = parse_args(argc, argv, init_usage, &sa);
+	if (rc)
+		return start(rc);
+	if (sodium_init() < 0)
+		return 1;
+	struct cairn_err err = CAIRN_ERR_INIT;
+	struct store *st = store_open(sa.cfg.data_dir, &err);
+	if (!st) {
+		fprintf(stderr, "cairn init: %s\n", err.message);
+		config_release(&sa.cfg);
+		return 1;
+	}
+	int64_t ws, now = clock_now_ms();
+	int exists = store_workspace_find(st, sa.workspace, &ws, &err) == 0;
+	cairn_err_clear(&err);
+	if (exists && !sa.rotate) {
+		fprintf(stderr,
+			"cairn init: %s already holds a workspace '%s'; nothing was changed. Use --rotate to issue new keys "
+			"and a new owner password for it.\n",
+			sa.cfg.data_dir, sa.workspace);
+		store_close(st);
+		config_release(&sa.cfg);
+		return 1;
+	}
+	char *wk = app_key_new("wk"), *sk = app_key_new("sk"), *pw = app_password_new();
+	char pwhash[crypto_pwhash_STRBYTES];
+	unsigned char h[32];
+	rc = 0;
+	if (!exists)
+		rc = store_workspace_create(st, sa.workspace, now, &ws, &err);
+	if (rc == 0) {
+		app_key_hash(wk, h);
+		rc = store_key_add(st, ws, STORE_KEY_WRITE, h, "wk_", 1, now, &err);
+	}
+	if (rc == 0) {
+		app_key_hash(sk, h);
+		rc = store_key_add(st, ws, STORE_KEY_SECRET, h, "sk_", 1, now, &err);
+	}
+	if (rc == 0 && crypto_pwhash_str(pwhash, pw, strlen(pw), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+					 crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+		rc = cairn_err_set(&err, CAIRN_EIO, "hash_failed", "", "Cannot hash the owner password (out of memory?).");
+	if (rc == 0)
+		rc = store_member_put(st, ws, sa.owner_email, pwhash, "owner", now, &err);
+	if (rc == 0) {
+		json_t *out = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s+}", "workspace", sa.workspace, "write_key", wk, "secret_key",
+					sk, "owner_email", sa.owner_email, "owner_password", pw, "url", "http://",
+					sa.cfg.listen);
+		char *text = json_dumps(out, JSON_COMPACT);
+		printf("%s\n", text);
+		free(text);
+		json_decref(out);
+	} else {
+		fprintf(stderr, "cairn init: %s\n", err.message);
+	}
+	free(wk);
+	free(sk);
+	free(pw);
+	store_close(st);
+	config_release(&sa.cfg);
+	return rc == 0 ? 0 : 1;
+}
+
+static const char serve_usage[] =
+	"usage: cairn serve [--data DIR] [--listen HOST:PORT] [--config FILE] [--threads N] [--shards N]\n"
+	"                   [--virtual-clock RFC3339] [--log-level debug|info|warn|error]\n"
+	"Runs the HTTP server and the engine. Prints 'listening on http://HOST:PORT' once ready;\n"
+	"SIGTERM or SIGINT drains requests in flight and exits 0.\n";
+
+static void notify_engine(int64_t head, void *arg)
+{
+	engine_notify(arg, head);
+}
+
+int cli_serve(int argc, char **argv)
+{
+	struct server_args sa;
+	int rc = parse_args(argc, argv, serve_usage, &sa);
+	if (rc)
+		return start(rc);
+	if (sodium_init() < 0)
+		return 1;
+	struct cairn_err err = CAIRN_ERR_INIT;
+	if (sa.cfg.virtual_clock) {
+		int64_t t;
+		if (clock_parse_rfc3339(sa.cfg.virtual_clock, &t) < 0) {
+			fprintf(stderr, "cairn serve: --virtual-clock needs an RFC 3339 time such as 2026-03-02T10:00:00+09:00\n");
+			config_release(&sa.cfg);
+			return 2;
+		}
+		clock_virtual_start(t);
+	}
+	char *host = NULL;
+	int port = 0;
+	if (config_split_listen(sa.cfg.listen, &host, &port) < 0) {
+		fprintf(stderr, "cairn serve: --listen needs HOST:PORT, not '%s'\n", sa.cfg.listen);
+		config_release(&sa.cfg);
+		return 2;
+	}
+	/* signals are taken by sigwait below, not by any thread */
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	struct app a;
+	memset(&a, 0, sizeof a);
+	a.cfg = &sa.cfg;
+	pthread_mutex_init(&a.key_lock, NULL);
+	a.st = store_open(sa.cfg.data_dir, &err);
+	if (!a.st) {
+		fprintf(stderr, "cairn serve: %s\n", err.message);
+		free(host);
+		config_release(&sa.cfg);
+		return 1;
+	}
+	a.engine = engine_new(a.st);
+	a.writer = ingest_writer_new(a.st, notify_engine, a.engine);
+	struct http_server_opts ho = {
+		.host = host,
+		.port = port,
+		.threads = sa.cfg.threads,
+		.routes = app_routes,
+		.nroutes = app_nroutes,
+		.app = &a,
+		.auth = app_auth,
+	};
+	struct http_server *srv = http_server_new(&ho, &err);
+	if (!srv) {
+		fprintf(stderr, "cairn serve: %s\n", err.message);
+		rc = 1;
+	} else {
+		char port_s[16];
+		snprintf(port_s, sizeof port_s, "%d", http_server_port(srv));
+		log_info("listening", "host", host, "port", port_s, NULL);
+		printf("listening on http://%s:%d\n", host, http_server_port(srv));
+		fflush(stdout);
+		int sig;
+		sigwait(&sigs, &sig);
+		log_info("shutting down", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT", NULL);
+		http_server_free(srv);
+	}
+	ingest_writer_free(a.writer);
+	engine_free(a.engine);
+	store_close(a.st);
+	pthread_mutex_destroy(&a.key_lock);
+	free(host);
+	config_release(&sa.cfg);
+	return rc;
+}
+
+static const char migrate_usage[] = "usage: cairn migrate [--data DIR]\n"
+				    "Brings the store's schema up to date and prints the versions.\n";
+
+int cli_migrate(int argc, char **argv)
+{
+	struct server_args sa;
+	int rc = parse_args(argc, argv, migrate_usage, &sa);
+	if (rc)
+		return start(rc);
+	struct cairn_err err = CAIRN_ERR_INIT;
+	struct store *st = store_open(sa.cfg.data_dir, &err);
+	if (!st) {
+		fprintf(stderr, "cairn migrate: %s\n", err.message);
+		config_release(&sa.cfg);
+		return 1;
+	}
+	int sv, ev;
+	store_schema_versions(st, &sv, &ev);
+	printf("{\"state_schema\":%d,\"events_schema\":%d}\n", sv, ev);
+	store_close(st);
+	config_release(&sa.cfg);
+	return 0;
+}

@@ -1,0 +1,52 @@
+/* app.h — the running server: what handlers share.
+ *
+ * Owns the store, the log writer, the engine and the key cache. Built by
+ * `cairn serve`; handlers receive it as their `app` argument. */
+#ifndef APP_APP_H
+#define APP_APP_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "core/config.h"
+#include "engine/engine.h"
+#include "http/http.h"
+#include "ingest/ingest.h"
+#include "store/store.h"
+
+#define APP_KEY_CACHE 64
+
+struct app_key_entry {
+	unsigned char hash[32];
+	int64_t ws;
+	int kind;
+	int64_t expires_mono_ms;
+};
+
+struct app {
+	struct cairn_config *cfg;
+	struct store *st;
+	struct ingest_writer *writer;
+	struct engine *engine;
+	pthread_mutex_t key_lock;
+	struct app_key_entry keys[APP_KEY_CACHE];
+	unsigned key_next;
+};
+
+/* The route table (src/app/routes.c). */
+extern const struct http_route app_routes[];
+extern const size_t app_nroutes;
+
+/* Hash of a key as stored (BLAKE2b-256). */
+void app_key_hash(const char *key, unsigned char out[32]);
+/* A new random key "<prefix>_<32 base62 chars>" (caller frees). */
+char *app_key_new(const char *prefix);
+/* A random password (caller frees). */
+char *app_password_new(void);
+/* http_auth_fn for the server. */
+int app_auth(void *app, const char *key, enum http_auth kind, int64_t *ws);
+
+/* Appends messages to the log and waits until durable (management writes). */
+int app_append(struct app *a, struct ingest_batch *b, int64_t ws, struct cairn_err *err);
+
+#endif

@@ -1,0 +1,35 @@
+/* routes.c — every HTTP endpoint, once: method, path, handler, auth, body
+ * limit, summary. The OpenAPI document is generated from this table. */
+#include "api/api.h"
+#include "app/app.h"
+#include "ingest/ingest.h"
+
+#define TRACK(name, summary) {"POST", "/v1/" name, api_track, HTTP_AUTH_WRITE, INGEST_MAX_REQUEST, summary}
+#define IMPORT_MAX (64u * 1024u * 1024u)
+
+const struct http_route app_routes[] = {
+	{"GET", "/healthz", api_health, HTTP_AUTH_NONE, 0, "liveness"},
+	{"GET", "/readyz", api_ready, HTTP_AUTH_NONE, 0, "readiness: store open, engine running"},
+	{"GET", "/metrics", api_metrics, HTTP_AUTH_NONE, 0, "Prometheus metrics"},
+	{"GET", "/api/openapi.json", api_openapi, HTTP_AUTH_NONE, 0, "this document"},
+	TRACK("identify", "who a user is: traits, consent"),
+	TRACK("track", "what a user did"),
+	TRACK("page", "a page view"),
+	TRACK("screen", "a screen view"),
+	TRACK("group", "a user's account and its traits"),
+	TRACK("alias", "merge a previous id into a user id"),
+	TRACK("batch", "up to 2,500 messages at once, stored atomically"),
+	TRACK("import", "same as batch"),
+	{"GET", "/api/v1/users", api_users_search, HTTP_AUTH_SECRET, 0, "search users (?q=)"},
+	{"GET", "/api/v1/users/{id}", api_user_get, HTTP_AUTH_SECRET, 0, "a profile"},
+	{"GET", "/api/v1/users/{id}/events", api_user_events, HTTP_AUTH_SECRET, 0, "a user's timeline, newest first"},
+	{"PUT", "/api/v1/users/{id}/consent", api_user_consent, HTTP_AUTH_SECRET, 0, "change consent"},
+	{"POST", "/api/v1/users/{id}/tags", api_user_tags, HTTP_AUTH_SECRET, 0, "add or remove tags"},
+	{"PUT", "/api/v1/users/{id}/lifecycle", api_user_lifecycle, HTTP_AUTH_SECRET, 0, "set the lifecycle stage"},
+	{"GET", "/api/v1/events", api_events_list, HTTP_AUTH_SECRET, 0, "events, newest first (?name=)"},
+	{"POST", "/api/v1/import/users", api_import_users, HTTP_AUTH_SECRET, IMPORT_MAX, "import users (CSV or NDJSON)"},
+	{"POST", "/api/v1/import/events", api_import_events, HTTP_AUTH_SECRET, IMPORT_MAX, "import events (NDJSON)"},
+	{"GET", "/api/v1/export/users", api_export_users, HTTP_AUTH_SECRET, 0, "export users (NDJSON or CSV)"},
+	{"GET", "/api/v1/export/events", api_export_events, HTTP_AUTH_SECRET, 0, "export events (NDJSON)"},
+};
+const size_t app_nroutes = sizeof app_routes / sizeof app_routes[0];

@@ -1,0 +1,188 @@
+#include "engine/engine.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/xalloc.h"
+#include "ingest/ingest.h"
+
+#define ENGINE_BATCH 1000
+#define ENGINE_CURSOR "profiles"
+
+struct engine {
+	struct store *st;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;    /* the engine waits on it */
+	pthread_cond_t applied; /* waiters for progress */
+	int64_t head;
+	_Atomic int64_t done;
+	int stopping;
+};
+
+struct apply_ctx {
+	struct store *st;
+	int64_t last;
+	struct cairn_err *err;
+};
+
+static int apply_one(const struct store_event *ev, void *arg)
+{
+	struct apply_ctx *a = arg;
+	if (ingest_apply_event(a->st, ev, a->err) < 0)
+		return -1;
+	a->last = ev->id;
+	return 0;
+}
+
+/* One batch: returns the number of events applied, or -1. */
+static int apply_batch(struct store *st, int64_t *cursor, struct cairn_err *err)
+{
+	if (store_begin(st, err) < 0)
+		return -1;
+	struct apply_ctx a = {.st = st, .last = store_cursor_get(st, ENGINE_CURSOR), .err = err};
+	int64_t start = a.last;
+	if (store_log_scan(st, a.last, ENGINE_BATCH, apply_one, &a, err) < 0) {
+		store_rollback(st);
+		return -1;
+	}
+	if (a.last == start) {
+		store_rollback(st);
+		*cursor = start;
+		return 0;
+	}
+	if (store_cursor_set(st, ENGINE_CURSOR, a.last, err) < 0 || store_commit(st, err) < 0) {
+		store_rollback(st);
+		return -1;
+	}
+	*cursor = a.last;
+	return 1;
+}
+
+int engine_catch_up(struct store *st, struct cairn_err *err)
+{
+	int64_t cur;
+	int rc;
+	while ((rc = apply_batch(st, &cur, err)) > 0)
+		;
+	return rc;
+}
+
+static void *engine_main(void *arg)
+{
+	struct engine *e = arg;
+	int backoff_ms = 0;
+	for (;;) {
+		struct cairn_err err = CAIRN_ERR_INIT;
+		int64_t cur = 0;
+		int rc = apply_batch(e->st, &cur, &err);
+		if (rc >= 0) {
+			pthread_mutex_lock(&e->lock);
+			atomic_store(&e->done, cur);
+			pthread_cond_broadcast(&e->applied);
+			pthread_mutex_unlock(&e->lock);
+			backoff_ms = 0;
+			if (rc > 0)
+				continue;
+		} else {
+			log_error("engine batch failed; will retry", "error", err.message, NULL);
+			backoff_ms = backoff_ms ? (backoff_ms * 2 > 5000 ? 5000 : backoff_ms * 2) : 50;
+		}
+		pthread_mutex_lock(&e->lock);
+		if (e->stopping) {
+			pthread_mutex_unlock(&e->lock);
+			break;
+		}
+		if (e->head <= atomic_load(&e->done) || backoff_ms) {
+			/* real time on purpose: this is a poll for writers in other
+			 * processes (CLI import), not a business timer */
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			long ms = backoff_ms ? backoff_ms : 200;
+			ts.tv_sec += ms / 1000;
+			ts.tv_nsec += (ms % 1000) * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&e->wake, &e->lock, &ts);
+		}
+		int stop = e->stopping;
+		pthread_mutex_unlock(&e->lock);
+		if (stop)
+			break;
+	}
+	return NULL;
+}
+
+struct engine *engine_new(struct store *st)
+{
+	struct engine *e = xcalloc(1, sizeof *e);
+	e->st = st;
+	pthread_mutex_init(&e->lock, NULL);
+	pthread_cond_init(&e->wake, NULL);
+	pthread_cond_init(&e->applied, NULL);
+	e->head = store_log_head(st);
+	pthread_create(&e->thread, NULL, engine_main, e);
+	return e;
+}
+
+void engine_free(struct engine *e)
+{
+	if (!e)
+		return;
+	pthread_mutex_lock(&e->lock);
+	e->stopping = 1;
+	pthread_cond_signal(&e->wake);
+	pthread_mutex_unlock(&e->lock);
+	pthread_join(e->thread, NULL);
+	pthread_mutex_destroy(&e->lock);
+	pthread_cond_destroy(&e->wake);
+	pthread_cond_destroy(&e->applied);
+	free(e);
+}
+
+void engine_notify(struct engine *e, int64_t head)
+{
+	pthread_mutex_lock(&e->lock);
+	if (head > e->head)
+		e->head = head;
+	pthread_cond_signal(&e->wake);
+	pthread_mutex_unlock(&e->lock);
+}
+
+int64_t engine_applied(struct engine *e)
+{
+	return atomic_load(&e->done);
+}
+
+int engine_wait_applied(struct engine *e, int64_t id, int timeout_ms)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&e->lock);
+	if (id > e->head) {
+		e->head = id;
+		pthread_cond_signal(&e->wake);
+	}
+	int rc = 0;
+	while (atomic_load(&e->done) < id) {
+		if (pthread_cond_timedwait(&e->applied, &e->lock, &ts) == ETIMEDOUT) {
+			rc = atomic_load(&e->done) < id ? -1 : 0;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&e->lock);
+	return rc;
+}

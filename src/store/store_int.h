@@ -1,0 +1,73 @@
+/* store_int.h — internals shared by the store's files. */
+#ifndef STORE_INT_H
+#define STORE_INT_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+
+#include "store/store.h"
+
+/* Every statement the store runs, prepared once per connection. */
+enum stmt_id {
+	S_BEGIN,
+	S_LOCK_STATE,
+	S_COMMIT,
+	S_ROLLBACK,
+	S_LOG_INSERT,
+	S_LOG_DEDUP_INSERT,
+	S_LOG_DEDUP_CHECK,
+	S_LOG_DELETE,
+	S_LOG_HEAD,
+	S_LOG_SCAN,
+	S_CURSOR_GET,
+	S_CURSOR_SET,
+	S_IDENTITY_FIND,
+	S_IDENTITY_LINK,
+	S_PROFILE_CREATE,
+	S_PROFILE_GET,
+	S_PROFILE_PUT,
+	S_TIMELINE_ADD,
+	S_CONSENT_PUT,
+	S_TAG_ADD,
+	S_TAG_REMOVE,
+	S_GROUP_PUT,
+	S_GROUP_MEMBER_ADD,
+	S_COUNT
+};
+
+struct store_conn {
+	sqlite3 *db;
+	sqlite3_stmt *stmts[S_COUNT];
+	struct store *st;
+	struct store_conn *next; /* all connections, for store_close */
+	int64_t generation;      /* equals st->generation while valid */
+};
+
+struct store {
+	char *dir;
+	char *state_path;
+	char *events_path;
+	pthread_key_t key;
+	pthread_mutex_t lock;
+	struct store_conn *conns;
+	int64_t generation;
+};
+
+/* This thread's connection (opened on first use). Never NULL: a failure to
+ * open a database that opened at store_open is fatal. */
+struct store_conn *store_conn(struct store *st);
+/* The prepared statement id, reset and with bindings cleared. */
+sqlite3_stmt *store_stmt(struct store_conn *c, enum stmt_id id);
+/* Records a SQLite failure in err as CAIRN_EIO and returns it. */
+int store_sqlerr(struct store_conn *c, struct cairn_err *err, const char *what);
+/* Binds a string or NULL. */
+void store_bind_text(sqlite3_stmt *s, int i, const char *v);
+/* Runs a statement that returns no rows. */
+int store_exec_stmt(struct store_conn *c, sqlite3_stmt *s, struct cairn_err *err, const char *what);
+/* Migrations for each database: arrays of SQL scripts, index + 1 = version. */
+extern const char *const store_state_migrations[];
+extern const int store_state_migration_count;
+extern const char *const store_events_migrations[];
+extern const int store_events_migration_count;
+
+#endif

@@ -1,0 +1,348 @@
+/* store_read.c — what the read API shows: profiles, timelines, events,
+ * search and streaming export. Reads need no transaction: each statement
+ * sees one WAL snapshot. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/jsonx.h"
+#include "core/xalloc.h"
+#include "store/store_int.h"
+
+static int prep(struct store_conn *c, const char *sql, sqlite3_stmt **s, struct cairn_err *err)
+{
+	*s = NULL;
+	if (sqlite3_prepare_v2(c->db, sql, -1, s, NULL) != SQLITE_OK) {
+		sqlite3_finalize(*s);
+		*s = NULL;
+		return store_sqlerr(c, err, "reading");
+	}
+	return 0;
+}
+
+static json_t *col_json(sqlite3_stmt *s, int i)
+{
+	const char *t = (const char *)sqlite3_column_text(s, i);
+	json_t *v = t ? json_loads(t, JSON_DECODE_ANY, NULL) : NULL;
+	return v ? v : json_null();
+}
+
+static json_t *col_str(sqlite3_stmt *s, int i)
+{
+	const char *t = (const char *)sqlite3_column_text(s, i);
+	return t ? json_string(t) : json_null();
+}
+
+int store_profile_resolve(struct store *st, int64_t ws, const char *id, int64_t *profile_id, struct cairn_err *err)
+{
+	if (store_identity_find(st, ws, STORE_ID_USER, id, profile_id) == 0)
+		return 0;
+	if (store_identity_find(st, ws, STORE_ID_ANON, id, profile_id) == 0)
+		return 0;
+	return cairn_err_set(err, CAIRN_ENOTFOUND, "user_not_found", "id",
+			     "No user or anonymous id '%s' in this workspace.", id);
+}
+
+static json_t *profile_row_json(struct store_conn *c, int64_t ws, int64_t pid, sqlite3_stmt *row,
+				struct cairn_err *err)
+{
+	/* row columns: user_id, traits, lifecycle, first_seen, last_seen, created_at, updated_at */
+	json_t *p = json_object();
+	json_object_set_new(p, "id", col_str(row, 0));
+	json_t *anon = json_array(), *aliases = json_array();
+	sqlite3_stmt *s;
+	if (prep(c, "SELECT kind, value FROM identities WHERE profile_id = ? ORDER BY first_seen, value", &s, err) == 0) {
+		sqlite3_bind_int64(s, 1, pid);
+		while (sqlite3_step(s) == SQLITE_ROW) {
+			const char *kind = (const char *)sqlite3_column_text(s, 0);
+			json_array_append_new(!strcmp(kind, STORE_ID_ANON) ? anon : aliases, col_str(s, 1));
+		}
+		sqlite3_finalize(s);
+	}
+	json_object_set_new(p, "anonymous_ids", anon);
+	json_object_set_new(p, "user_ids", aliases);
+	json_object_set_new(p, "traits", col_json(row, 1));
+
+	json_t *consent = json_object(), *topics = json_object();
+	if (prep(c, "SELECT scope, name, status, updated_at, source FROM consents WHERE profile_id = ? ORDER BY name", &s,
+		 err) == 0) {
+		sqlite3_bind_int64(s, 1, pid);
+		while (sqlite3_step(s) == SQLITE_ROW) {
+			json_t *rec = json_pack("{s:o,s:o,s:o}", "status", col_str(s, 2), "updated_at",
+						jsonx_time(sqlite3_column_int64(s, 3)), "source", col_str(s, 4));
+			const char *scope = (const char *)sqlite3_column_text(s, 0);
+			json_object_set_new(!strcmp(scope, "topic") ? topics : consent,
+					    (const char *)sqlite3_column_text(s, 1), rec);
+		}
+		sqlite3_finalize(s);
+	}
+	json_object_set_new(consent, "topics", topics);
+	json_object_set_new(p, "consent", consent);
+
+	json_t *tags = json_array();
+	if (prep(c, "SELECT tag FROM profile_tags WHERE profile_id = ? ORDER BY tag", &s, err) == 0) {
+		sqlite3_bind_int64(s, 1, pid);
+		while (sqlite3_step(s) == SQLITE_ROW)
+			json_array_append_new(tags, col_str(s, 0));
+		sqlite3_finalize(s);
+	}
+	json_object_set_new(p, "tags", tags);
+	json_object_set_new(p, "lifecycle_stage", col_str(row, 2));
+
+	json_t *groups = json_array();
+	if (prep(c,
+		 "SELECT g.group_id, g.traits FROM group_members m JOIN groups g ON g.workspace_id = m.workspace_id"
+		 " AND g.group_id = m.group_id WHERE m.profile_id = ? AND m.workspace_id = ? ORDER BY g.group_id",
+		 &s, err) == 0) {
+		sqlite3_bind_int64(s, 1, pid);
+		sqlite3_bind_int64(s, 2, ws);
+		while (sqlite3_step(s) == SQLITE_ROW)
+			json_array_append_new(groups, json_pack("{s:o,s:o}", "id", col_str(s, 0), "traits", col_json(s, 1)));
+		sqlite3_finalize(s);
+	}
+	json_object_set_new(p, "groups", groups);
+	json_object_set_new(p, "first_seen", jsonx_time(sqlite3_column_int64(row, 3)));
+	json_object_set_new(p, "last_seen", jsonx_time(sqlite3_column_int64(row, 4)));
+	json_object_set_new(p, "created_at", jsonx_time(sqlite3_column_int64(row, 5)));
+	json_object_set_new(p, "updated_at", jsonx_time(sqlite3_column_int64(row, 6)));
+	return p;
+}
+
+#define PROFILE_COLS "user_id, traits, lifecycle, first_seen, last_seen, created_at, updated_at, profile_id"
+
+json_t *store_profile_json(struct store *st, int64_t ws, const char *id, struct cairn_err *err)
+{
+	int64_t pid;
+	if (store_profile_resolve(st, ws, id, &pid, err) < 0)
+		return NULL;
+	struct store_conn *c = store_conn(st);
+	sqlite3_stmt *s;
+	if (prep(c, "SELECT " PROFILE_COLS " FROM profiles WHERE profile_id = ?", &s, err) < 0)
+		return NULL;
+	sqlite3_bind_int64(s, 1, pid);
+	json_t *p = NULL;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		p = profile_row_json(c, ws, pid, s, err);
+	else
+		cairn_err_set(err, CAIRN_ENOTFOUND, "user_not_found", "id", "No user '%s' in this workspace.", id);
+	sqlite3_finalize(s);
+	return p;
+}
+
+/* Cursors are "<ts>.<id>" of the last item shown; opaque to clients. */
+static int parse_cursor(const char *cur, int64_t *ts, int64_t *id, struct cairn_err *err)
+{
+	*ts = INT64_MAX;
+	*id = INT64_MAX;
+	if (!cur || !*cur)
+		return 0;
+	char *end;
+	long long a = strtoll(cur, &end, 10);
+	if (*end != '.')
+		return cairn_err_set(err, CAIRN_EINVAL, "bad_cursor", "cursor",
+				     "The cursor is not one this API returned; start again without it.");
+	long long b = strtoll(end + 1, &end, 10);
+	if (*end)
+		return cairn_err_set(err, CAIRN_EINVAL, "bad_cursor", "cursor",
+				     "The cursor is not one this API returned; start again without it.");
+	*ts = a;
+	*id = b;
+	return 0;
+}
+
+static char *make_cursor(int64_t ts, int64_t id)
+{
+	char b[64];
+	snprintf(b, sizeof b, "%" PRId64 ".%" PRId64, ts, id);
+	return xstrdup(b);
+}
+
+/* Runs s (whose columns are: body, ts, id) and collects at most limit
+ * bodies, setting *cursor_out when there are more. */
+static json_t *collect_events(struct store_conn *c, sqlite3_stmt *s, int limit, char **cursor_out,
+			      struct cairn_err *err)
+{
+	json_t *arr = json_array();
+	int n = 0, rc;
+	int64_t last_ts = 0, last_id = 0;
+	*cursor_out = NULL;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == limit) {
+			*cursor_out = make_cursor(last_ts, last_id);
+			break;
+		}
+		json_t *ev = col_json(s, 0);
+		last_ts = sqlite3_column_int64(s, 1);
+		last_id = sqlite3_column_int64(s, 2);
+		json_array_append_new(arr, ev);
+		n++;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		json_decref(arr);
+		store_sqlerr(c, err, "reading events");
+		return NULL;
+	}
+	return arr;
+}
+
+json_t *store_timeline_json(struct store *st, int64_t ws, int64_t profile_id, int limit, const char *cursor_in,
+			    char **cursor_out, struct cairn_err *err)
+{
+	int64_t cts, cid;
+	*cursor_out = NULL;
+	if (parse_cursor(cursor_in, &cts, &cid, err) < 0)
+		return NULL;
+	struct store_conn *c = store_conn(st);
+	sqlite3_stmt *s;
+	if (prep(c,
+		 "SELECT e.body, t.ts, t.event_id FROM timeline t JOIN ev.events e ON e.id = t.event_id"
+		 " WHERE t.workspace_id = ?1 AND t.profile_id = ?2 AND (t.ts < ?3 OR (t.ts = ?3 AND t.event_id < ?4))"
+		 " ORDER BY t.ts DESC, t.event_id DESC LIMIT ?5",
+		 &s, err) < 0)
+		return NULL;
+	sqlite3_bind_int64(s, 1, ws);
+	sqlite3_bind_int64(s, 2, profile_id);
+	sqlite3_bind_int64(s, 3, cts);
+	sqlite3_bind_int64(s, 4, cid);
+	sqlite3_bind_int(s, 5, limit + 1);
+	json_t *arr = collect_events(c, s, limit, cursor_out, err);
+	sqlite3_finalize(s);
+	return arr;
+}
+
+json_t *store_events_json(struct store *st, int64_t ws, const char *name, int limit, const char *cursor_in,
+			  char **cursor_out, struct cairn_err *err)
+{
+	int64_t cts, cid;
+	*cursor_out = NULL;
+	if (parse_cursor(cursor_in, &cts, &cid, err) < 0)
+		return NULL;
+	struct store_conn *c = store_conn(st);
+	sqlite3_stmt *s;
+	int rc;
+	if (name)
+		rc = prep(c,
+			  "SELECT e.body, t.ts, t.event_id FROM timeline t JOIN ev.events e ON e.id = t.event_id"
+			  " WHERE t.workspace_id = ?1 AND t.name = ?5 AND (t.ts < ?2 OR (t.ts = ?2 AND t.event_id < ?3))"
+			  " ORDER BY t.ts DESC, t.event_id DESC LIMIT ?4",
+			  &s, err);
+	else /* all events: log order (newest first), the cursor's ts part is the id */
+		rc = prep(c,
+			  "SELECT body, id, id FROM ev.events WHERE workspace_id = ?1 AND id < ?3"
+			  " ORDER BY id DESC LIMIT ?4",
+			  &s, err);
+	if (rc < 0)
+		return NULL;
+	sqlite3_bind_int64(s, 1, ws);
+	if (name) {
+		sqlite3_bind_int64(s, 2, cts);
+		store_bind_text(s, 5, name);
+	}
+	sqlite3_bind_int64(s, 3, cid);
+	sqlite3_bind_int(s, 4, limit + 1);
+	json_t *arr = collect_events(c, s, limit, cursor_out, err);
+	sqlite3_finalize(s);
+	return arr;
+}
+
+/* LIKE pattern for a substring, with % and _ escaped. */
+static char *like_pattern(const char *q, int lower)
+{
+	size_t n = strlen(q);
+	char *p = xmalloc(2 * n + 3), *o = p;
+	*o++ = '%';
+	for (const char *i = q; *i; i++) {
+		if (*i == '%' || *i == '_' || *i == '\\')
+			*o++ = '\\';
+		*o++ = lower && *i >= 'A' && *i <= 'Z' ? (char)(*i + 32) : *i;
+	}
+	*o++ = '%';
+	*o = '\0';
+	return p;
+}
+
+json_t *store_profiles_search(struct store *st, int64_t ws, const char *q, int limit, const char *cursor_in,
+			      char **cursor_out, struct cairn_err *err)
+{
+	int64_t cts, cid;
+	*cursor_out = NULL;
+	if (parse_cursor(cursor_in, &cts, &cid, err) < 0)
+		return NULL;
+	struct store_conn *c = store_conn(st);
+	sqlite3_stmt *s;
+	/* LIKE is case-insensitive for ASCII and byte-exact for Korean */
+	if (prep(c,
+		 "SELECT " PROFILE_COLS " FROM profiles p WHERE p.workspace_id = ?1 AND p.profile_id > ?3 AND ("
+		 " ?2 = '%%' OR p.user_id LIKE ?2 ESCAPE '\\' OR p.email LIKE ?2 ESCAPE '\\'"
+		 " OR p.phone LIKE ?2 ESCAPE '\\' OR p.name LIKE ?2 ESCAPE '\\' OR p.traits LIKE ?2 ESCAPE '\\'"
+		 " OR p.profile_id IN (SELECT i.profile_id FROM identities i WHERE i.workspace_id = ?1"
+		 " AND i.value LIKE ?2 ESCAPE '\\'))"
+		 " ORDER BY p.profile_id LIMIT ?4",
+		 &s, err) < 0)
+		return NULL;
+	char *pat = like_pattern(q ? q : "", 0);
+	sqlite3_bind_int64(s, 1, ws);
+	sqlite3_bind_text(s, 2, pat, -1, free);
+	sqlite3_bind_int64(s, 3, cid == INT64_MAX ? 0 : cid);
+	sqlite3_bind_int(s, 4, limit + 1);
+	json_t *arr = json_array();
+	int n = 0, rc;
+	int64_t last = 0;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == limit) {
+			*cursor_out = make_cursor(0, last);
+			break;
+		}
+		last = sqlite3_column_int64(s, 7);
+		json_array_append_new(arr, profile_row_json(c, ws, last, s, err));
+		n++;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		store_sqlerr(c, err, "searching profiles");
+		json_decref(arr);
+		arr = NULL;
+	}
+	sqlite3_finalize(s);
+	return arr;
+}
+
+int store_profiles_each(struct store *st, int64_t ws, store_json_fn fn, void *arg, struct cairn_err *err)
+{
+	struct store_conn *c = store_conn(st);
+	sqlite3_stmt *s;
+	if (prep(c, "SELECT " PROFILE_COLS " FROM profiles WHERE workspace_id = ? ORDER BY profile_id", &s, err) < 0)
+		return CAIRN_EIO;
+	sqlite3_bind_int64(s, 1, ws);
+	int rc, ret = 0;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		json_t *p = profile_row_json(c, ws, sqlite3_column_int64(s, 7), s, err);
+		ret = fn(p, arg);
+		json_decref(p);
+		if (ret < 0)
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		ret = store_sqlerr(c, err, "exporting profiles");
+	sqlite3_finalize(s);
+	return ret < 0 ? ret : 0;
+}
+
+int store_events_each(struct store *st, int64_t ws, store_text_fn fn, void *arg, struct cairn_err *err)
+{
+	struct store_conn *c = store_conn(st);
+	sqlite3_stmt *s;
+	if (prep(c, "SELECT body FROM ev.events WHERE workspace_id = ? ORDER BY id", &s, err) < 0)
+		return CAIRN_EIO;
+	sqlite3_bind_int64(s, 1, ws);
+	int rc, ret = 0;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		ret = fn((const char *)sqlite3_column_text(s, 0), (size_t)sqlite3_column_bytes(s, 0), arg);
+		if (ret < 0)
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		ret = store_sqlerr(c, err, "exporting events");
+	sqlite3_finalize(s);
+	return ret < 0 ? ret : 0;
+}

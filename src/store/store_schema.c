@@ -1,0 +1,126 @@
+/* store_schema.c — numbered migrations. Append only: never edit a released
+ * step; add a new one. Each runs in its own transaction and sets
+ * PRAGMA user_version to its number. Every table carries workspace_id. */
+#include "store/store_int.h"
+
+const char *const store_state_migrations[] = {
+	/* 1: workspaces, keys, members, profiles, identities, timeline, cursors */
+	"CREATE TABLE workspaces ("
+	"  workspace_id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  created_at INTEGER NOT NULL);"
+	"CREATE TABLE api_keys ("
+	"  key_id INTEGER PRIMARY KEY,"
+	"  workspace_id INTEGER NOT NULL REFERENCES workspaces(workspace_id),"
+	"  kind INTEGER NOT NULL,"
+	"  hash BLOB NOT NULL UNIQUE,"
+	"  prefix TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  revoked_at INTEGER);"
+	"CREATE TABLE members ("
+	"  member_id INTEGER PRIMARY KEY,"
+	"  workspace_id INTEGER NOT NULL REFERENCES workspaces(workspace_id),"
+	"  email TEXT NOT NULL,"
+	"  password_hash TEXT NOT NULL,"
+	"  role TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  UNIQUE (workspace_id, email));"
+	"CREATE TABLE profiles ("
+	"  profile_id INTEGER PRIMARY KEY,"
+	"  workspace_id INTEGER NOT NULL,"
+	"  user_id TEXT,"
+	"  traits TEXT NOT NULL DEFAULT '{}',"
+	"  lifecycle TEXT,"
+	"  first_seen INTEGER NOT NULL,"
+	"  last_seen INTEGER NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL);"
+	"CREATE UNIQUE INDEX profiles_user ON profiles(workspace_id, user_id) WHERE user_id IS NOT NULL;"
+	"CREATE TABLE identities ("
+	"  workspace_id INTEGER NOT NULL,"
+	"  kind TEXT NOT NULL,"
+	"  value TEXT NOT NULL,"
+	"  profile_id INTEGER NOT NULL,"
+	"  first_seen INTEGER NOT NULL,"
+	"  PRIMARY KEY (workspace_id, kind, value));"
+	"CREATE INDEX identities_profile ON identities(profile_id);"
+	"CREATE TABLE timeline ("
+	"  workspace_id INTEGER NOT NULL,"
+	"  profile_id INTEGER NOT NULL,"
+	"  event_id INTEGER NOT NULL,"
+	"  type TEXT NOT NULL,"
+	"  name TEXT,"
+	"  ts INTEGER NOT NULL,"
+	"  PRIMARY KEY (workspace_id, profile_id, event_id));"
+	"CREATE INDEX timeline_profile_ts ON timeline(workspace_id, profile_id, ts, event_id);"
+	"CREATE INDEX timeline_name ON timeline(workspace_id, name, ts, event_id);"
+	"CREATE TABLE engine_cursors ("
+	"  workspace_id INTEGER NOT NULL DEFAULT 0,"
+	"  name TEXT NOT NULL PRIMARY KEY,"
+	"  value INTEGER NOT NULL);",
+
+	/* 2: consent, tags, groups, search columns */
+	"CREATE TABLE consents ("
+	"  workspace_id INTEGER NOT NULL,"
+	"  profile_id INTEGER NOT NULL,"
+	"  scope TEXT NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  status TEXT NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  source TEXT NOT NULL,"
+	"  PRIMARY KEY (workspace_id, profile_id, scope, name));"
+	"CREATE TABLE profile_tags ("
+	"  workspace_id INTEGER NOT NULL,"
+	"  profile_id INTEGER NOT NULL,"
+	"  tag TEXT NOT NULL,"
+	"  added_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (workspace_id, profile_id, tag));"
+	"CREATE INDEX profile_tags_tag ON profile_tags(workspace_id, tag);"
+	"CREATE TABLE groups ("
+	"  workspace_id INTEGER NOT NULL,"
+	"  group_id TEXT NOT NULL,"
+	"  traits TEXT NOT NULL DEFAULT '{}',"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (workspace_id, group_id));"
+	"CREATE TABLE group_members ("
+	"  workspace_id INTEGER NOT NULL,"
+	"  group_id TEXT NOT NULL,"
+	"  profile_id INTEGER NOT NULL,"
+	"  joined_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (workspace_id, group_id, profile_id));"
+	"CREATE INDEX group_members_profile ON group_members(profile_id);"
+	"ALTER TABLE profiles ADD COLUMN email TEXT;"
+	"ALTER TABLE profiles ADD COLUMN phone TEXT;"
+	"ALTER TABLE profiles ADD COLUMN name TEXT;"
+	"CREATE INDEX profiles_email ON profiles(workspace_id, email);"
+	"CREATE INDEX profiles_phone ON profiles(workspace_id, phone);",
+};
+const int store_state_migration_count = sizeof store_state_migrations / sizeof store_state_migrations[0];
+
+const char *const store_events_migrations[] = {
+	/* 1: the log. id is the log sequence: monotonic in commit order because
+	 * ids are assigned under SQLite's single write lock. The idempotency index
+	 * is keyed by a 64-bit hash of (workspace, messageId) as an integer
+	 * primary key: client messageIds are random UUIDs, and a unique index on
+	 * random text keys is ~8x slower to insert into than a table of integers
+	 * (docs/decisions/0003-messageid-dedup.md). A hash hit is confirmed
+	 * against the stored event, so collisions never drop an event. */
+	"CREATE TABLE events ("
+	"  id INTEGER PRIMARY KEY,"
+	"  workspace_id INTEGER NOT NULL,"
+	"  shard INTEGER NOT NULL,"
+	"  type TEXT NOT NULL,"
+	"  name TEXT,"
+	"  message_id TEXT NOT NULL,"
+	"  user_id TEXT,"
+	"  anonymous_id TEXT,"
+	"  ts INTEGER NOT NULL,"
+	"  received_at INTEGER NOT NULL,"
+	"  body TEXT NOT NULL);"
+	"CREATE TABLE event_dedup ("
+	"  key INTEGER PRIMARY KEY,"
+	"  workspace_id INTEGER NOT NULL,"
+	"  event_id INTEGER NOT NULL);",
+};
+const int store_events_migration_count = sizeof store_events_migrations / sizeof store_events_migrations[0];
