@@ -238,7 +238,7 @@ static int migrate(sqlite3 *db, const char *schema, const char *const *steps, in
 			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 			return rc;
 		}
-		log_info("migrated", "database", schema, NULL);
+		log_debug("migrated", "database", schema, NULL);
 	}
 	return 0;
 }
