@@ -226,6 +226,7 @@ int cli_serve(int argc, char **argv)
 		config_release(&sa.cfg);
 		return 1;
 	}
+	store_checkpointer_start(a.st);
 	a.engine = engine_new(a.st);
 	a.writer = ingest_writer_new(a.st, notify_engine, a.engine);
 	struct http_server_opts ho = {

@@ -4,7 +4,10 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/clock.h"
 #include "core/log.h"
@@ -77,6 +80,10 @@ static void *engine_main(void *arg)
 {
 	struct engine *e = arg;
 	int backoff_ms = 0;
+	pthread_setname_np(pthread_self(), "cairn-engine");
+	/* Ingestion answers clients; the engine catches up. On a busy box the
+	 * scheduler should favour the former (Linux: per-thread nice). */
+	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
 	for (;;) {
 		struct cairn_err err = CAIRN_ERR_INIT;
 		int64_t cur = 0;

@@ -377,8 +377,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		size_t max = r->route && r->route->max_body ? r->route->max_body : DEFAULT_MAX_BODY;
 		buf_init(&r->body, max);
 		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl && strtoull(cl, NULL, 10) > max)
+		unsigned long long want = cl ? strtoull(cl, NULL, 10) : 0;
+		if (want > max)
 			r->too_big = 1;
+		else if (want)
+			buf_reserve(&r->body, (size_t)want); /* one allocation, no regrowth copies */
 		atomic_fetch_add(&s->inflight, 1);
 		*con_cls = r;
 		return MHD_YES;

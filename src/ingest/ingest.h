@@ -45,8 +45,9 @@ struct ingest_msg {
 	char *user_id;
 	char *anonymous_id;
 	int64_t ts;
-	char *body; /* normalized JSON */
+	const char *body; /* the message as sent (points into the request) or owned */
 	size_t body_len;
+	char *owned; /* set when the stored bytes had to differ from the sent ones */
 };
 
 struct ingest_batch {
@@ -57,7 +58,8 @@ struct ingest_batch {
 
 /* Parses and validates a whole request for endpoint kind. received_at is the
  * server's time. On error nothing is returned (batch is empty) and err names
- * the message index and field. */
+ * the message index and field. The batch may point into body: keep body
+ * alive as long as the batch. */
 int ingest_parse(enum ingest_kind kind, const char *body, size_t len, int64_t received_at, struct ingest_batch *out,
 		 struct cairn_err *err);
 void ingest_batch_release(struct ingest_batch *b);

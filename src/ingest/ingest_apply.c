@@ -15,12 +15,26 @@
  *   5. Merging keeps the surviving profile's trait values on conflict, the
  *      union of identities, tags, groups and timeline, and the earliest
  *      first_seen. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/jsonx.h"
 #include "core/xalloc.h"
 #include "ingest/ingest.h"
+
+/* An id field as a string (ids may arrive as numbers); NULL if absent. */
+static const char *id_of(json_t *msg, const char *key, char *tmp, size_t cap)
+{
+	json_t *v = json_object_get(msg, key);
+	if (json_is_string(v))
+		return json_string_value(v);
+	if (json_is_integer(v)) {
+		snprintf(tmp, cap, "%lld", (long long)json_integer_value(v));
+		return tmp;
+	}
+	return NULL;
+}
 
 static int merge_into(struct store *st, int64_t ws, int64_t from, int64_t into, int64_t now, struct cairn_err *err)
 {
@@ -190,45 +204,35 @@ static int apply_identify(struct store *st, int64_t ws, int64_t pid, json_t *msg
 	return rc;
 }
 
-static int touch(struct store *st, int64_t pid, int64_t ts, struct cairn_err *err)
-{
-	struct store_profile p;
-	if (store_profile_get(st, pid, &p, err) < 0)
-		return -1;
-	int changed = 0;
-	if (ts > p.last_seen) {
-		p.last_seen = ts;
-		changed = 1;
-	}
-	if (ts < p.first_seen) {
-		p.first_seen = ts;
-		changed = 1;
-	}
-	int rc = changed ? store_profile_put(st, &p, err) : 0;
-	store_profile_release(&p);
-	return rc;
-}
-
 int ingest_apply_event(struct store *st, const struct store_event *ev, struct cairn_err *err)
 {
 	int64_t ws = ev->workspace_id, pid;
-	json_t *msg = json_loadb(ev->body, ev->body_len, 0, NULL);
-	if (!msg)
-		return cairn_err_set(err, CAIRN_EIO, "corrupt_event", "", "Event %lld in the log is not JSON.",
-				     (long long)ev->id);
 	int rc = resolve(st, ws, ev->user_id, ev->anonymous_id, ev->ts, &pid, err);
-	json_t *props = json_object_get(msg, "properties");
 	if (rc < 0)
-		goto out;
-	if (!strcmp(ev->type, "identify")) {
+		return rc;
+	/* track, page and screen change nothing but the timeline: skip the JSON */
+	int plain = !strcmp(ev->type, "track") || !strcmp(ev->type, "page") || !strcmp(ev->type, "screen");
+	json_t *msg = NULL, *props = NULL;
+	if (!plain) {
+		msg = json_loadb(ev->body, ev->body_len, 0, NULL);
+		if (!msg)
+			return cairn_err_set(err, CAIRN_EIO, "corrupt_event", "", "Event %lld in the log is not JSON.",
+					     (long long)ev->id);
+		props = json_object_get(msg, "properties");
+	}
+	if (plain) {
+		/* nothing else to do */
+	} else if (!strcmp(ev->type, "identify")) {
 		rc = apply_identify(st, ws, pid, msg, ev, err);
 	} else if (!strcmp(ev->type, "group")) {
-		const char *gid = jsonx_str(msg, "groupId");
+		char tmp[32];
+		const char *gid = id_of(msg, "groupId", tmp, sizeof tmp);
 		rc = store_group_put(st, ws, gid, json_object_get(msg, "traits"), ev->ts, err);
 		if (rc == 0)
 			rc = store_group_member_add(st, ws, gid, pid, ev->ts, err);
 	} else if (!strcmp(ev->type, "alias")) {
-		const char *prev = jsonx_str(msg, "previousId");
+		char tmp[32];
+		const char *prev = id_of(msg, "previousId", tmp, sizeof tmp);
 		int64_t pp;
 		if (store_identity_find(st, ws, STORE_ID_USER, prev, &pp) < 0 &&
 		    store_identity_find(st, ws, STORE_ID_ANON, prev, &pp) < 0)
@@ -264,10 +268,9 @@ int ingest_apply_event(struct store *st, const struct store_event *ev, struct ca
 		}
 	}
 	if (rc == 0)
-		rc = touch(st, pid, ev->ts, err);
+		rc = store_profile_seen(st, pid, ev->ts, err);
 	if (rc == 0)
 		rc = store_timeline_add(st, ws, pid, ev, err);
-out:
 	json_decref(msg);
 	return rc;
 }

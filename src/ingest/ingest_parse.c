@@ -2,9 +2,16 @@
  *
  * A request is validated whole before anything is stored: the first bad
  * message rejects the batch, and the error names its index and field
- * ("batch[3].userId"). Normalization makes every stored message carry
- * type, messageId, timestamp (skew-corrected), receivedAt and, when sent,
- * originalTimestamp and sentAt, so readers never re-derive them. */
+ * ("batch[3].userId").
+ *
+ * Speed: a message is stored as the bytes the client sent; the normalized
+ * fields (type, messageId, ids, skew-corrected timestamp, receivedAt) are
+ * log columns that readers merge in (store_read.c). Re-serializing every
+ * message with jansson cost more than parsing it, so it is done only when the
+ * stored bytes must differ from the sent ones (a batch-level context to
+ * copy in, a writeKey to drop). To know each message's bytes, a batch is
+ * walked element by element with jansson's JSON_DISABLE_EOF_CHECK, which
+ * reports where each value ends (docs/decisions/0005-raw-message-bodies.md). */
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,7 +87,6 @@ static int get_id(struct ctx *c, json_t *msg, const char *key, char **out)
 		char n[32];
 		snprintf(n, sizeof n, "%lld", (long long)json_integer_value(v));
 		*out = xstrdup(n);
-		json_object_set_new(msg, key, json_string(n));
 		return 0;
 	}
 	return fail(c, key, "must be a string, not %s%s", jsonx_type_name(v), NULL);
@@ -201,25 +207,29 @@ static void msg_release(struct ingest_msg *m)
 	free(m->message_id);
 	free(m->user_id);
 	free(m->anonymous_id);
-	free(m->body);
+	free(m->owned);
 	memset(m, 0, sizeof *m);
 }
 
-/* Validates and normalizes msg in place; fills m. */
-static int one_message(struct ctx *c, json_t *msg, enum ingest_kind kind, int64_t received_at, int check_size,
-		       struct ingest_msg *m)
+/* What the batch around a message contributes. */
+struct shared {
+	json_t *context, *integrations;
+	int64_t sent_at;
+	int has_sent_at;
+};
+
+/* Validates msg, whose bytes as sent are raw[0..raw_len); fills m. */
+static int one_message(struct ctx *c, json_t *msg, enum ingest_kind kind, int64_t received_at, const char *raw,
+		       size_t raw_len, const struct shared *sh, struct ingest_msg *m)
 {
 	memset(m, 0, sizeof *m);
 	if (!json_is_object(msg))
 		return fail(c, "type", "each message must be an object, not %s%s", jsonx_type_name(msg), NULL);
-	if (check_size) {
-		size_t sz = json_dumpb(msg, NULL, 0, JSON_COMPACT);
-		if (sz > INGEST_MAX_MESSAGE) {
-			char where[128];
-			snprintf(where, sizeof where, "%s", c->path[0] ? c->path : "message");
-			return cairn_err_set(c->err, CAIRN_ETOOBIG, "message_too_large", where,
-					     "%s is %zu bytes; a message may be at most 32 KB.", where, sz);
-		}
+	if (raw_len > INGEST_MAX_MESSAGE) {
+		char where[128];
+		snprintf(where, sizeof where, "%s", c->path[0] ? c->path : "message");
+		return cairn_err_set(c->err, CAIRN_ETOOBIG, "message_too_large", where,
+				     "%s is %zu bytes; a message may be at most 32 KB.", where, raw_len);
 	}
 	if (kind == INGEST_BATCH) {
 		const char *t = jsonx_str(msg, "type");
@@ -298,7 +308,6 @@ static int one_message(struct ctx *c, json_t *msg, enum ingest_kind kind, int64_
 	} else {
 		new_message_id(idbuf, sizeof idbuf);
 		m->message_id = xstrdup(idbuf);
-		json_object_set_new(msg, "messageId", json_string(idbuf));
 	}
 
 	int64_t ts = received_at, sent = 0, t1;
@@ -316,23 +325,230 @@ static int one_message(struct ctx *c, json_t *msg, enum ingest_kind kind, int64_
 	}
 	if (get_time(c, msg, "sentAt", &sent, &has_sent) < 0)
 		return -1;
-	if (has_ts && has_sent) {
-		/* the client's clock is off by (sentAt - receivedAt); so is timestamp */
-		if (!json_object_get(msg, "originalTimestamp"))
-			json_object_set(msg, "originalTimestamp", json_object_get(msg, "timestamp"));
-		ts = received_at - (sent - ts);
+	if (!has_sent && sh && sh->has_sent_at) {
+		sent = sh->sent_at;
+		has_sent = 1;
 	}
-	json_object_set_new(msg, "type", json_string(kind_names[kind]));
-	json_object_set_new(msg, "timestamp", jsonx_time(ts));
-	json_object_set_new(msg, "receivedAt", jsonx_time(received_at));
-	json_object_del(msg, "writeKey");
+	if (has_ts && has_sent) /* the client's clock is off by (sentAt - receivedAt); so is timestamp */
+		ts = received_at - (sent - ts);
 
 	m->type = xstrdup(kind_names[kind]);
 	m->name = name ? xstrdup(name) : NULL;
 	m->ts = ts;
-	m->body = json_dumps(msg, JSON_COMPACT);
-	m->body_len = strlen(m->body);
+	/* store the bytes as sent unless they must change */
+	int copy_ctx = sh && json_is_object(sh->context) && !json_object_get(msg, "context");
+	int copy_int = sh && json_is_object(sh->integrations) && !json_object_get(msg, "integrations");
+	if (copy_ctx || copy_int || json_object_get(msg, "writeKey")) {
+		if (copy_ctx)
+			json_object_set(msg, "context", sh->context);
+		if (copy_int)
+			json_object_set(msg, "integrations", sh->integrations);
+		json_object_del(msg, "writeKey");
+		m->owned = json_dumps(msg, JSON_COMPACT);
+		m->body = m->owned;
+		m->body_len = strlen(m->owned);
+	} else {
+		m->body = raw;
+		m->body_len = raw_len;
+	}
 	return 0;
+}
+
+/* ---- walking a batch ---------------------------------------------------- */
+
+static size_t skip_ws(const char *p, size_t i, size_t n)
+{
+	while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
+		i++;
+	return i;
+}
+
+static void line_col(const char *p, size_t at, int *line, int *col)
+{
+	*line = 1;
+	*col = 1;
+	for (size_t i = 0; i < at; i++) {
+		if (p[i] == '\n') {
+			(*line)++;
+			*col = 1;
+		} else {
+			(*col)++;
+		}
+	}
+}
+
+static int syntax_error(struct cairn_err *err, const char *p, size_t at, const char *what)
+{
+	int line, col;
+	line_col(p, at, &line, &col);
+	return cairn_err_set(err, CAIRN_EINVAL, "invalid_json", "", "The body is not valid JSON: %s (line %d, column %d).",
+			     what, line, col);
+}
+
+/* Parses the JSON value at p[i] with jansson; *end is the byte after it. */
+static json_t *value_at(const char *p, size_t i, size_t n, size_t *end, struct cairn_err *err)
+{
+	json_error_t je;
+	json_t *v = json_loadb(p + i, n - i, JSON_DECODE_ANY | JSON_DISABLE_EOF_CHECK | JSON_REJECT_DUPLICATES, &je);
+	if (!v) {
+		if (json_error_code(&je) == json_error_invalid_utf8)
+			cairn_err_set(err, CAIRN_EINVAL, "invalid_utf8", "", "The body is not valid UTF-8 (near byte %zu); send UTF-8 text.",
+				      i + (size_t)je.position);
+		else
+			syntax_error(err, p, i + (size_t)(je.position > 0 ? je.position : 0), je.text);
+		return NULL;
+	}
+	if (jsonx_depth(v, INGEST_MAX_DEPTH) > INGEST_MAX_DEPTH) {
+		json_decref(v);
+		cairn_err_set(err, CAIRN_EINVAL, "too_deep", "", "The JSON is nested more than %d levels deep; flatten it.",
+			      INGEST_MAX_DEPTH);
+		return NULL;
+	}
+	*end = i + (size_t)je.position;
+	return v;
+}
+
+/* Walks {"batch":[m0, m1, …], other keys…}: every value is parsed by
+ * jansson; this only steps over the punctuation of the two outer levels to
+ * learn where each message's bytes are. */
+static int parse_batch(const char *p, size_t n, int64_t received_at, struct ingest_batch *out, struct cairn_err *err)
+{
+	struct shared sh = {0};
+	json_t *items = json_array();
+	size_t *starts = NULL, *ends = NULL, cap = 0, count = 0;
+	int rc = 0, seen_batch = 0;
+	size_t i = skip_ws(p, 0, n);
+	if (i >= n || p[i] != '{') {
+		rc = cairn_err_set(err, CAIRN_EINVAL, "invalid_json", "", "The body must be a JSON object with a \"batch\" array.");
+		goto done;
+	}
+	i = skip_ws(p, i + 1, n);
+	int first = 1;
+	while (rc == 0) {
+		if (i < n && p[i] == '}' && first) {
+			i++;
+			break;
+		}
+		size_t end;
+		json_t *key = value_at(p, i, n, &end, err);
+		if (!key) {
+			rc = -1;
+			break;
+		}
+		if (!json_is_string(key)) {
+			json_decref(key);
+			rc = syntax_error(err, p, i, "expected a string key");
+			break;
+		}
+		i = skip_ws(p, end, n);
+		if (i >= n || p[i] != ':') {
+			json_decref(key);
+			rc = syntax_error(err, p, i, "expected ':'");
+			break;
+		}
+		i = skip_ws(p, i + 1, n);
+		const char *k = json_string_value(key);
+		if (!strcmp(k, "batch")) {
+			if (seen_batch++) {
+				json_decref(key);
+				rc = syntax_error(err, p, i, "duplicate key 'batch'");
+				break;
+			}
+			if (i >= n || p[i] != '[') {
+				json_decref(key);
+				rc = cairn_err_set(err, CAIRN_EINVAL, "invalid_batch", "batch", "\"batch\" must be an array of messages.");
+				break;
+			}
+			i = skip_ws(p, i + 1, n);
+			if (i < n && p[i] == ']') {
+				i++;
+			} else {
+				for (;;) {
+					json_t *m = value_at(p, i, n, &end, err);
+					if (!m) {
+						rc = -1;
+						break;
+					}
+					if (count == INGEST_MAX_BATCH) {
+						json_decref(m);
+						rc = cairn_err_set(err, CAIRN_ETOOBIG, "batch_too_large", "batch",
+								   "The batch has more than 2500 messages; send at most 2500 per request.");
+						break;
+					}
+					xgrow((void **)&starts, &cap, count + 1, sizeof *starts);
+					ends = xrealloc(ends, cap * sizeof *ends);
+					starts[count] = i;
+					ends[count] = end;
+					count++;
+					json_array_append_new(items, m);
+					i = skip_ws(p, end, n);
+					if (i < n && p[i] == ',') {
+						i = skip_ws(p, i + 1, n);
+						continue;
+					}
+					if (i < n && p[i] == ']') {
+						i++;
+						break;
+					}
+					rc = syntax_error(err, p, i, "expected ',' or ']' in the batch");
+					break;
+				}
+			}
+		} else {
+			json_t *v = value_at(p, i, n, &end, err);
+			if (!v) {
+				json_decref(key);
+				rc = -1;
+				break;
+			}
+			if (!strcmp(k, "context"))
+				sh.context = json_incref(v);
+			else if (!strcmp(k, "integrations"))
+				sh.integrations = json_incref(v);
+			else if (!strcmp(k, "writeKey") && json_is_string(v))
+				out->write_key = xstrdup(json_string_value(v));
+			else if (!strcmp(k, "sentAt") && json_is_string(v) &&
+				 clock_parse_rfc3339(json_string_value(v), &sh.sent_at) == 0)
+				sh.has_sent_at = 1;
+			json_decref(v);
+			i = end;
+		}
+		json_decref(key);
+		if (rc)
+			break;
+		i = skip_ws(p, i, n);
+		first = 0;
+		if (i < n && p[i] == ',') {
+			i = skip_ws(p, i + 1, n);
+			continue;
+		}
+		if (i < n && p[i] == '}') {
+			i++;
+			break;
+		}
+		rc = syntax_error(err, p, i, "expected ',' or '}'");
+	}
+	if (rc == 0 && skip_ws(p, i, n) != n)
+		rc = syntax_error(err, p, i, "unexpected data after the JSON object");
+	if (rc == 0 && !seen_batch)
+		rc = cairn_err_set(err, CAIRN_EINVAL, "invalid_batch", "batch", "The body needs a \"batch\" array of messages.");
+	if (rc == 0) {
+		struct ctx c = {.err = err, .path = ""};
+		out->msgs = xcalloc(count ? count : 1, sizeof *out->msgs);
+		for (size_t k = 0; k < count && rc == 0; k++) {
+			snprintf(c.path, sizeof c.path, "batch[%zu]", k);
+			rc = one_message(&c, json_array_get(items, k), INGEST_BATCH, received_at, p + starts[k],
+					 ends[k] - starts[k], &sh, &out->msgs[k]);
+			out->n = k + 1;
+		}
+	}
+done:
+	json_decref(items);
+	json_decref(sh.context);
+	json_decref(sh.integrations);
+	free(starts);
+	free(ends);
+	return rc < 0 ? (err->code ? err->code : rc) : 0;
 }
 
 int ingest_parse(enum ingest_kind kind, const char *body, size_t len, int64_t received_at, struct ingest_batch *out,
@@ -342,53 +558,29 @@ int ingest_parse(enum ingest_kind kind, const char *body, size_t len, int64_t re
 	if (len > INGEST_MAX_REQUEST)
 		return cairn_err_set(err, CAIRN_ETOOBIG, "request_too_large", "",
 				     "The request is %zu bytes; a request may be at most 500 KB. Send smaller batches.", len);
-	json_t *root = jsonx_parse(body, len, INGEST_MAX_DEPTH, 1, err);
-	if (!root)
-		return err->code;
-	struct ctx c = {.err = err, .path = ""};
-	int rc = 0;
-	json_t *wk = json_object_get(root, "writeKey");
-	if (json_is_string(wk))
-		out->write_key = xstrdup(json_string_value(wk));
-	int check_size = len > INGEST_MAX_MESSAGE;
+	if (len == 0)
+		return cairn_err_set(err, CAIRN_EINVAL, "invalid_json", "", "The request body is empty; send a JSON object.");
+	int rc;
 	if (kind == INGEST_BATCH) {
-		json_t *arr = json_object_get(root, "batch");
-		if (!json_is_array(arr)) {
-			rc = cairn_err_set(err, CAIRN_EINVAL, "invalid_batch", "batch",
-					   "The body needs a \"batch\" array of messages.");
-			goto done;
-		}
-		size_t n = json_array_size(arr);
-		if (n > INGEST_MAX_BATCH) {
-			rc = cairn_err_set(err, CAIRN_ETOOBIG, "batch_too_large", "batch",
-					   "The batch has %zu messages; send at most 2500 per request.", n);
-			goto done;
-		}
-		json_t *shared_ctx = json_object_get(root, "context");
-		json_t *shared_int = json_object_get(root, "integrations");
-		out->msgs = xcalloc(n ? n : 1, sizeof *out->msgs);
-		for (size_t i = 0; i < n; i++) {
-			json_t *m = json_array_get(arr, i);
-			snprintf(c.path, sizeof c.path, "batch[%zu]", i);
-			if (json_is_object(m)) {
-				/* batch-level context and integrations apply to every message */
-				if (json_is_object(shared_ctx) && !json_object_get(m, "context"))
-					json_object_set(m, "context", shared_ctx);
-				if (json_is_object(shared_int) && !json_object_get(m, "integrations"))
-					json_object_set(m, "integrations", shared_int);
-			}
-			rc = one_message(&c, m, INGEST_BATCH, received_at, check_size, &out->msgs[i]);
-			out->n = i + 1;
-			if (rc < 0)
-				goto done;
-		}
+		rc = parse_batch(body, len, received_at, out, err);
 	} else {
+		json_t *root = jsonx_parse(body, len, INGEST_MAX_DEPTH, 1, err);
+		if (!root)
+			return err->code;
+		json_t *wk = json_object_get(root, "writeKey");
+		if (json_is_string(wk))
+			out->write_key = xstrdup(json_string_value(wk));
+		struct ctx c = {.err = err, .path = ""};
 		out->msgs = xcalloc(1, sizeof *out->msgs);
 		out->n = 1;
-		rc = one_message(&c, root, kind, received_at, check_size, &out->msgs[0]);
+		/* trailing whitespace is not part of the message */
+		size_t n = len;
+		while (n && (body[n - 1] == ' ' || body[n - 1] == '\n' || body[n - 1] == '\r' || body[n - 1] == '\t'))
+			n--;
+		size_t start = skip_ws(body, 0, n);
+		rc = one_message(&c, root, kind, received_at, body + start, n - start, NULL, &out->msgs[0]);
+		json_decref(root);
 	}
-done:
-	json_decref(root);
 	if (rc < 0) {
 		ingest_batch_release(out);
 		return err->code ? err->code : rc;
@@ -448,8 +640,9 @@ int ingest_internal_message(const char *type, const char *user_id, const char *a
 	m->user_id = user_id ? xstrdup(user_id) : NULL;
 	m->anonymous_id = anonymous_id ? xstrdup(anonymous_id) : NULL;
 	m->ts = now;
-	m->body = json_dumps(msg, JSON_COMPACT);
-	m->body_len = strlen(m->body);
+	m->owned = json_dumps(msg, JSON_COMPACT);
+	m->body = m->owned;
+	m->body_len = strlen(m->owned);
 	json_decref(msg);
 	return 0;
 }

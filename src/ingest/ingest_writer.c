@@ -75,6 +75,7 @@ static void commit_jobs(struct ingest_writer *w, struct ingest_job *jobs)
 static void *writer_main(void *arg)
 {
 	struct ingest_writer *w = arg;
+	pthread_setname_np(pthread_self(), "cairn-writer");
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
 		while (!w->head && !w->stopping)

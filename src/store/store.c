@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "core/buf.h"
 #include "core/log.h"
@@ -41,8 +42,12 @@ static const char *const stmt_sql[S_COUNT] = {
 			  " updated_at FROM profiles WHERE profile_id = ?",
 	[S_PROFILE_PUT] = "UPDATE profiles SET user_id = ?, traits = ?, lifecycle = ?, first_seen = ?, last_seen = ?,"
 			  " updated_at = ?, email = ?, phone = ?, name = ? WHERE profile_id = ?",
+	/* no uniqueness check: an event is applied exactly once because the
+	 * engine moves its cursor in the same transaction */
 	[S_TIMELINE_ADD] = "INSERT INTO timeline (workspace_id, profile_id, event_id, type, name, ts)"
-			   " VALUES (?,?,?,?,?,?) ON CONFLICT DO NOTHING",
+			   " VALUES (?,?,?,?,?,?)",
+	[S_PROFILE_SEEN] = "UPDATE profiles SET last_seen = max(last_seen, ?1), first_seen = min(first_seen, ?1)"
+			   " WHERE profile_id = ?2 AND (last_seen < ?1 OR first_seen > ?1)",
 	[S_CONSENT_PUT] = "INSERT INTO consents (workspace_id, profile_id, scope, name, status, updated_at, source)"
 			  " VALUES (?,?,?,?,?,?,?) ON CONFLICT (workspace_id, profile_id, scope, name)"
 			  " DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at,"
@@ -134,7 +139,7 @@ static sqlite3 *open_db(struct store *st, struct cairn_err *err)
 		return NULL;
 	struct buf sql;
 	buf_init(&sql, 4096);
-	buf_adds(&sql, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF;"
+	buf_adds(&sql, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF; PRAGMA journal_size_limit=67108864;"
 		       " PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;");
 	buf_adds(&sql, "ATTACH DATABASE '");
 	for (const char *p = st->events_path; *p; p++) {
@@ -143,7 +148,10 @@ static sqlite3 *open_db(struct store *st, struct cairn_err *err)
 		buf_addch(&sql, *p);
 	}
 	/* the log is what the API acknowledges: fsync it on every commit */
-	buf_adds(&sql, "' AS ev; PRAGMA ev.journal_mode=WAL; PRAGMA ev.synchronous=FULL; PRAGMA ev.cache_size=-65536;");
+	buf_adds(&sql, "' AS ev; PRAGMA ev.journal_mode=WAL; PRAGMA ev.synchronous=FULL; PRAGMA ev.cache_size=-65536;"
+		       " PRAGMA ev.journal_size_limit=67108864;");
+	if (st->manual_checkpoints)
+		buf_adds(&sql, "PRAGMA wal_autocheckpoint=0;");
 	int rc = exec(db, sql.ptr, err);
 	buf_release(&sql);
 	if (rc < 0) {
@@ -287,10 +295,70 @@ struct store *store_open(const char *dir, struct cairn_err *err)
 	return store_open_at(dir, -1, -1, err);
 }
 
+#define CKPT_RESTART_FRAMES 16384 /* 64 MB of 4 KB pages */
+
+static void *checkpointer_main(void *arg)
+{
+	struct store *st = arg;
+	pthread_setname_np(pthread_self(), "cairn-ckpt");
+	struct store_conn *c = store_conn(st);
+	pthread_mutex_lock(&st->ckpt_lock);
+	while (!st->ckpt_stop) {
+		pthread_mutex_unlock(&st->ckpt_lock);
+		/* PASSIVE copies what it can without waiting. A WAL is only reused
+		 * from its start once no reader needs it, which a busy engine never
+		 * allows; past CKPT_RESTART_FRAMES a RESTART waits for the readers of
+		 * the moment to finish so the file stops growing. */
+		static const char *const dbs[] = {"ev", "main"};
+		for (int i = 0; i < 2; i++) {
+			int log_frames = 0, ckpt_frames = 0;
+			sqlite3_wal_checkpoint_v2(c->db, dbs[i], SQLITE_CHECKPOINT_PASSIVE, &log_frames, &ckpt_frames);
+			if (log_frames > CKPT_RESTART_FRAMES) {
+				int rc = sqlite3_wal_checkpoint_v2(c->db, dbs[i], SQLITE_CHECKPOINT_RESTART, &log_frames,
+								   &ckpt_frames);
+				char m[96];
+				snprintf(m, sizeof m, "rc=%d log=%d ckpt=%d", rc, log_frames, ckpt_frames);
+				log_debug("checkpoint restart", "db", dbs[i], "result", m, NULL);
+			}
+		}
+		pthread_mutex_lock(&st->ckpt_lock);
+		/* real time on purpose: housekeeping, not a business timer */
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 50 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		if (!st->ckpt_stop)
+			pthread_cond_timedwait(&st->ckpt_wake, &st->ckpt_lock, &ts);
+	}
+	pthread_mutex_unlock(&st->ckpt_lock);
+	return NULL;
+}
+
+void store_checkpointer_start(struct store *st)
+{
+	st->manual_checkpoints = 1;
+	pthread_mutex_init(&st->ckpt_lock, NULL);
+	pthread_cond_init(&st->ckpt_wake, NULL);
+	st->ckpt_running = 1;
+	pthread_create(&st->ckpt_thread, NULL, checkpointer_main, st);
+}
+
 void store_close(struct store *st)
 {
 	if (!st)
 		return;
+	if (st->ckpt_running) {
+		pthread_mutex_lock(&st->ckpt_lock);
+		st->ckpt_stop = 1;
+		pthread_cond_signal(&st->ckpt_wake);
+		pthread_mutex_unlock(&st->ckpt_lock);
+		pthread_join(st->ckpt_thread, NULL);
+		pthread_mutex_destroy(&st->ckpt_lock);
+		pthread_cond_destroy(&st->ckpt_wake);
+	}
 	/* this thread's connection and any left by threads still alive */
 	pthread_setspecific(st->key, NULL);
 	pthread_mutex_lock(&st->lock);
@@ -336,6 +404,15 @@ int store_begin(struct store *st, struct cairn_err *err)
 		return CAIRN_EIO;
 	}
 	return 0;
+}
+
+int store_profile_seen(struct store *st, int64_t profile_id, int64_t ts, struct cairn_err *err)
+{
+	struct store_conn *c = store_conn(st);
+	sqlite3_stmt *s = store_stmt(c, S_PROFILE_SEEN);
+	sqlite3_bind_int64(s, 1, ts);
+	sqlite3_bind_int64(s, 2, profile_id);
+	return store_exec_stmt(c, s, err, "updating last seen");
 }
 
 int store_commit(struct store *st, struct cairn_err *err)

@@ -40,6 +40,11 @@ void store_schema_latest(int *state_version, int *events_version);
 /* Opens dir migrating only up to the given versions (tests of migrations). */
 struct store *store_open_at(const char *dir, int state_version, int events_version, struct cairn_err *err);
 
+/* Moves WAL checkpoints off the committing threads: from now on commits
+ * never checkpoint; a background thread does, every 50 ms when there is
+ * something to copy. Call before other threads use the store (serve). */
+void store_checkpointer_start(struct store *st);
+
 /* ---- workspaces, keys, members ------------------------------------------ */
 enum store_key_kind { STORE_KEY_WRITE = 1, STORE_KEY_SECRET = 2 };
 
@@ -119,6 +124,8 @@ int store_profile_get(struct store *st, int64_t profile_id, struct store_profile
 /* Writes traits (and the search columns derived from them), user_id,
  * lifecycle and seen times. */
 int store_profile_put(struct store *st, const struct store_profile *p, struct cairn_err *err);
+/* Widens the profile's first/last seen to include ts (cheap: one UPDATE). */
+int store_profile_seen(struct store *st, int64_t profile_id, int64_t ts, struct cairn_err *err);
 /* Moves everything of `from` (identities, timeline, tags, consent, groups)
  * to `into` and deletes `from`. Traits are merged by the caller. */
 int store_profile_merge(struct store *st, int64_t ws, int64_t from, int64_t into, struct cairn_err *err);
@@ -156,7 +163,8 @@ json_t *store_profiles_search(struct store *st, int64_t ws, const char *q, int l
 /* Streams every profile of ws as its API JSON to fn (export). */
 typedef int (*store_json_fn)(json_t *item, void *arg);
 int store_profiles_each(struct store *st, int64_t ws, store_json_fn fn, void *arg, struct cairn_err *err);
-/* Streams every event of ws (log order) as its stored JSON body. */
+/* Streams every event of ws (log order) as its JSON (normalized as the
+ * API shows it). */
 typedef int (*store_text_fn)(const char *text, size_t len, void *arg);
 int store_events_each(struct store *st, int64_t ws, store_text_fn fn, void *arg, struct cairn_err *err);
 

@@ -26,6 +26,7 @@ enum stmt_id {
 	S_PROFILE_CREATE,
 	S_PROFILE_GET,
 	S_PROFILE_PUT,
+	S_PROFILE_SEEN,
 	S_TIMELINE_ADD,
 	S_CONSENT_PUT,
 	S_TAG_ADD,
@@ -51,6 +52,12 @@ struct store {
 	pthread_mutex_t lock;
 	struct store_conn *conns;
 	int64_t generation;
+	/* background checkpointer (store_checkpointer_start) */
+	int manual_checkpoints;
+	pthread_t ckpt_thread;
+	pthread_mutex_t ckpt_lock;
+	pthread_cond_t ckpt_wake;
+	int ckpt_running, ckpt_stop;
 };
 
 /* This thread's connection (opened on first use). Never NULL: a failure to

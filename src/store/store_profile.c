@@ -289,8 +289,7 @@ int store_profile_merge(struct store *st, int64_t ws, int64_t from, int64_t into
 {
 	static const char *const moves[] = {
 		"UPDATE identities SET profile_id = ?2 WHERE workspace_id = ?3 AND profile_id = ?1",
-		"UPDATE OR IGNORE timeline SET profile_id = ?2 WHERE workspace_id = ?3 AND profile_id = ?1",
-		"DELETE FROM timeline WHERE workspace_id = ?3 AND profile_id = ?1",
+		"UPDATE timeline SET profile_id = ?2 WHERE workspace_id = ?3 AND profile_id = ?1",
 		/* the known user's own consent wins over the anonymous one */
 		"UPDATE OR IGNORE consents SET profile_id = ?2 WHERE workspace_id = ?3 AND profile_id = ?1",
 		"DELETE FROM consents WHERE workspace_id = ?3 AND profile_id = ?1",

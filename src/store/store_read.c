@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/jsonx.h"
 #include "core/xalloc.h"
 #include "store/store_int.h"
@@ -158,8 +159,39 @@ static char *make_cursor(int64_t ts, int64_t id)
 	return xstrdup(b);
 }
 
-/* Runs s (whose columns are: body, ts, id) and collects at most limit
- * bodies, setting *cursor_out when there are more. */
+/* Columns every event query selects, after (cursor ts, id). */
+#define EVENT_COLS "e.body, e.type, e.message_id, e.user_id, e.anonymous_id, e.ts, e.received_at"
+
+/* The message as readers see it: the bytes the client sent with the
+ * normalized fields from the log's columns merged in (type, messageId,
+ * userId/anonymousId as strings, timestamp corrected for clock skew with
+ * the client's own value kept as originalTimestamp, receivedAt). */
+static json_t *event_json(sqlite3_stmt *s, int at)
+{
+	json_t *ev = col_json(s, at);
+	if (!json_is_object(ev)) {
+		json_decref(ev);
+		ev = json_object();
+	}
+	int64_t ts = sqlite3_column_int64(s, at + 5);
+	json_t *sent_ts = json_object_get(ev, "timestamp");
+	int64_t claimed;
+	if (json_is_string(sent_ts) && !json_object_get(ev, "originalTimestamp") &&
+	    (clock_parse_rfc3339(json_string_value(sent_ts), &claimed) < 0 || claimed != ts))
+		json_object_set(ev, "originalTimestamp", sent_ts);
+	json_object_set_new(ev, "type", col_str(s, at + 1));
+	json_object_set_new(ev, "messageId", col_str(s, at + 2));
+	if (sqlite3_column_type(s, at + 3) != SQLITE_NULL)
+		json_object_set_new(ev, "userId", col_str(s, at + 3));
+	if (sqlite3_column_type(s, at + 4) != SQLITE_NULL)
+		json_object_set_new(ev, "anonymousId", col_str(s, at + 4));
+	json_object_set_new(ev, "timestamp", jsonx_time(ts));
+	json_object_set_new(ev, "receivedAt", jsonx_time(sqlite3_column_int64(s, at + 6)));
+	return ev;
+}
+
+/* Runs s (whose columns are: cursor ts, id, EVENT_COLS) and collects at
+ * most limit events, setting *cursor_out when there are more. */
 static json_t *collect_events(struct store_conn *c, sqlite3_stmt *s, int limit, char **cursor_out,
 			      struct cairn_err *err)
 {
@@ -172,10 +204,9 @@ static json_t *collect_events(struct store_conn *c, sqlite3_stmt *s, int limit, 
 			*cursor_out = make_cursor(last_ts, last_id);
 			break;
 		}
-		json_t *ev = col_json(s, 0);
-		last_ts = sqlite3_column_int64(s, 1);
-		last_id = sqlite3_column_int64(s, 2);
-		json_array_append_new(arr, ev);
+		last_ts = sqlite3_column_int64(s, 0);
+		last_id = sqlite3_column_int64(s, 1);
+		json_array_append_new(arr, event_json(s, 2));
 		n++;
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
@@ -196,7 +227,7 @@ json_t *store_timeline_json(struct store *st, int64_t ws, int64_t profile_id, in
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
 	if (prep(c,
-		 "SELECT e.body, t.ts, t.event_id FROM timeline t JOIN ev.events e ON e.id = t.event_id"
+		 "SELECT t.ts, t.event_id, " EVENT_COLS " FROM timeline t JOIN ev.events e ON e.id = t.event_id"
 		 " WHERE t.workspace_id = ?1 AND t.profile_id = ?2 AND (t.ts < ?3 OR (t.ts = ?3 AND t.event_id < ?4))"
 		 " ORDER BY t.ts DESC, t.event_id DESC LIMIT ?5",
 		 &s, err) < 0)
@@ -223,14 +254,14 @@ json_t *store_events_json(struct store *st, int64_t ws, const char *name, int li
 	int rc;
 	if (name)
 		rc = prep(c,
-			  "SELECT e.body, t.ts, t.event_id FROM timeline t JOIN ev.events e ON e.id = t.event_id"
+			  "SELECT t.ts, t.event_id, " EVENT_COLS " FROM timeline t JOIN ev.events e ON e.id = t.event_id"
 			  " WHERE t.workspace_id = ?1 AND t.name = ?5 AND (t.ts < ?2 OR (t.ts = ?2 AND t.event_id < ?3))"
 			  " ORDER BY t.ts DESC, t.event_id DESC LIMIT ?4",
 			  &s, err);
 	else /* all events: log order (newest first), the cursor's ts part is the id */
 		rc = prep(c,
-			  "SELECT body, id, id FROM ev.events WHERE workspace_id = ?1 AND id < ?3"
-			  " ORDER BY id DESC LIMIT ?4",
+			  "SELECT e.id, e.id, " EVENT_COLS " FROM ev.events e WHERE e.workspace_id = ?1 AND e.id < ?3"
+			  " ORDER BY e.id DESC LIMIT ?4",
 			  &s, err);
 	if (rc < 0)
 		return NULL;
@@ -332,12 +363,16 @@ int store_events_each(struct store *st, int64_t ws, store_text_fn fn, void *arg,
 {
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
-	if (prep(c, "SELECT body FROM ev.events WHERE workspace_id = ? ORDER BY id", &s, err) < 0)
+	if (prep(c, "SELECT " EVENT_COLS " FROM ev.events e WHERE e.workspace_id = ? ORDER BY e.id", &s, err) < 0)
 		return CAIRN_EIO;
 	sqlite3_bind_int64(s, 1, ws);
 	int rc, ret = 0;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		ret = fn((const char *)sqlite3_column_text(s, 0), (size_t)sqlite3_column_bytes(s, 0), arg);
+		json_t *ev = event_json(s, 0);
+		char *text = json_dumps(ev, JSON_COMPACT);
+		json_decref(ev);
+		ret = fn(text, strlen(text), arg);
+		free(text);
 		if (ret < 0)
 			break;
 	}
