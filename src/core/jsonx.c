@@ -2,6 +2,16 @@
 
 #include "core/clock.h"
 
+json_t *jsonx_loadb(const char *data, size_t len, size_t flags, json_error_t *error)
+{
+	json_error_t local;
+	json_error_t *je = error ? error : &local;
+	json_t *v = json_loadb(data, len, flags, je);
+	if (!v && json_error_code(je) == json_error_numeric_overflow)
+		v = json_loadb(data, len, flags | JSON_DECODE_INT_AS_REAL, je);
+	return v;
+}
+
 int jsonx_depth(const json_t *v, int limit)
 {
 	if (limit < 0)
@@ -43,9 +53,13 @@ json_t *jsonx_parse(const char *data, size_t len, int max_depth, int want_object
 		cairn_err_set(err, CAIRN_EINVAL, "invalid_json", "", "The request body is empty; send a JSON object.");
 		return NULL;
 	}
-	json_t *v = json_loadb(data, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
+	json_t *v = jsonx_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
 	if (!v) {
-		if (json_error_code(&je) == json_error_invalid_utf8)
+		if (json_error_code(&je) == json_error_null_character)
+			cairn_err_set(err, CAIRN_EINVAL, "invalid_json", "",
+				      "Strings may not contain the NUL character (\\u0000) (line %d, column %d).", je.line,
+				      je.column);
+		else if (json_error_code(&je) == json_error_invalid_utf8)
 			cairn_err_set(err, CAIRN_EINVAL, "invalid_utf8", "",
 				      "The body is not valid UTF-8 (at line %d, column %d); send UTF-8 text.", je.line,
 				      je.column);

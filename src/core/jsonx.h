@@ -16,6 +16,11 @@
 #define JSONX_MAX_DEPTH 32
 
 json_t *jsonx_parse(const char *data, size_t len, int max_depth, int want_object, struct cairn_err *err);
+/* json_loadb that also takes integers beyond 64 bits (JavaScript's
+ * JSON.stringify(1e19) writes them): on a numeric overflow it parses again
+ * with every number as a real. Strings with \u0000 are refused (C strings
+ * downstream would be cut). error may be NULL. */
+json_t *jsonx_loadb(const char *data, size_t len, size_t flags, json_error_t *error);
 /* Deepest nesting of arrays/objects in v (a scalar is 0). Stops at limit+1. */
 int jsonx_depth(const json_t *v, int limit);
 /* Typed getters: NULL/def when absent or of another type. */

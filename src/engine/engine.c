@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -37,8 +38,17 @@ struct apply_ctx {
 static int apply_one(const struct store_event *ev, void *arg)
 {
 	struct apply_ctx *a = arg;
-	if (ingest_apply_event(a->st, ev, a->err) < 0)
-		return -1;
+	struct cairn_err err = CAIRN_ERR_INIT;
+	if (ingest_apply_event(a->st, ev, &err) < 0) {
+		if (err.code != CAIRN_EUNPROC) {
+			*a->err = err;
+			return -1;
+		}
+		/* an event that can never apply must not stop every later one */
+		char id[32];
+		snprintf(id, sizeof id, "%lld", (long long)ev->id);
+		log_error("event skipped", "event_id", id, "error", err.message, NULL);
+	}
 	a->last = ev->id;
 	return 0;
 }

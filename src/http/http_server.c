@@ -36,6 +36,7 @@ enum rstate { RS_READING, RS_HANDLING, RS_SUSPENDED, RS_DONE };
 struct http_request {
 	struct http_server *srv;
 	struct MHD_Connection *conn;
+	int initialized;
 	const struct http_route *route;
 	const char *method;
 	char *path;
@@ -355,25 +356,41 @@ static void handle(struct http_request *r)
 	r->route->fn(r, s->o.app);
 }
 
+/* libmicrohttpd decodes %XX in the URL before routing, which would turn an
+ * id "org/42" (sent as org%2F42) into two segments. This callback sees the
+ * raw URI first: the request is created here with the raw path, and each
+ * {capture} is decoded after splitting. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct http_server *s = cls;
+	struct http_request *r = xcalloc(1, sizeof *r);
+	r->srv = s;
+	r->conn = conn;
+	const char *q = strchr(uri, '?');
+	r->path = q ? xstrndup(uri, (size_t)(q - uri)) : xstrdup(uri);
+	atomic_fetch_add(&s->inflight, 1);
+	return r;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
 				  const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
 	struct http_server *s = cls;
 	struct http_request *r = *con_cls;
-	if (!r) {
-		r = xcalloc(1, sizeof *r);
-		r->srv = s;
-		r->conn = conn;
+	if (!r) /* no URI callback ran (cannot happen with MHD >= 0.9.x); be safe */
+		*con_cls = r = on_uri(cls, url, conn);
+	if (!r->initialized) {
+		const char *path = r->path;
+		r->initialized = 1;
 		r->method = method;
-		r->path = xstrdup(url);
 		r->started_ms = clock_mono_ms();
 		pthread_mutex_init(&r->lock, NULL);
 		arena_init(&r->arena, 4096);
 		buf_init(&r->resp, BUF_MAX_RESPONSE);
 		int pm;
-		r->route = find_route(s, method, url, &pm);
+		r->route = find_route(s, method, path, &pm);
 		if (r->route)
-			match(r->route->pattern, url, r, 1);
+			match(r->route->pattern, path, r, 1);
 		size_t max = r->route && r->route->max_body ? r->route->max_body : DEFAULT_MAX_BODY;
 		buf_init(&r->body, max);
 		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -382,8 +399,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			r->too_big = 1;
 		else if (want)
 			buf_reserve(&r->body, (size_t)want); /* one allocation, no regrowth copies */
-		atomic_fetch_add(&s->inflight, 1);
-		*con_cls = r;
 		return MHD_YES;
 	}
 	if (r->state == RS_READING) {
@@ -421,10 +436,13 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		free(r->hdr_value[i]);
 	}
 	free(r->path);
-	buf_release(&r->body);
-	buf_release(&r->resp);
-	arena_release(&r->arena);
-	pthread_mutex_destroy(&r->lock);
+	if (r->initialized) {
+		buf_release(&r->body);
+		buf_release(&r->resp);
+		arena_release(&r->arena);
+	}
+	if (r->initialized)
+		pthread_mutex_destroy(&r->lock);
 	free(r);
 	*con_cls = NULL;
 	atomic_fetch_sub(&s->inflight, 1);
@@ -463,7 +481,8 @@ struct http_server *http_server_new(const struct http_server_opts *o, struct cai
 				MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(o->threads > 0 ? o->threads : 2),
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT, 60u,
 				MHD_OPTION_CONNECTION_LIMIT, 4000u, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
-				MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_END);
+				MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+				MHD_OPTION_END);
 	if (!s->d) {
 		cairn_err_set(err, CAIRN_EIO, "listen_failed", "listen",
 			      "Cannot listen on %s:%d (is another server using the port?).", host, o->port);

@@ -141,6 +141,8 @@ static int apply_consent(struct store *st, int64_t ws, int64_t pid, json_t *cons
 	json_t *v;
 	json_object_foreach(consent, k, v)
 	{
+		if (!strcmp(k, "source"))
+			continue; /* the management API's source, not a channel */
 		if (!strcmp(k, "topics") && json_is_object(v)) {
 			const char *t;
 			json_t *s;
@@ -214,9 +216,9 @@ int ingest_apply_event(struct store *st, const struct store_event *ev, struct ca
 	int plain = !strcmp(ev->type, "track") || !strcmp(ev->type, "page") || !strcmp(ev->type, "screen");
 	json_t *msg = NULL, *props = NULL;
 	if (!plain) {
-		msg = json_loadb(ev->body, ev->body_len, 0, NULL);
-		if (!msg)
-			return cairn_err_set(err, CAIRN_EIO, "corrupt_event", "", "Event %lld in the log is not JSON.",
+		msg = jsonx_loadb(ev->body, ev->body_len, 0, NULL);
+		if (!msg) /* the engine skips it (logged) instead of stopping on it */
+			return cairn_err_set(err, CAIRN_EUNPROC, "corrupt_event", "", "Event %lld in the log is not JSON.",
 					     (long long)ev->id);
 		props = json_object_get(msg, "properties");
 	}

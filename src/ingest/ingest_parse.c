@@ -389,9 +389,12 @@ static int syntax_error(struct cairn_err *err, const char *p, size_t at, const c
 static json_t *value_at(const char *p, size_t i, size_t n, size_t *end, struct cairn_err *err)
 {
 	json_error_t je;
-	json_t *v = json_loadb(p + i, n - i, JSON_DECODE_ANY | JSON_DISABLE_EOF_CHECK | JSON_REJECT_DUPLICATES, &je);
+	json_t *v = jsonx_loadb(p + i, n - i, JSON_DECODE_ANY | JSON_DISABLE_EOF_CHECK | JSON_REJECT_DUPLICATES, &je);
 	if (!v) {
-		if (json_error_code(&je) == json_error_invalid_utf8)
+		if (json_error_code(&je) == json_error_null_character)
+			syntax_error(err, p, i + (size_t)(je.position > 0 ? je.position : 0),
+				     "strings may not contain the NUL character (\\u0000)");
+		else if (json_error_code(&je) == json_error_invalid_utf8)
 			cairn_err_set(err, CAIRN_EINVAL, "invalid_utf8", "", "The body is not valid UTF-8 (near byte %zu); send UTF-8 text.",
 				      i + (size_t)je.position);
 		else

@@ -160,6 +160,9 @@ json_t *store_events_json(struct store *st, int64_t ws, const char *name, int li
  * trait value (substring, case-insensitive for ASCII; Korean works). */
 json_t *store_profiles_search(struct store *st, int64_t ws, const char *q, int limit, const char *cursor_in,
 			      char **cursor_out, struct cairn_err *err);
+/* LIKE patterns for a phone-number query ("010-1234" → digits, and the
+ * other form of Korea's country prefix); -1 if q is not phone-like. */
+int store_phone_query(const char *q, char **digits, char **alt);
 /* Streams every profile of ws as its API JSON to fn (export). */
 typedef int (*store_json_fn)(json_t *item, void *arg);
 int store_profiles_each(struct store *st, int64_t ws, store_json_fn fn, void *arg, struct cairn_err *err);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/jsonx.h"
 #include "core/xalloc.h"
 #include "store/store_int.h"
 
@@ -204,7 +205,7 @@ int store_profile_get(struct store *st, int64_t profile_id, struct store_profile
 	out->workspace_id = sqlite3_column_int64(s, 0);
 	out->user_id = dup_col(s, 1);
 	const char *traits = (const char *)sqlite3_column_text(s, 2);
-	out->traits = traits ? json_loads(traits, 0, NULL) : NULL;
+	out->traits = traits ? jsonx_loadb(traits, strlen(traits), 0, NULL) : NULL;
 	if (!out->traits)
 		out->traits = json_object();
 	out->lifecycle = dup_col(s, 3);
@@ -239,6 +240,20 @@ static char *trait_str(json_t *traits, const char *k)
 	return NULL;
 }
 
+/* Phone numbers are stored for search as digits only ("+82 10-1234-5678"
+ * → "821012345678"). Takes ownership of s. */
+static char *digits_only(char *s)
+{
+	if (!s)
+		return NULL;
+	char *o = s;
+	for (const char *i = s; *i; i++)
+		if (*i >= '0' && *i <= '9')
+			*o++ = *i;
+	*o = '\0';
+	return s;
+}
+
 /* The display name: `name`, else "first last" (Korean names are usually
  * given family name first as one `name`; both are searchable). */
 static char *derived_name(json_t *traits)
@@ -263,7 +278,7 @@ int store_profile_put(struct store *st, const struct store_profile *p, struct ca
 	char *traits = json_dumps(p->traits ? p->traits : json_object(), JSON_COMPACT);
 	char *raw_email = trait_str(p->traits, "email");
 	char *email = lower_ascii(raw_email);
-	char *phone = trait_str(p->traits, "phone");
+	char *phone = digits_only(trait_str(p->traits, "phone"));
 	char *name = derived_name(p->traits);
 	sqlite3_stmt *s = store_stmt(c, S_PROFILE_PUT);
 	store_bind_text(s, 1, p->user_id);
@@ -378,7 +393,7 @@ int store_group_put(struct store *st, int64_t ws, const char *group_id, json_t *
 	sqlite3_bind_int64(q, 1, ws);
 	store_bind_text(q, 2, group_id);
 	if (sqlite3_step(q) == SQLITE_ROW)
-		merged = json_loads((const char *)sqlite3_column_text(q, 0), 0, NULL);
+		merged = jsonx_loadb((const char *)sqlite3_column_text(q, 0), (size_t)sqlite3_column_bytes(q, 0), 0, NULL);
 	sqlite3_finalize(q);
 	if (!merged)
 		merged = json_object();

@@ -25,7 +25,7 @@ static int prep(struct store_conn *c, const char *sql, sqlite3_stmt **s, struct 
 static json_t *col_json(sqlite3_stmt *s, int i)
 {
 	const char *t = (const char *)sqlite3_column_text(s, i);
-	json_t *v = t ? json_loads(t, JSON_DECODE_ANY, NULL) : NULL;
+	json_t *v = t ? jsonx_loadb(t, (size_t)sqlite3_column_bytes(s, i), JSON_DECODE_ANY, NULL) : NULL;
 	return v ? v : json_null();
 }
 
@@ -293,6 +293,39 @@ static char *like_pattern(const char *q, int lower)
 	return p;
 }
 
+int store_phone_query(const char *q, char **digits, char **alt)
+{
+	size_t n = strlen(q), nd = 0;
+	for (size_t i = 0; i < n; i++) {
+		char ch = q[i];
+		if (ch >= '0' && ch <= '9')
+			nd++;
+		else if (!strchr("+-() .", ch))
+			return -1;
+	}
+	if (nd < 4)
+		return -1;
+	char *d = xmalloc(nd + 3), *o = d;
+	*o++ = '%';
+	for (size_t i = 0; i < n; i++)
+		if (q[i] >= '0' && q[i] <= '9')
+			*o++ = q[i];
+	*o++ = '%';
+	*o = '\0';
+	/* "010…" also as "8210…", and "8210…" also as "010…" */
+	size_t an = nd + 4;
+	char *a = xmalloc(an);
+	if (d[1] == '0')
+		snprintf(a, an, "%%82%s", d + 2);
+	else if (d[1] == '8' && d[2] == '2')
+		snprintf(a, an, "%%0%s", d + 3);
+	else
+		snprintf(a, an, "%s", d);
+	*digits = d;
+	*alt = a;
+	return 0;
+}
+
 json_t *store_profiles_search(struct store *st, int64_t ws, const char *q, int limit, const char *cursor_in,
 			      char **cursor_out, struct cairn_err *err)
 {
@@ -302,11 +335,16 @@ json_t *store_profiles_search(struct store *st, int64_t ws, const char *q, int l
 		return NULL;
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
-	/* LIKE is case-insensitive for ASCII and byte-exact for Korean */
+	/* LIKE is case-insensitive for ASCII and byte-exact for Korean. Trait
+	 * values only (json_tree atoms), never keys or JSON punctuation. Phone
+	 * numbers compare as digits, with Korea's 0 ↔ +82 prefix either way. */
 	if (prep(c,
 		 "SELECT " PROFILE_COLS " FROM profiles p WHERE p.workspace_id = ?1 AND p.profile_id > ?3 AND ("
 		 " ?2 = '%%' OR p.user_id LIKE ?2 ESCAPE '\\' OR p.email LIKE ?2 ESCAPE '\\'"
-		 " OR p.phone LIKE ?2 ESCAPE '\\' OR p.name LIKE ?2 ESCAPE '\\' OR p.traits LIKE ?2 ESCAPE '\\'"
+		 " OR p.name LIKE ?2 ESCAPE '\\'"
+		 " OR (?5 IS NOT NULL AND (p.phone LIKE ?5 OR p.phone LIKE ?6))"
+		 " OR EXISTS (SELECT 1 FROM json_tree(p.traits) j WHERE j.type NOT IN ('object', 'array')"
+		 "   AND j.atom LIKE ?2 ESCAPE '\\')"
 		 " OR p.profile_id IN (SELECT i.profile_id FROM identities i WHERE i.workspace_id = ?1"
 		 " AND i.value LIKE ?2 ESCAPE '\\'))"
 		 " ORDER BY p.profile_id LIMIT ?4",
@@ -317,6 +355,11 @@ json_t *store_profiles_search(struct store *st, int64_t ws, const char *q, int l
 	sqlite3_bind_text(s, 2, pat, -1, free);
 	sqlite3_bind_int64(s, 3, cid == INT64_MAX ? 0 : cid);
 	sqlite3_bind_int(s, 4, limit + 1);
+	char *digits = NULL, *alt = NULL;
+	if (store_phone_query(q ? q : "", &digits, &alt) == 0) {
+		sqlite3_bind_text(s, 5, digits, -1, free);
+		sqlite3_bind_text(s, 6, alt, -1, free);
+	}
 	json_t *arr = json_array();
 	int n = 0, rc;
 	int64_t last = 0;
