@@ -34,30 +34,33 @@ UNIT_SRCS:= $(sort $(wildcard tests/unit/*_test.c))
 UNIT_OBJS:= $(UNIT_SRCS:%.c=$(BUILD)/obj/%.o)
 CAIRN    := $(BUILD)/cairn
 
-.PHONY: all run test unit e2e conformance bench fuzz deps clean format demo
+.PHONY: all run test unit e2e conformance bench fuzz deps clean format valgrind
 all: $(CAIRN)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/libcairn.a: $(OBJS)
 	@rm -f $@
-	ar rcs $@ $^
+	@ar rcs $@ $^
 
 $(CAIRN): $(BUILD)/obj/src/main.o $(BUILD)/libcairn.a
 	@scripts/check-banned.sh
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LINK    $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/unit_tests: $(UNIT_OBJS) $(BUILD)/libcairn.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
+	@echo "  LINK    $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
 # ---- set-up: Debian and npm packages, installed only when missing ----------
 APT_PKGS := build-essential pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev \
             libcriterion-dev libsodium-dev zlib1g-dev libicu-dev libcurl4-openssl-dev \
-            clang nodejs npm wrk sqlite3 jq
+            clang wrk sqlite3 jq
 deps: .deps-stamp
 .deps-stamp: Makefile package.json
 	@missing=$$(for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -65,6 +68,11 @@ deps: .deps-stamp
 		echo "installing Debian packages:" $$missing; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+	@# node and npm may come from Debian or from NodeSource (which bundles npm): check the commands
+	@if ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nodejs npm; \
 	fi
 	@if [ ! -d node_modules ] || [ package.json -nt node_modules ]; then \
 		echo "installing npm packages"; npm install --no-audit --no-fund --loglevel=error && touch node_modules; \
@@ -94,8 +102,14 @@ e2e: $(CAIRN)
 	CAIRN_BIN=$(abspath $(CAIRN)) node --test --test-concurrency=1 tests/e2e/
 
 conformance: $(CAIRN)
-	@echo "== Liquid conformance (Shopify cases)"
-	python3 ../shared/conformance/liquid/run_cases.py -j 2 -- $(CAIRN) template render | head -3
+	@echo "== Liquid conformance (Shopify Liquid's own cases, ../shared/conformance/liquid)"
+	@python3 ../shared/conformance/liquid/run_cases.py -j 2 -v -- $(CAIRN) template render > $(BUILD)/conformance.txt; \
+		rc=$$?; grep -E "^  FAIL |^[0-9]+ passed, [0-9]+ failed|^pass rate" $(BUILD)/conformance.txt; exit $$rc
+
+# valgrind over the unit tests (each test in its own process) and one server run
+valgrind: $(BUILD)/unit_tests
+	valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=1 \
+		--trace-children=yes $(BUILD)/unit_tests --jobs 1
 
 # ---- bench ----------------------------------------------------------------
 bench: deps $(CAIRN)
