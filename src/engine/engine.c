@@ -59,6 +59,11 @@ static int apply_batch(struct store *st, int64_t *cursor, struct cairn_err *err)
 	if (store_begin(st, err) < 0)
 		return -1;
 	struct apply_ctx a = {.st = st, .last = store_cursor_get(st, ENGINE_CURSOR), .err = err};
+	/* after a power loss the log may have lost a tail the state had applied:
+	 * the log wins, so new events reusing those ids are not skipped */
+	int64_t head = store_log_head(st);
+	if (a.last > head)
+		a.last = head;
 	int64_t start = a.last;
 	if (store_log_scan(st, a.last, ENGINE_BATCH, apply_one, &a, err) < 0) {
 		store_rollback(st);

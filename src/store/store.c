@@ -140,7 +140,7 @@ static sqlite3 *open_db(struct store *st, struct cairn_err *err)
 	struct buf sql;
 	buf_init(&sql, 4096);
 	buf_adds(&sql, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF; PRAGMA journal_size_limit=67108864;"
-		       " PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;");
+		       " PRAGMA cache_size=-16384; PRAGMA temp_store=MEMORY;");
 	buf_adds(&sql, "ATTACH DATABASE '");
 	for (const char *p = st->events_path; *p; p++) {
 		if (*p == '\'')
@@ -148,7 +148,7 @@ static sqlite3 *open_db(struct store *st, struct cairn_err *err)
 		buf_addch(&sql, *p);
 	}
 	/* the log is what the API acknowledges: fsync it on every commit */
-	buf_adds(&sql, "' AS ev; PRAGMA ev.journal_mode=WAL; PRAGMA ev.synchronous=FULL; PRAGMA ev.cache_size=-65536;"
+	buf_adds(&sql, "' AS ev; PRAGMA ev.journal_mode=WAL; PRAGMA ev.synchronous=FULL; PRAGMA ev.cache_size=-16384;"
 		       " PRAGMA ev.journal_size_limit=67108864;");
 	if (st->manual_checkpoints)
 		buf_adds(&sql, "PRAGMA wal_autocheckpoint=0;");
