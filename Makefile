@@ -85,9 +85,10 @@ run: deps $(CAIRN)
 		mkdir -p $(DATA) && $(CAIRN) init --data $(DATA) --listen $(LISTEN) > $(DATA)/credentials.json.tmp \
 		&& mv $(DATA)/credentials.json.tmp $(DATA)/credentials.json; \
 	fi
-	@echo "cairn demo workspace (kept in $(DATA)/credentials.json):"
-	@cat $(DATA)/credentials.json; echo
-	exec $(CAIRN) serve --data $(DATA) --listen $(LISTEN)
+	@echo; echo "cairn is starting with the demo workspace in $(DATA) (credentials in $(DATA)/credentials.json):"
+	@jq -r '"  URL:         http://$(LISTEN)\n  write key:   \(.write_key)   (Tracking API, HTTP Basic user name)\n  secret key:  \(.secret_key)   (management API, Authorization: Bearer)\n  login:       \(.owner_email) / \(.owner_password)"' $(DATA)/credentials.json
+	@echo "  try:         curl -u \"$$(jq -r .write_key $(DATA)/credentials.json):\" http://$(LISTEN)/v1/track -d '{\"userId\":\"u1\",\"event\":\"Signed Up\"}'"; echo
+	@exec $(CAIRN) serve --data $(DATA) --listen $(LISTEN)
 
 # ---- tests ----------------------------------------------------------------
 test: deps $(CAIRN) $(BUILD)/unit_tests
