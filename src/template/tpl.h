@@ -18,8 +18,9 @@
  * object whose keys are the top-level variables; it is borrowed, never
  * changed, and must outlive the render.
  *
- * Errors: every function that can fail returns 0/NULL on failure... see each
- * prototype. Messages carry line and column and read like
+ * Errors follow core/err.h: a failing call returns NULL or a negative
+ * CAIRN_E* code and fills the caller's struct cairn_err (first error wins).
+ * Messages carry line and column and read like
  *   "Liquid syntax error (line 3, column 5): 'endif' without 'if'."
  * and err->field is "template" (or "templates.<name>" for a partial). */
 #ifndef TEMPLATE_TPL_H

@@ -1118,6 +1118,17 @@ static int to_dec(struct tval v, struct dec *d)
 	}
 	if (v.t != TV_FLOAT || isnan(v.f) || isinf(v.f))
 		return -1;
+	int64_t sm;
+	int sk;
+	if (dbl_short(v.f, &sm, &sk) == 0) {
+		d->m = sm;
+		d->s = sk;
+		while (d->s > 0 && d->m % 10 == 0) {
+			d->m /= 10;
+			d->s--;
+		}
+		return 0;
+	}
 	char tmp[40];
 	int prec;
 	for (prec = 1; prec <= 17; prec++) {
@@ -1158,6 +1169,11 @@ static int to_dec(struct tval v, struct dec *d)
 
 static double dec_to_double(struct dec d)
 {
+	static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+				     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+	/* exact operands: one correctly rounded division */
+	if (d.s <= 22 && d.m < ((__int128)1 << 53) && d.m > -((__int128)1 << 53))
+		return (double)(int64_t)d.m / p10[d.s];
 	char tmp[96];
 	char digits[64];
 	int n = 0;
@@ -1323,31 +1339,7 @@ static struct tval f_abs(FARGS)
 	return tv_float(fabs(n.f));
 }
 
-/* Rounds d to `places` decimals; mode 0 half-up, 1 ceil, 2 floor. */
-static struct dec dec_round(struct dec d, int places, int mode)
-{
-	while (d.s < places && i128_abs(d.m) < DEC_MAX / 10) {
-		d.m *= 10;
-		d.s++;
-	}
-	while (d.s > places) {
-		__int128 q = d.m / 10, r = d.m % 10;
-		if (mode == 0) {
-			if (r >= 5)
-				q++;
-			else if (r <= -5)
-				q--;
-			/* half-up needs the whole tail: handled digit by digit from the exact value */
-		} else if (mode == 1 && r > 0)
-			q++;
-		else if (mode == 2 && r < 0)
-			q--;
-		d.m = q;
-		d.s--;
-	}
-	return d;
-}
-
+/* Rounds d to `places` decimals: mode 0 half away from zero, 1 ceil, 2 floor. */
 static struct dec dec_round_exact(struct dec d, int places, int mode)
 {
 	if (d.s <= places)
@@ -1401,7 +1393,6 @@ static struct tval f_round(FARGS)
 		double r = round(n.f * p) / p;
 		return places == 0 ? tv_int((int64_t)r) : tv_float(r);
 	}
-	(void)dec_round;
 	if (places < 0) {
 		d = dec_round_exact(d, 0, 0);
 		struct dec t = {d.m, (int)-places};

@@ -339,6 +339,11 @@ struct tarr *tv_flatten(struct rs *rs, struct tval v);
 
 /* Numbers. */
 void fmt_float(double f, struct buf *b);
+/* Shortest decimal m * 10^-k that reads back as x (fast path; -1 when x
+ * needs the general algorithm). */
+int dbl_short(double x, int64_t *m, int *k);
+/* Writes v in decimal to out (24 bytes), returns the length. */
+size_t fmt_int(int64_t v, char *out);
 int tv_to_number(struct tval v, struct tval *out); /* int or float */
 int64_t tv_to_int(struct tval v, int *ok);         /* Shopify to_integer */
 /* Parses a Liquid number literal; 0 if markup is not one. */

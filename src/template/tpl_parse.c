@@ -1383,10 +1383,13 @@ static int is_end_like(const char *s, size_t n)
 }
 
 /* Reports why the end tag `end` cannot close block `blk`. */
-static int bad_end(struct parser *p, const char *blk, struct tok *end, int got)
+static int bad_end(struct parser *p, const char *blk, struct tok *end, int got, const struct tpl_node *opener)
 {
-	if (!got)
+	if (!got) {
+		p->tok_line = opener->line;
+		p->tok_col = opener->col;
 		return perr(p, "'%s' tag was never closed.", blk);
+	}
 	p->tok_line = end->line;
 	p->tok_col = end->col;
 	if (is_end_like(end->name, end->name_n))
@@ -1474,7 +1477,7 @@ static struct tpl_node *tag_capture(struct parser *p, struct tsrc *ts, struct to
 			return NULL;
 		if (r == 1 && is_tag(&end, "endcapture"))
 			break;
-		bad_end(p, "capture", &end, r);
+		bad_end(p, "capture", &end, r, n);
 		return NULL;
 	}
 	return n;
@@ -1559,7 +1562,7 @@ static struct tpl_node *tag_if(struct parser *p, struct tsrc *ts, struct tok *tk
 			}
 			continue;
 		}
-		bad_end(p, blk, &end, r);
+		bad_end(p, blk, &end, r, n);
 		return NULL;
 	}
 	finish_blocks(n);
@@ -1659,7 +1662,7 @@ static struct tpl_node *tag_case(struct parser *p, struct tsrc *ts, struct tok *
 			cur = &n->cond.b[n->cond.nb - 1].body;
 			continue;
 		}
-		bad_end(p, "case", &end, r);
+		bad_end(p, "case", &end, r, n);
 		return NULL;
 	}
 	finish_blocks(n);
@@ -1841,7 +1844,7 @@ static struct tpl_node *tag_for(struct parser *p, struct tsrc *ts, struct tok *t
 			cur = &n->loop.els;
 			continue;
 		}
-		bad_end(p, blk, &end, r);
+		bad_end(p, blk, &end, r, n);
 		return NULL;
 	}
 	if (!tablerow) {
@@ -1870,7 +1873,7 @@ static struct tpl_node *tag_ifchanged(struct parser *p, struct tsrc *ts, struct 
 	if (r < 0)
 		return NULL;
 	if (r != 1 || !is_tag(&end, "endifchanged")) {
-		bad_end(p, "ifchanged", &end, r);
+		bad_end(p, "ifchanged", &end, r, n);
 		return NULL;
 	}
 	n->blank = (uint8_t)n->body.blank;
@@ -1966,11 +1969,16 @@ static long find_endraw(struct parser *p, size_t pos, size_t *after, int *trim_r
 			x++;
 		if (e - x < 6 || memcmp(x, "endraw", 6) != 0 || (x + 6 < e && is_w((unsigned char)x[6])))
 			continue;
-		const char *q = find2(x + 6, e, '%', '}');
-		if (!q)
-			return -1;
+		const char *q = x + 6;
+		while (q < e && is_ws((unsigned char)*q))
+			q++;
+		int tr = q < e && *q == '-';
+		if (tr)
+			q++;
+		if (e - q < 2 || q[0] != '%' || q[1] != '}')
+			continue;
 		*after = (size_t)(q + 2 - s);
-		*trim_r = q[-1] == '-';
+		*trim_r = tr;
 		return (long)(c - s);
 	}
 	return -1;

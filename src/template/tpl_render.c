@@ -896,12 +896,13 @@ static void render_node(struct rctx *c, const struct tpl_node *n)
 			e = vmap_put(rs, &c->counters, n->as.name, n->as.n, n->as.hash);
 			e->v = tv_int(0);
 		}
+		char num[24];
 		if (n->kind == N_INCR) {
-			buf_addf(o, "%lld", (long long)e->v.i);
+			buf_add(o, num, fmt_int(e->v.i, num));
 			e->v.i++;
 		} else {
 			e->v.i--;
-			buf_addf(o, "%lld", (long long)e->v.i);
+			buf_add(o, num, fmt_int(e->v.i, num));
 		}
 		return;
 	}

@@ -46,9 +46,70 @@ int tv_truthy(struct tval v)
 
 /* ---- numbers ------------------------------------------------------------------ */
 
+static const double pow10tab[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16};
+
+int dbl_short(double x, int64_t *m, int *k)
+{
+	double ax = fabs(x);
+	if (!(ax < 1e15) || ax < 1e-6)
+		return -1;
+	for (int d = 0; d <= 16; d++) {
+		double y = x * pow10tab[d];
+		if (fabs(y) >= 9007199254740992.0)
+			return -1;
+		double r = nearbyint(y);
+		if (r / pow10tab[d] == x) {
+			*m = (int64_t)r;
+			*k = d;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+size_t fmt_int(int64_t v, char *out)
+{
+	char tmp[24];
+	int n = 0;
+	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	size_t o = 0;
+	if (v < 0)
+		out[o++] = '-';
+	while (n)
+		out[o++] = tmp[--n];
+	out[o] = '\0';
+	return o;
+}
+
 /* Ruby's Float#to_s. */
 void fmt_float(double f, struct buf *b)
 {
+	int64_t m;
+	int k;
+	if (f != 0 && dbl_short(f, &m, &k) == 0) {
+		char d[24];
+		size_t n = fmt_int(m < 0 ? -m : m, d);
+		if (f < 0)
+			buf_addch(b, '-');
+		if (k == 0) {
+			buf_add(b, d, n);
+			buf_adds(b, ".0");
+		} else if ((size_t)k >= n) {
+			buf_adds(b, "0.");
+			for (size_t i = n; i < (size_t)k; i++)
+				buf_addch(b, '0');
+			buf_add(b, d, n);
+		} else {
+			buf_add(b, d, n - (size_t)k);
+			buf_addch(b, '.');
+			buf_add(b, d + n - k, (size_t)k);
+		}
+		return;
+	}
 	if (isnan(f)) {
 		buf_adds(b, "NaN");
 		return;
@@ -691,8 +752,7 @@ static void render_to_s(struct rs *rs, struct tval v, struct buf *b)
 		return;
 	case TV_INT: {
 		char tmp[24];
-		int n = snprintf(tmp, sizeof tmp, "%lld", (long long)v.i);
-		buf_add(b, tmp, (size_t)n);
+		buf_add(b, tmp, fmt_int(v.i, tmp));
 		return;
 	}
 	case TV_FLOAT:
@@ -726,6 +786,12 @@ struct tval tv_to_s(struct rs *rs, struct tval v)
 		return v;
 	if (v.t == TV_NIL)
 		return tv_str("", 0);
+	if (v.t == TV_INT) {
+		char *o = tp_alloc(rs, 24);
+		return tv_str(o, fmt_int(v.i, o));
+	}
+	if (v.t == TV_BOOL)
+		return v.b ? tv_str("true", 4) : tv_str("false", 5);
 	struct buf b;
 	buf_init(&b, rs->lim.max_output + 64);
 	render_to_s(rs, v, &b);
