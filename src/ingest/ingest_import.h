@@ -195,8 +195,9 @@ typedef int (*ingest_out_fn)(const char *p, size_t n, void *arg);
 /* Streams every profile of ws: NDJSON (one GET /api/v1/users/{id} object a
  * line) or CSV with the columns user_id, anonymous_id, email, phone, name,
  * first_name, last_name, lifecycle_stage, tags (JSON array), created_at,
- * traits (JSON object of the other traits, consent included). *count (OUT)
- * is the number of profiles written. CAIRN_EIO when out fails (err set
+ * traits (JSON object of the other traits, consent included). A reserved
+ * column (email … created_at) holds its trait when that is a string.
+ * *count (OUT) is the number of profiles written. CAIRN_EIO when out fails (err set
  * unless out set it) or the store does. */
 int ingest_export_users(struct store *st, int64_t ws, enum ingest_import_format format, int flags, ingest_out_fn out,
 			void *arg, size_t *count, struct cairn_err *err);

@@ -417,7 +417,7 @@ static json_t *value_at(const char *p, size_t i, size_t n, size_t *end, struct c
 static int parse_batch(const char *p, size_t n, int64_t received_at, struct ingest_batch *out, struct cairn_err *err)
 {
 	struct shared sh = {0};
-	json_t *items = json_array();
+	json_t *items = json_array(), *seen = json_object();
 	size_t *starts = NULL, *ends = NULL, cap = 0, count = 0;
 	int rc = 0, seen_batch = 0;
 	size_t i = skip_ws(p, 0, n);
@@ -451,12 +451,16 @@ static int parse_batch(const char *p, size_t n, int64_t received_at, struct inge
 		}
 		i = skip_ws(p, i + 1, n);
 		const char *k = json_string_value(key);
+		if (json_object_get(seen, k)) { /* as JSON_REJECT_DUPLICATES does */
+			char what[96];
+			snprintf(what, sizeof what, "duplicate object key '%.60s'", k);
+			json_decref(key);
+			rc = syntax_error(err, p, i, what);
+			break;
+		}
+		json_object_set_new(seen, k, json_true());
 		if (!strcmp(k, "batch")) {
-			if (seen_batch++) {
-				json_decref(key);
-				rc = syntax_error(err, p, i, "duplicate key 'batch'");
-				break;
-			}
+			seen_batch++;
 			if (i >= n || p[i] != '[') {
 				json_decref(key);
 				rc = cairn_err_set(err, CAIRN_EINVAL, "invalid_batch", "batch", "\"batch\" must be an array of messages.");
@@ -547,6 +551,7 @@ static int parse_batch(const char *p, size_t n, int64_t received_at, struct inge
 	}
 done:
 	json_decref(items);
+	json_decref(seen);
 	json_decref(sh.context);
 	json_decref(sh.integrations);
 	free(starts);

@@ -56,7 +56,8 @@ Test(ingest_parse, batch_messages_keep_their_bytes)
 	cr_assert_eq(b.msgs[1].body_len, strlen("{\"type\":\"page\",\"anonymousId\":\"x\"}"));
 	ingest_batch_release(&b);
 	const char *bad[] = {"{\"batch\":[{}", "{\"batch\":[1 2]}", "{\"batch\":[],\"batch\":[]}", "{\"batch\":[]} x",
-			     "{\"batch\":[],}", "{}", "{\"a\":}"};
+			     "{\"batch\":[],}", "{}", "{\"a\":}", "{\"context\":{},\"context\":{},\"batch\":[]}",
+			     "{\"writeKey\":\"a\",\"writeKey\":\"b\",\"batch\":[]}"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		cairn_err_clear(&e);
 		cr_assert_lt(parse(INGEST_BATCH, bad[i], &b, &e), 0, "%s", bad[i]);
