@@ -1,6 +1,7 @@
 /* routes.c — every HTTP endpoint, once: method, path, handler, auth, body
  * limit, summary. The OpenAPI document is generated from this table. */
 #include "api/api.h"
+#include "api/api_templates.h"
 #include "app/app.h"
 #include "ingest/ingest.h"
 
@@ -31,5 +32,18 @@ const struct http_route app_routes[] = {
 	{"POST", "/api/v1/import/events", api_import_events, HTTP_AUTH_SECRET, IMPORT_MAX, "import events (NDJSON)"},
 	{"GET", "/api/v1/export/users", api_export_users, HTTP_AUTH_SECRET, 0, "export users (NDJSON or CSV)"},
 	{"GET", "/api/v1/export/events", api_export_events, HTTP_AUTH_SECRET, 0, "export events (NDJSON)"},
+	{"GET", "/api/v1/templates", api_templates_list, HTTP_AUTH_SECRET, 0,
+	 "templates by id (?channel= ?archived= ?include=body)"},
+	{"POST", "/api/v1/templates", api_template_create, HTTP_AUTH_SECRET, API_TEMPLATES_MAX_BODY, "create a template"},
+	{"POST", "/api/v1/templates/preview", api_template_preview_draft, HTTP_AUTH_SECRET, API_TEMPLATES_MAX_BODY,
+	 "render an unsaved template body"},
+	{"GET", "/api/v1/templates/{id}", api_template_get, HTTP_AUTH_SECRET, 0, "a template (latest version)"},
+	{"PUT", "/api/v1/templates/{id}", api_template_update, HTTP_AUTH_SECRET, API_TEMPLATES_MAX_BODY,
+	 "save a new version (\"version\": N → 409 if stale)"},
+	{"DELETE", "/api/v1/templates/{id}", api_template_delete, HTTP_AUTH_SECRET, 0, "archive a template"},
+	{"GET", "/api/v1/templates/{id}/versions", api_template_versions, HTTP_AUTH_SECRET, 0, "versions, newest first"},
+	{"GET", "/api/v1/templates/{id}/versions/{n}", api_template_version, HTTP_AUTH_SECRET, 0, "one version"},
+	{"POST", "/api/v1/templates/{id}/preview", api_template_preview, HTTP_AUTH_SECRET, API_TEMPLATES_MAX_BODY,
+	 "render for a user (user_id) or sample data"},
 };
 const size_t app_nroutes = sizeof app_routes / sizeof app_routes[0];

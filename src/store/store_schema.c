@@ -94,6 +94,31 @@ const char *const store_state_migrations[] = {
 	"ALTER TABLE profiles ADD COLUMN name TEXT;"
 	"CREATE INDEX profiles_email ON profiles(workspace_id, email);"
 	"CREATE INDEX profiles_phone ON profiles(workspace_id, phone);",
+
+	/* 3: message templates and their immutable versions (store_templates.h).
+	 * BIGINT for ids and times so the same DDL fits PostgreSQL. */
+	"CREATE TABLE templates ("
+	"  workspace_id BIGINT NOT NULL,"
+	"  template_id TEXT NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  channel TEXT NOT NULL,"
+	"  locale TEXT,"
+	"  version INTEGER NOT NULL,"
+	"  created_at BIGINT NOT NULL,"
+	"  updated_at BIGINT NOT NULL,"
+	"  archived_at BIGINT,"
+	"  PRIMARY KEY (workspace_id, template_id));"
+	"CREATE INDEX templates_channel ON templates(workspace_id, channel, template_id);"
+	"CREATE TABLE template_versions ("
+	"  workspace_id BIGINT NOT NULL,"
+	"  template_id TEXT NOT NULL,"
+	"  version INTEGER NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  channel TEXT NOT NULL,"
+	"  locale TEXT,"
+	"  body TEXT NOT NULL,"
+	"  created_at BIGINT NOT NULL,"
+	"  PRIMARY KEY (workspace_id, template_id, version));",
 };
 const int store_state_migration_count = sizeof store_state_migrations / sizeof store_state_migrations[0];
 
