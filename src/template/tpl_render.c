@@ -12,11 +12,11 @@
  * Hot path: text nodes and {{ var }} append straight into the output buffer;
  * values are 24-byte structs passed by value; temporaries come from a
  * per-thread pool that is reset (not freed) at each render. */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <pthread.h>
 
 #include "core/clock.h"
 #include "core/xalloc.h"
@@ -59,11 +59,29 @@ static void pool_free(struct tpool *p)
 	free(p);
 }
 
+/* A thread's pool is freed when the thread exits (pool threads of the HTTP
+ * server, delivery workers) through this key's destructor. */
+static pthread_key_t pool_key;
+static pthread_once_t pool_key_once = PTHREAD_ONCE_INIT;
+
+static void pool_thread_exit(void *p)
+{
+	pool_free(p);
+	tls_pool = NULL;
+}
+
+static void pool_key_create(void)
+{
+	pthread_key_create(&pool_key, pool_thread_exit);
+}
+
 void tpl_thread_cleanup(void)
 {
 	if (tls_pool && !tls_pool->busy) {
 		pool_free(tls_pool);
 		tls_pool = NULL;
+		pthread_once(&pool_key_once, pool_key_create);
+		pthread_setspecific(pool_key, NULL);
 	}
 }
 
@@ -1021,10 +1039,13 @@ int tpl_render(const struct tpl *t, json_t *data, const struct tpl_render_opts *
 	if (!pool || pool->busy) {
 		/* first use on this thread, or a render inside a filter callback */
 		pool = xcalloc(1, sizeof *pool);
-		if (!tls_pool)
+		if (!tls_pool) {
 			tls_pool = pool;
-		else
+			pthread_once(&pool_key_once, pool_key_create);
+			pthread_setspecific(pool_key, pool);
+		} else {
 			own = 1;
+		}
 	}
 	pool->busy = 1;
 	pool_reset(pool);
