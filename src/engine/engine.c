@@ -5,17 +5,19 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "core/arena.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "ingest/ingest.h"
 
-#define ENGINE_BATCH 1000
+#define ENGINE_BATCH 4000
 #define ENGINE_CURSOR "profiles"
 
 struct engine {
@@ -29,57 +31,91 @@ struct engine {
 	int stopping;
 };
 
-struct apply_ctx {
-	struct store *st;
-	int64_t last;
-	struct cairn_err *err;
+/* A batch copied out of the log, so the log is read in one short
+ * transaction and the state transaction never holds a read on it (a long
+ * reader would stop the log's WAL from being reset). */
+struct batch {
+	struct arena arena;
+	struct store_event *evs;
+	size_t n, cap;
 };
 
-static int apply_one(const struct store_event *ev, void *arg)
+static const char *keep(struct arena *a, const char *s)
 {
-	struct apply_ctx *a = arg;
-	struct cairn_err err = CAIRN_ERR_INIT;
-	if (ingest_apply_event(a->st, ev, &err) < 0) {
-		if (err.code != CAIRN_EUNPROC) {
-			*a->err = err;
-			return -1;
-		}
-		/* an event that can never apply must not stop every later one */
-		char id[32];
-		snprintf(id, sizeof id, "%lld", (long long)ev->id);
-		log_error("event skipped", "event_id", id, "error", err.message, NULL);
-	}
-	a->last = ev->id;
+	return s ? arena_strdup(a, s) : NULL;
+}
+
+static int copy_one(const struct store_event *ev, void *arg)
+{
+	struct batch *b = arg;
+	xgrow((void **)&b->evs, &b->cap, b->n + 1, sizeof *b->evs);
+	struct store_event *o = &b->evs[b->n++];
+	*o = *ev;
+	o->type = keep(&b->arena, ev->type);
+	o->name = keep(&b->arena, ev->name);
+	o->message_id = keep(&b->arena, ev->message_id);
+	o->user_id = keep(&b->arena, ev->user_id);
+	o->anonymous_id = keep(&b->arena, ev->anonymous_id);
+	o->body = arena_strndup(&b->arena, ev->body, ev->body_len);
 	return 0;
 }
 
-/* One batch: returns the number of events applied, or -1. */
+/* One batch: returns 1 when events were applied, 0 when there were none,
+ * or -1. */
 static int apply_batch(struct store *st, int64_t *cursor, struct cairn_err *err)
 {
-	if (store_begin(st, err) < 0)
-		return -1;
-	struct apply_ctx a = {.st = st, .last = store_cursor_get(st, ENGINE_CURSOR), .err = err};
+	int64_t start = store_cursor_get(st, ENGINE_CURSOR);
 	/* after a power loss the log may have lost a tail the state had applied:
 	 * the log wins, so new events reusing those ids are not skipped */
 	int64_t head = store_log_head(st);
-	if (a.last > head)
-		a.last = head;
-	int64_t start = a.last;
-	if (store_log_scan(st, a.last, ENGINE_BATCH, apply_one, &a, err) < 0) {
-		store_rollback(st);
-		return -1;
-	}
-	if (a.last == start) {
-		store_rollback(st);
-		*cursor = start;
+	if (start > head)
+		start = head;
+	*cursor = start;
+	if (start == head)
 		return 0;
+	struct batch b;
+	memset(&b, 0, sizeof b);
+	arena_init(&b.arena, 256 * 1024);
+	int rc = store_log_scan(st, start, ENGINE_BATCH, copy_one, &b, err);
+	if (rc == 0 && b.n && store_begin(st, err) == 0) {
+		/* another process (CLI import) may have moved the cursor meanwhile */
+		int64_t now_at = store_cursor_get(st, ENGINE_CURSOR);
+		if (now_at != start && now_at <= head) {
+			store_rollback(st);
+			rc = 1;
+			goto out;
+		}
+		int64_t last = start;
+		for (size_t i = 0; i < b.n && rc == 0; i++) {
+			struct cairn_err e = CAIRN_ERR_INIT;
+			if (ingest_apply_event(st, &b.evs[i], &e) < 0) {
+				if (e.code != CAIRN_EUNPROC) {
+					*err = e;
+					rc = -1;
+					break;
+				}
+				/* an event that can never apply must not stop every later one */
+				char id[32];
+				snprintf(id, sizeof id, "%lld", (long long)b.evs[i].id);
+				log_error("event skipped", "event_id", id, "error", e.message, NULL);
+			}
+			last = b.evs[i].id;
+		}
+		if (rc == 0 && (store_cursor_set(st, ENGINE_CURSOR, last, err) < 0 || store_commit(st, err) < 0))
+			rc = -1;
+		if (rc < 0)
+			store_rollback(st);
+		else {
+			*cursor = last;
+			rc = 1;
+		}
+	} else if (rc == 0 && b.n) {
+		rc = -1;
 	}
-	if (store_cursor_set(st, ENGINE_CURSOR, a.last, err) < 0 || store_commit(st, err) < 0) {
-		store_rollback(st);
-		return -1;
-	}
-	*cursor = a.last;
-	return 1;
+out:
+	arena_release(&b.arena);
+	free(b.evs);
+	return rc;
 }
 
 int engine_catch_up(struct store *st, struct cairn_err *err)

@@ -270,8 +270,6 @@ int ingest_apply_event(struct store *st, const struct store_event *ev, struct ca
 		}
 	}
 	if (rc == 0)
-		rc = store_profile_seen(st, pid, ev->ts, err);
-	if (rc == 0)
 		rc = store_timeline_add(st, ws, pid, ev, err);
 	json_decref(msg);
 	return rc;

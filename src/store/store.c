@@ -17,15 +17,16 @@ static const char *const stmt_sql[S_COUNT] = {
 	 * state.db's write lock, first, so no read-then-upgrade can fail. */
 	[S_BEGIN] = "BEGIN",
 	[S_LOCK_STATE] = "UPDATE engine_cursors SET value = value WHERE 0",
+	/* the same for the log: take its write lock before the dedup reads, as a
+	 * read-then-write upgrade fails at once (SQLITE_BUSY) instead of waiting */
+	[S_LOCK_LOG] = "UPDATE ev.events SET id = id WHERE 0",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
 	[S_LOG_INSERT] = "INSERT INTO ev.events (workspace_id, shard, type, name, message_id, user_id, anonymous_id,"
 			 " ts, received_at, body) VALUES (?,?,?,?,?,?,?,?,?,?)",
-	[S_LOG_DEDUP_INSERT] = "INSERT INTO ev.event_dedup (key, workspace_id, event_id) VALUES (?,?,?)"
-			       " ON CONFLICT DO NOTHING",
-	[S_LOG_DEDUP_CHECK] = "SELECT e.workspace_id, e.message_id FROM ev.event_dedup d"
+	[S_LOG_DEDUP_CHECK] = "SELECT e.workspace_id, e.message_id FROM dd.event_dedup d"
 			      " JOIN ev.events e ON e.id = d.event_id WHERE d.key = ?",
-	[S_LOG_DELETE] = "DELETE FROM ev.events WHERE id = ?",
+	[S_LOG_EVENT_CHECK] = "SELECT workspace_id, message_id FROM ev.events WHERE id = ?",
 	[S_LOG_HEAD] = "SELECT coalesce(max(id), 0) FROM ev.events",
 	[S_LOG_SCAN] = "SELECT id, workspace_id, shard, type, name, message_id, user_id, anonymous_id, ts,"
 		       " received_at, body FROM ev.events WHERE id > ? ORDER BY id LIMIT ?",
@@ -46,8 +47,7 @@ static const char *const stmt_sql[S_COUNT] = {
 	 * engine moves its cursor in the same transaction */
 	[S_TIMELINE_ADD] = "INSERT INTO timeline (workspace_id, profile_id, event_id, type, name, ts)"
 			   " VALUES (?,?,?,?,?,?)",
-	[S_PROFILE_SEEN] = "UPDATE profiles SET last_seen = max(last_seen, ?1), first_seen = min(first_seen, ?1)"
-			   " WHERE profile_id = ?2 AND (last_seen < ?1 OR first_seen > ?1)",
+
 	[S_CONSENT_PUT] = "INSERT INTO consents (workspace_id, profile_id, scope, name, status, updated_at, source)"
 			  " VALUES (?,?,?,?,?,?,?) ON CONFLICT (workspace_id, profile_id, scope, name)"
 			  " DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at,"
@@ -131,7 +131,18 @@ static sqlite3 *open_raw(const char *path, struct cairn_err *err)
 	return db;
 }
 
-/* A connection: state.db as main with events.db attached as "ev". */
+static void attach(struct buf *sql, const char *path, const char *as)
+{
+	buf_adds(sql, "ATTACH DATABASE '");
+	for (const char *p = path; *p; p++) {
+		if (*p == '\'')
+			buf_addch(sql, '\'');
+		buf_addch(sql, *p);
+	}
+	buf_addf(sql, "' AS %s;", as);
+}
+
+/* A connection: state.db as main, events.db as "ev", dedup.db as "dd". */
 static sqlite3 *open_db(struct store *st, struct cairn_err *err)
 {
 	sqlite3 *db = open_raw(st->state_path, err);
@@ -141,14 +152,12 @@ static sqlite3 *open_db(struct store *st, struct cairn_err *err)
 	buf_init(&sql, 4096);
 	buf_adds(&sql, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF; PRAGMA journal_size_limit=67108864;"
 		       " PRAGMA cache_size=-16384; PRAGMA temp_store=MEMORY;");
-	buf_adds(&sql, "ATTACH DATABASE '");
-	for (const char *p = st->events_path; *p; p++) {
-		if (*p == '\'')
-			buf_addch(&sql, '\'');
-		buf_addch(&sql, *p);
-	}
-	/* the log is what the API acknowledges: fsync it on every commit */
-	buf_adds(&sql, "' AS ev; PRAGMA ev.journal_mode=WAL; PRAGMA ev.synchronous=FULL; PRAGMA ev.cache_size=-16384;"
+	attach(&sql, st->events_path, "ev");
+	attach(&sql, st->dedup_path, "dd");
+	/* the log is what the API acknowledges: fsync it on every commit. The
+	 * dedup index is rebuilt from the log past its mark, so NORMAL is enough */
+	buf_adds(&sql, "PRAGMA ev.journal_mode=WAL; PRAGMA ev.synchronous=FULL; PRAGMA ev.cache_size=-16384;"
+		       " PRAGMA dd.journal_mode=WAL; PRAGMA dd.synchronous=NORMAL; PRAGMA dd.cache_size=-32768;"
 		       " PRAGMA ev.journal_size_limit=67108864;");
 	if (st->manual_checkpoints)
 		buf_adds(&sql, "PRAGMA wal_autocheckpoint=0;");
@@ -266,7 +275,10 @@ struct store *store_open_at(const char *dir, int state_version, int events_versi
 	st->state_path = buf_detach(&p, NULL);
 	buf_addf(&p, "%s/events.db", dir);
 	st->events_path = buf_detach(&p, NULL);
+	buf_addf(&p, "%s/dedup.db", dir);
+	st->dedup_path = buf_detach(&p, NULL);
 	pthread_mutex_init(&st->lock, NULL);
+	pthread_mutex_init(&st->recent_lock, NULL);
 	pthread_key_create(&st->key, thread_exit);
 	int rc = -1;
 	sqlite3 *db = open_raw(st->state_path, err);
@@ -283,6 +295,16 @@ struct store *store_open_at(const char *dir, int state_version, int events_versi
 			sqlite3_close(db);
 		}
 	}
+	if (rc == 0) {
+		rc = -1;
+		db = open_raw(st->dedup_path, err);
+		if (db) {
+			rc = migrate(db, "dedup", store_dedup_migrations, store_dedup_migration_count, -1, err);
+			sqlite3_close(db);
+		}
+	}
+	if (rc == 0)
+		rc = store_dedup_load_tail(st, err);
 	if (rc < 0) {
 		store_close(st);
 		return NULL;
@@ -309,8 +331,11 @@ static void *checkpointer_main(void *arg)
 		 * from its start once no reader needs it, which a busy engine never
 		 * allows; past CKPT_RESTART_FRAMES a RESTART waits for the readers of
 		 * the moment to finish so the file stops growing. */
-		static const char *const dbs[] = {"ev", "main"};
-		for (int i = 0; i < 2; i++) {
+		struct cairn_err ierr = CAIRN_ERR_INIT;
+		if (store_log_index(st, &ierr) < 0)
+			log_error("indexing messageIds failed; will retry", "error", ierr.message, NULL);
+		static const char *const dbs[] = {"ev", "main", "dd"};
+		for (int i = 0; i < 3; i++) {
 			int log_frames = 0, ckpt_frames = 0;
 			sqlite3_wal_checkpoint_v2(c->db, dbs[i], SQLITE_CHECKPOINT_PASSIVE, &log_frames, &ckpt_frames);
 			if (log_frames > CKPT_RESTART_FRAMES) {
@@ -325,7 +350,7 @@ static void *checkpointer_main(void *arg)
 		/* real time on purpose: housekeeping, not a business timer */
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 50 * 1000000L;
+		ts.tv_nsec += 200 * 1000000L;
 		if (ts.tv_nsec >= 1000000000L) {
 			ts.tv_sec++;
 			ts.tv_nsec -= 1000000000L;
@@ -359,6 +384,11 @@ void store_close(struct store *st)
 		pthread_mutex_destroy(&st->ckpt_lock);
 		pthread_cond_destroy(&st->ckpt_wake);
 	}
+	/* leave nothing to re-index at the next start */
+	if (st->dedup_path && st->recent.n) {
+		struct cairn_err ierr = CAIRN_ERR_INIT;
+		store_log_index(st, &ierr);
+	}
 	/* this thread's connection and any left by threads still alive */
 	pthread_setspecific(st->key, NULL);
 	pthread_mutex_lock(&st->lock);
@@ -375,6 +405,9 @@ void store_close(struct store *st)
 	free(st->dir);
 	free(st->state_path);
 	free(st->events_path);
+	free(st->dedup_path);
+	store_dedup_release(st);
+	pthread_mutex_destroy(&st->recent_lock);
 	free(st);
 }
 
@@ -404,15 +437,6 @@ int store_begin(struct store *st, struct cairn_err *err)
 		return CAIRN_EIO;
 	}
 	return 0;
-}
-
-int store_profile_seen(struct store *st, int64_t profile_id, int64_t ts, struct cairn_err *err)
-{
-	struct store_conn *c = store_conn(st);
-	sqlite3_stmt *s = store_stmt(c, S_PROFILE_SEEN);
-	sqlite3_bind_int64(s, 1, ts);
-	sqlite3_bind_int64(s, 2, profile_id);
-	return store_exec_stmt(c, s, err, "updating last seen");
 }
 
 int store_commit(struct store *st, struct cairn_err *err)

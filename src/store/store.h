@@ -3,7 +3,8 @@
  * Layout of a data directory:
  *   state.db   workspaces, keys, members, profiles, identities, consent,
  *              tags, groups, the timeline index and the engine's cursor
- *   events.db  the append-only event log and its idempotency index
+ *   events.db  the append-only event log
+ *   dedup.db   the messageId idempotency index, derived from the log
  * Both are SQLite in WAL mode. The log is its own file so ingestion never
  * waits on engine transactions; the engine's cursor lives in state.db with
  * the state it derives, so "apply a batch and move the cursor" is atomic.
@@ -83,6 +84,10 @@ struct store_event {
  * On error nothing of the batch is stored. */
 int store_log_append(struct store *st, struct store_event *events, size_t n, unsigned char *dup,
 		     struct cairn_err *err);
+/* Moves the messageIds of events appended since the last call into the
+ * idempotency index (dedup.db), sorted, in one transaction. The
+ * checkpointer thread calls it every 200 ms; store_close calls it last. */
+int store_log_index(struct store *st, struct cairn_err *err);
 /* Highest committed event id (0 when empty). */
 int64_t store_log_head(struct store *st);
 /* Calls fn for events with id > after_id in id order, at most limit. The
@@ -124,8 +129,6 @@ int store_profile_get(struct store *st, int64_t profile_id, struct store_profile
 /* Writes traits (and the search columns derived from them), user_id,
  * lifecycle and seen times. */
 int store_profile_put(struct store *st, const struct store_profile *p, struct cairn_err *err);
-/* Widens the profile's first/last seen to include ts (cheap: one UPDATE). */
-int store_profile_seen(struct store *st, int64_t profile_id, int64_t ts, struct cairn_err *err);
 /* Moves everything of `from` (identities, timeline, tags, consent, groups)
  * to `into` and deletes `from`. Traits are merged by the caller. */
 int store_profile_merge(struct store *st, int64_t ws, int64_t from, int64_t into, struct cairn_err *err);

@@ -11,12 +11,12 @@
 enum stmt_id {
 	S_BEGIN,
 	S_LOCK_STATE,
+	S_LOCK_LOG,
 	S_COMMIT,
 	S_ROLLBACK,
 	S_LOG_INSERT,
-	S_LOG_DEDUP_INSERT,
 	S_LOG_DEDUP_CHECK,
-	S_LOG_DELETE,
+	S_LOG_EVENT_CHECK,
 	S_LOG_HEAD,
 	S_LOG_SCAN,
 	S_CURSOR_GET,
@@ -26,7 +26,6 @@ enum stmt_id {
 	S_PROFILE_CREATE,
 	S_PROFILE_GET,
 	S_PROFILE_PUT,
-	S_PROFILE_SEEN,
 	S_TIMELINE_ADD,
 	S_CONSENT_PUT,
 	S_TAG_ADD,
@@ -44,10 +43,23 @@ struct store_conn {
 	int64_t generation;      /* equals st->generation while valid */
 };
 
+/* Keys of events appended by this process and not yet in dd.event_dedup:
+ * open addressing, key 0 never stored (a zero hash is mapped to 1). */
+struct dedup_set {
+	int64_t *keys;
+	int64_t *ids;
+	size_t cap, n;
+};
+
 struct store {
 	char *dir;
 	char *state_path;
 	char *events_path;
+	char *dedup_path;
+	/* idempotency: recent keys (guarded by recent_lock) */
+	pthread_mutex_t recent_lock;
+	struct dedup_set recent;
+	int64_t indexed_upto, prev_indexed_upto;
 	pthread_key_t key;
 	pthread_mutex_t lock;
 	struct store_conn *conns;
@@ -76,5 +88,10 @@ extern const char *const store_state_migrations[];
 extern const int store_state_migration_count;
 extern const char *const store_events_migrations[];
 extern const int store_events_migration_count;
+extern const char *const store_dedup_migrations[];
+extern const int store_dedup_migration_count;
+/* Loads the keys of events past the index mark into st->recent (open). */
+int store_dedup_load_tail(struct store *st, struct cairn_err *err);
+void store_dedup_release(struct store *st);
 
 #endif

@@ -110,7 +110,15 @@ static json_t *profile_row_json(struct store_conn *c, int64_t ws, int64_t pid, s
 	return p;
 }
 
-#define PROFILE_COLS "user_id, traits, lifecycle, first_seen, last_seen, created_at, updated_at, profile_id"
+/* first/last seen come from the timeline (two index seeks) so the engine
+ * does not rewrite the profile row for every event */
+#define PROFILE_COLS                                                                                               \
+	"p.user_id, p.traits, p.lifecycle,"                                                                        \
+	" coalesce((SELECT min(t.ts) FROM timeline t WHERE t.workspace_id = p.workspace_id"                        \
+	"  AND t.profile_id = p.profile_id), p.first_seen),"                                                       \
+	" coalesce((SELECT max(t.ts) FROM timeline t WHERE t.workspace_id = p.workspace_id"                        \
+	"  AND t.profile_id = p.profile_id), p.last_seen),"                                                        \
+	" p.created_at, p.updated_at, p.profile_id"
 
 json_t *store_profile_json(struct store *st, int64_t ws, const char *id, struct cairn_err *err)
 {
@@ -119,7 +127,7 @@ json_t *store_profile_json(struct store *st, int64_t ws, const char *id, struct 
 		return NULL;
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
-	if (prep(c, "SELECT " PROFILE_COLS " FROM profiles WHERE profile_id = ?", &s, err) < 0)
+	if (prep(c, "SELECT " PROFILE_COLS " FROM profiles p WHERE p.profile_id = ?", &s, err) < 0)
 		return NULL;
 	sqlite3_bind_int64(s, 1, pid);
 	json_t *p = NULL;
@@ -385,7 +393,7 @@ int store_profiles_each(struct store *st, int64_t ws, store_json_fn fn, void *ar
 {
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
-	if (prep(c, "SELECT " PROFILE_COLS " FROM profiles WHERE workspace_id = ? ORDER BY profile_id", &s, err) < 0)
+	if (prep(c, "SELECT " PROFILE_COLS " FROM profiles p WHERE p.workspace_id = ? ORDER BY p.profile_id", &s, err) < 0)
 		return CAIRN_EIO;
 	sqlite3_bind_int64(s, 1, ws);
 	int rc, ret = 0;

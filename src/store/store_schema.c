@@ -124,12 +124,8 @@ const int store_state_migration_count = sizeof store_state_migrations / sizeof s
 
 const char *const store_events_migrations[] = {
 	/* 1: the log. id is the log sequence: monotonic in commit order because
-	 * ids are assigned under SQLite's single write lock. The idempotency index
-	 * is keyed by a 64-bit hash of (workspace, messageId) as an integer
-	 * primary key: client messageIds are random UUIDs, and a unique index on
-	 * random text keys is ~8x slower to insert into than a table of integers
-	 * (docs/decisions/0003-messageid-dedup.md). A hash hit is confirmed
-	 * against the stored event, so collisions never drop an event. */
+	 * ids are assigned under SQLite's single write lock. Idempotency on
+	 * messageId lives in dedup.db (below). */
 	"CREATE TABLE events ("
 	"  id INTEGER PRIMARY KEY,"
 	"  workspace_id INTEGER NOT NULL,"
@@ -141,10 +137,22 @@ const char *const store_events_migrations[] = {
 	"  anonymous_id TEXT,"
 	"  ts INTEGER NOT NULL,"
 	"  received_at INTEGER NOT NULL,"
-	"  body TEXT NOT NULL);"
+	"  body TEXT NOT NULL);",
+};
+const int store_events_migration_count = sizeof store_events_migrations / sizeof store_events_migrations[0];
+
+const char *const store_dedup_migrations[] = {
+	/* 1: the idempotency index, keyed by a 64-bit hash of (workspace,
+	 * messageId) and filled in sorted bulk off the commit path; `upto` is
+	 * the highest event id indexed (docs/decisions/0003-messageid-dedup.md). */
 	"CREATE TABLE event_dedup ("
 	"  key INTEGER PRIMARY KEY,"
 	"  workspace_id INTEGER NOT NULL,"
-	"  event_id INTEGER NOT NULL);",
+	"  event_id INTEGER NOT NULL);"
+	"CREATE TABLE dedup_mark ("
+	"  workspace_id INTEGER NOT NULL DEFAULT 0,"
+	"  name TEXT NOT NULL PRIMARY KEY,"
+	"  upto INTEGER NOT NULL);"
+	"INSERT INTO dedup_mark (name, upto) VALUES ('indexed', 0);",
 };
-const int store_events_migration_count = sizeof store_events_migrations / sizeof store_events_migrations[0];
+const int store_dedup_migration_count = sizeof store_dedup_migrations / sizeof store_dedup_migrations[0];

@@ -185,3 +185,25 @@ Test(store, unknown_key_and_workspace)
 	cr_assert_eq(store_workspace_create(st, "w", 1, &ws, &e), CAIRN_ECONFLICT);
 	store_close(st);
 }
+
+Test(store, dedup_survives_indexing_pruning_and_reopen)
+{
+	struct cairn_err e = CAIRN_ERR_INIT;
+	struct store *st = store_open(dir, &e);
+	struct store_event a = ev("m-a", "u", 1), b = ev("m-b", "u", 2);
+	unsigned char dup[1];
+	cr_assert_eq(store_log_append(st, &a, 1, dup, &e), 0);
+	cr_assert_eq(store_log_index(st, &e), 0, "%s", e.message);
+	cr_assert_eq(store_log_index(st, &e), 0, "a second round prunes the in-memory keys");
+	struct store_event again = ev("m-a", "u", 3);
+	cr_assert_eq(store_log_append(st, &again, 1, dup, &e), 0);
+	cr_assert_eq(dup[0], 1, "found in the on-disk index");
+	cr_assert_eq(store_log_append(st, &b, 1, dup, &e), 0);
+	cr_assert_eq(dup[0], 0);
+	store_close(st); /* indexes what is left */
+	st = store_open(dir, &e);
+	struct store_event b2 = ev("m-b", "u", 4);
+	cr_assert_eq(store_log_append(st, &b2, 1, dup, &e), 0);
+	cr_assert_eq(dup[0], 1, "after a restart");
+	store_close(st);
+}
