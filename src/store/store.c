@@ -317,7 +317,10 @@ struct store *store_open(const char *dir, struct cairn_err *err)
 	return store_open_at(dir, -1, -1, err);
 }
 
-#define CKPT_RESTART_FRAMES 16384 /* 64 MB of 4 KB pages */
+/* A RESTART makes new writers wait until current readers finish: a stall
+ * for ingestion, so it is the last resort. With the engine reading the log
+ * in short transactions, PASSIVE checkpoints normally let the WAL reset. */
+#define CKPT_RESTART_FRAMES 65536 /* 256 MB of 4 KB pages */
 
 static void *checkpointer_main(void *arg)
 {
@@ -328,9 +331,9 @@ static void *checkpointer_main(void *arg)
 	while (!st->ckpt_stop) {
 		pthread_mutex_unlock(&st->ckpt_lock);
 		/* PASSIVE copies what it can without waiting. A WAL is only reused
-		 * from its start once no reader needs it, which a busy engine never
-		 * allows; past CKPT_RESTART_FRAMES a RESTART waits for the readers of
-		 * the moment to finish so the file stops growing. */
+		 * from its start once no reader needs it; past CKPT_RESTART_FRAMES a
+		 * RESTART waits for the readers of the moment so the file stops
+		 * growing. */
 		struct cairn_err ierr = CAIRN_ERR_INIT;
 		if (store_log_index(st, &ierr) < 0)
 			log_error("indexing messageIds failed; will retry", "error", ierr.message, NULL);
