@@ -131,7 +131,9 @@ build/fuzz/%: tests/fuzz/%.c $(SRCS)
 fuzz: deps $(FUZZ_BINS)
 	@for f in $(FUZZ_BINS); do n=$$(basename $$f); echo "== fuzz $$n ($(FUZZ_SECONDS)s)"; \
 		mkdir -p build/fuzz/corpus-$$n; \
-		$$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=5 build/fuzz/corpus-$$n tests/fuzz/corpus/$$n 2>&1 | tail -2 || exit 1; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=5 build/fuzz/corpus-$$n tests/fuzz/corpus/$$n \
+			> build/fuzz/$$n.log 2>&1; rc=$$?; tail -2 build/fuzz/$$n.log; \
+		if [ $$rc -ne 0 ]; then echo "fuzz $$n failed (exit $$rc); see build/fuzz/$$n.log"; exit 1; fi; \
 	done
 
 format:
