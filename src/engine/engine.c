@@ -88,7 +88,8 @@ static int apply_batch(struct store *st, int64_t *cursor, struct cairn_err *err)
 		int64_t last = start;
 		for (size_t i = 0; i < b.n && rc == 0; i++) {
 			struct cairn_err e = CAIRN_ERR_INIT;
-			if (ingest_apply_event(st, &b.evs[i], &e) < 0) {
+			int64_t pid = 0;
+			if (ingest_apply_event(st, &b.evs[i], &pid, &e) < 0) {
 				if (e.code != CAIRN_EUNPROC) {
 					*err = e;
 					rc = -1;
@@ -99,6 +100,7 @@ static int apply_batch(struct store *st, int64_t *cursor, struct cairn_err *err)
 				snprintf(id, sizeof id, "%lld", (long long)b.evs[i].id);
 				log_error("event skipped", "event_id", id, "error", e.message, NULL);
 			}
+			(void)pid; /* the next appliers (aggregates, segments, tags) take the profile from here */
 			last = b.evs[i].id;
 		}
 		if (rc == 0 && (store_cursor_set(st, ENGINE_CURSOR, last, err) < 0 || store_commit(st, err) < 0))

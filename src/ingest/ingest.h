@@ -95,8 +95,9 @@ void ingest_writer_stats(struct ingest_writer *w, uint64_t *commits, uint64_t *e
 
 /* ---- applying logged events to profiles (engine side) --------------------- */
 /* Applies one logged event to identities, profiles, consent, tags, groups
- * and the timeline. Runs inside the engine's transaction. */
-int ingest_apply_event(struct store *st, const struct store_event *ev, struct cairn_err *err);
+ * and the timeline. Runs inside the engine's transaction. *profile_id (OUT,
+ * may be NULL) is the profile the event now belongs to. */
+int ingest_apply_event(struct store *st, const struct store_event *ev, int64_t *profile_id, struct cairn_err *err);
 
 /* Builds an internal event (type "consent", "tags", "lifecycle") for the
  * management API, as normalized JSON with a fresh messageId. */

@@ -206,7 +206,7 @@ static int apply_identify(struct store *st, int64_t ws, int64_t pid, json_t *msg
 	return rc;
 }
 
-int ingest_apply_event(struct store *st, const struct store_event *ev, struct cairn_err *err)
+int ingest_apply_event(struct store *st, const struct store_event *ev, int64_t *profile_id, struct cairn_err *err)
 {
 	int64_t ws = ev->workspace_id, pid;
 	int rc = resolve(st, ws, ev->user_id, ev->anonymous_id, ev->ts, &pid, err);
@@ -271,6 +271,8 @@ int ingest_apply_event(struct store *st, const struct store_event *ev, struct ca
 	}
 	if (rc == 0)
 		rc = store_timeline_add(st, ws, pid, ev, err);
+	if (rc == 0 && profile_id)
+		*profile_id = pid;
 	json_decref(msg);
 	return rc;
 }
