@@ -520,16 +520,6 @@ static void send_page(struct http_request *r, struct store_template_page *p,
 
 /* ---- requests ---------------------------------------------------------------------- */
 
-static json_t *body_object(struct http_request *r)
-{
-	struct cairn_err err = CAIRN_ERR_INIT;
-	const struct buf *b = http_body(r);
-	json_t *v = jsonx_parse(b->ptr, b->len, JSONX_MAX_DEPTH, 1, &err);
-	if (!v)
-		http_error(r, &err);
-	return v;
-}
-
 /* The template id of the path; sends 404 when it cannot name a template. */
 static const char *path_id(struct http_request *r)
 {
@@ -651,7 +641,7 @@ static void random_suffix(char *id, size_t n)
 void api_template_create(struct http_request *r, void *app)
 {
 	struct app *a = app;
-	json_t *req = body_object(r);
+	json_t *req = http_body_json(r);
 	if (!req)
 		return;
 	static const char *const allowed[] = {"id", "name", "channel", "locale", "body", NULL};
@@ -732,7 +722,7 @@ void api_template_update(struct http_request *r, void *app)
 	const char *id = path_id(r);
 	if (!id)
 		return;
-	json_t *req = body_object(r);
+	json_t *req = http_body_json(r);
 	if (!req)
 		return;
 	static const char *const allowed[] = {"id", "name", "channel", "locale", "body", "version", NULL};
@@ -1014,7 +1004,7 @@ void api_template_preview(struct http_request *r, void *app)
 	const char *id = path_id(r);
 	if (!id)
 		return;
-	json_t *req = body_object(r);
+	json_t *req = http_body_json(r);
 	if (!req)
 		return;
 	static const char *const allowed[] = {"user_id", "data", "event", "version", "mode", "now", NULL};
@@ -1049,7 +1039,7 @@ void api_template_preview(struct http_request *r, void *app)
 void api_template_preview_draft(struct http_request *r, void *app)
 {
 	struct app *a = app;
-	json_t *req = body_object(r);
+	json_t *req = http_body_json(r);
 	if (!req)
 		return;
 	/* id, name and version are accepted and ignored: an editor may send its

@@ -96,17 +96,6 @@ void api_events_list(struct http_request *r, void *app)
 	send_list(r, list, cursor);
 }
 
-/* Parses the JSON body as an object; sends 400 and returns NULL if not. */
-static json_t *body_object(struct http_request *r)
-{
-	struct cairn_err err = CAIRN_ERR_INIT;
-	const struct buf *b = http_body(r);
-	json_t *v = jsonx_parse(b->ptr, b->len, JSONX_MAX_DEPTH, 1, &err);
-	if (!v)
-		http_error(r, &err);
-	return v;
-}
-
 /* Appends one internal event for the user named in the path. */
 static void write_internal(struct http_request *r, struct app *a, const char *type, json_t *payload)
 {
@@ -145,7 +134,7 @@ static int is_status(json_t *v)
 
 void api_user_consent(struct http_request *r, void *app)
 {
-	json_t *body = body_object(r);
+	json_t *body = http_body_json(r);
 	if (!body)
 		return;
 	const char *k;
@@ -190,7 +179,7 @@ bad_topics:
 
 void api_user_tags(struct http_request *r, void *app)
 {
-	json_t *body = body_object(r);
+	json_t *body = http_body_json(r);
 	if (!body)
 		return;
 	const char *k;
@@ -218,7 +207,7 @@ void api_user_tags(struct http_request *r, void *app)
 void api_user_lifecycle(struct http_request *r, void *app)
 {
 	static const char *const stages[] = {"subscriber", "lead", "mql", "sql", "opportunity", "customer", "dormant"};
-	json_t *body = body_object(r);
+	json_t *body = http_body_json(r);
 	if (!body)
 		return;
 	const char *stage = jsonx_str(body, "stage");

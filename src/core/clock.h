@@ -22,6 +22,11 @@ void clock_virtual_start(int64_t ms);
 int64_t clock_virtual_set(int64_t ms);
 int64_t clock_virtual_advance(int64_t delta_ms);
 
+/* A deadline ms from now for pthread_cond_timedwait (which measures real
+ * time): for polls and housekeeping waits, never for business timers. */
+struct timespec;
+void clock_deadline_after(struct timespec *ts, int64_t ms);
+
 /* RFC 3339 in UTC with milliseconds: "2026-03-02T01:00:00.000Z".
  * out must hold CLOCK_RFC3339_LEN bytes. */
 #define CLOCK_RFC3339_LEN 48

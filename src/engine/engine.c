@@ -159,17 +159,9 @@ static void *engine_main(void *arg)
 			break;
 		}
 		if (e->head <= atomic_load(&e->done) || backoff_ms) {
-			/* real time on purpose: this is a poll for writers in other
-			 * processes (CLI import), not a business timer */
+			/* a poll for writers in other processes (CLI import) */
 			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			long ms = backoff_ms ? backoff_ms : 200;
-			ts.tv_sec += ms / 1000;
-			ts.tv_nsec += (ms % 1000) * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
+			clock_deadline_after(&ts, backoff_ms ? backoff_ms : 200);
 			pthread_cond_timedwait(&e->wake, &e->lock, &ts);
 		}
 		int stop = e->stopping;
@@ -224,13 +216,7 @@ int64_t engine_applied(struct engine *e)
 int engine_wait_applied(struct engine *e, int64_t id, int timeout_ms)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += timeout_ms / 1000;
-	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	clock_deadline_after(&ts, timeout_ms);
 	pthread_mutex_lock(&e->lock);
 	if (id > e->head) {
 		e->head = id;

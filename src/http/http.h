@@ -68,6 +68,9 @@ const char *http_query(struct http_request *r, const char *key);
 const char *http_header(struct http_request *r, const char *name);
 const struct buf *http_body(struct http_request *r);
 int64_t http_workspace(struct http_request *r);
+/* The body parsed as a JSON object (depth-limited). On bad JSON it sends
+ * the 400 itself and returns NULL. New reference. */
+json_t *http_body_json(struct http_request *r);
 /* Authenticates with a key found elsewhere (writeKey in the body). */
 int http_authenticate(struct http_request *r, const char *key, enum http_auth kind);
 struct arena *http_arena(struct http_request *r);

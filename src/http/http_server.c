@@ -184,6 +184,15 @@ const char *http_path(struct http_request *r) { return r->path; }
 const char *http_param(struct http_request *r, size_t i) { return i < MAX_PARAMS ? r->params[i] : NULL; }
 const struct buf *http_body(struct http_request *r) { return &r->body; }
 int64_t http_workspace(struct http_request *r) { return r->ws; }
+
+json_t *http_body_json(struct http_request *r)
+{
+	struct cairn_err err = CAIRN_ERR_INIT;
+	json_t *v = jsonx_parse(r->body.ptr, r->body.len, JSONX_MAX_DEPTH, 1, &err);
+	if (!v)
+		http_error(r, &err);
+	return v;
+}
 struct arena *http_arena(struct http_request *r) { return &r->arena; }
 
 const char *http_query(struct http_request *r, const char *key)

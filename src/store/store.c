@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "store/store_int.h"
@@ -350,14 +351,8 @@ static void *checkpointer_main(void *arg)
 			}
 		}
 		pthread_mutex_lock(&st->ckpt_lock);
-		/* real time on purpose: housekeeping, not a business timer */
 		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 200 * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		clock_deadline_after(&ts, 200);
 		if (!st->ckpt_stop)
 			pthread_cond_timedwait(&st->ckpt_wake, &st->ckpt_lock, &ts);
 	}
