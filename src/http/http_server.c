@@ -486,11 +486,12 @@ struct http_server *http_server_new(const struct http_server_opts *o, struct cai
 	}
 	s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
 					MHD_USE_ERROR_LOG | MHD_USE_TURBO,
-				(uint16_t)o->port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &addr,
+				(uint16_t)o->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+				MHD_OPTION_SOCK_ADDR, &addr,
 				MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(o->threads > 0 ? o->threads : 2),
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT, 60u,
 				MHD_OPTION_CONNECTION_LIMIT, 4000u, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
-				MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+				MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
 				MHD_OPTION_END);
 	if (!s->d) {
 		cairn_err_set(err, CAIRN_EIO, "listen_failed", "listen",

@@ -119,6 +119,31 @@ const char *const store_state_migrations[] = {
 	"  body TEXT NOT NULL,"
 	"  created_at BIGINT NOT NULL,"
 	"  PRIMARY KEY (workspace_id, template_id, version));",
+
+	/* 4: per-user event aggregates and computed-trait state
+	 * (store_segment.h). Counts and first/last times of track events
+	 * already applied are backfilled from the timeline; their revenue and
+	 * the unopened-email streak are not (the log is in another file). */
+	"CREATE TABLE seg_daily ("
+	"  workspace_id BIGINT NOT NULL,"
+	"  profile_id BIGINT NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  day INTEGER NOT NULL,"
+	"  count BIGINT NOT NULL,"
+	"  revenue DOUBLE PRECISION NOT NULL DEFAULT 0,"
+	"  first_ts BIGINT NOT NULL,"
+	"  last_ts BIGINT NOT NULL,"
+	"  PRIMARY KEY (workspace_id, profile_id, name, day));"
+	"CREATE TABLE seg_state ("
+	"  workspace_id BIGINT NOT NULL,"
+	"  profile_id BIGINT NOT NULL,"
+	"  unopened_emails BIGINT NOT NULL DEFAULT 0,"
+	"  last_email_at BIGINT NOT NULL,"
+	"  PRIMARY KEY (workspace_id, profile_id));"
+	"INSERT INTO seg_daily (workspace_id, profile_id, name, day, count, revenue, first_ts, last_ts)"
+	"  SELECT workspace_id, profile_id, name, (ts - ((ts % 86400000) + 86400000) % 86400000) / 86400000,"
+	"  count(*), 0, min(ts), max(ts) FROM timeline WHERE type = 'track' AND name IS NOT NULL"
+	"  GROUP BY 1, 2, 3, 4;",
 };
 const int store_state_migration_count = sizeof store_state_migrations / sizeof store_state_migrations[0];
 
