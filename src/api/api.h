@@ -24,5 +24,6 @@ void api_export_users(struct http_request *r, void *app);
 void api_export_events(struct http_request *r, void *app);
 
 void api_openapi(struct http_request *r, void *app);
+void api_clock(struct http_request *r, void *app);
 
 #endif

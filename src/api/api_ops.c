@@ -5,6 +5,8 @@
 
 #include "api/api.h"
 #include "app/app.h"
+#include "core/clock.h"
+#include "core/jsonx.h"
 
 void api_health(struct http_request *r, void *app)
 {
@@ -42,6 +44,68 @@ void api_metrics(struct http_request *r, void *app)
 			 (unsigned long long)events, (unsigned long long)commits, (long long)head,
 			 (long long)(head - applied));
 	http_text(r, 200, "text/plain; version=0.0.4", text, (size_t)n);
+}
+
+/* Durations as in CONVENTIONS §4: {"minutes"|"hours"|"days"|"weeks": n}. */
+static int duration_ms(json_t *d, int64_t *out)
+{
+	static const struct {
+		const char *unit;
+		int64_t ms;
+	} units[] = {{"minutes", 60000}, {"hours", 3600000}, {"days", 86400000}, {"weeks", 604800000}};
+	const char *k;
+	json_t *v;
+	int64_t total = 0;
+	if (!json_is_object(d) || json_object_size(d) == 0)
+		return -1;
+	json_object_foreach(d, k, v)
+	{
+		size_t i;
+		for (i = 0; i < sizeof units / sizeof units[0]; i++)
+			if (!strcmp(k, units[i].unit))
+				break;
+		if (i == sizeof units / sizeof units[0] || !json_is_integer(v) || json_integer_value(v) < 0 ||
+		    json_integer_value(v) > 100000)
+			return -1;
+		total += json_integer_value(v) * units[i].ms;
+	}
+	*out = total;
+	return 0;
+}
+
+void api_clock(struct http_request *r, void *app)
+{
+	struct app *a = app;
+	if (!clock_is_virtual()) {
+		http_errorf(r, CAIRN_ENOTFOUND, "not_found", "", "There is nothing at %s.", http_path(r));
+		return;
+	}
+	json_t *body = http_body_json(r);
+	if (!body)
+		return;
+	json_t *adv = json_object_get(body, "advance");
+	const char *set = json_string_value(json_object_get(body, "set"));
+	int64_t ms = 0;
+	if (adv && !set && duration_ms(adv, &ms) == 0) {
+		clock_virtual_advance(ms);
+	} else if (set && !adv && clock_parse_rfc3339(set, &ms) == 0) {
+		if (ms < clock_now_ms()) {
+			json_decref(body);
+			http_errorf(r, CAIRN_EUNPROC, "clock_backwards", "set", "The virtual clock never goes back; it is at a later time.");
+			return;
+		}
+		clock_virtual_set(ms);
+	} else {
+		json_decref(body);
+		http_errorf(r, CAIRN_EUNPROC, "invalid_clock", "",
+			    "Send {\"advance\":{\"days\":2}} (minutes, hours, days, weeks) or {\"set\":\"2026-03-05T09:00:00+09:00\"}.");
+		return;
+	}
+	json_decref(body);
+	/* answer once everything due by then has been done: today that is the
+	 * engine having applied the whole log (timers join with journeys) */
+	engine_wait_applied(a->engine, store_log_head(a->st), 10000);
+	http_json(r, 200, json_pack("{s:o}", "now", jsonx_time(clock_now_ms())));
 }
 
 void api_openapi(struct http_request *r, void *app)
