@@ -13,6 +13,8 @@ const struct http_route app_routes[] = {
 	{"GET", "/readyz", api_ready, HTTP_AUTH_NONE, 0, "readiness: store open, engine running"},
 	{"GET", "/metrics", api_metrics, HTTP_AUTH_NONE, 0, "Prometheus metrics"},
 	{"GET", "/api/openapi.json", api_openapi, HTTP_AUTH_NONE, 0, "this document"},
+	{"POST", "/api/v1/_clock", api_clock, HTTP_AUTH_SECRET, 0,
+	 "move the virtual clock (only with serve --virtual-clock): {\"advance\":{\"days\":2}} or {\"set\":\"RFC 3339\"}"},
 	TRACK("identify", "who a user is: traits, consent"),
 	TRACK("track", "what a user did"),
 	TRACK("page", "a page view"),
