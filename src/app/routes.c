@@ -1,6 +1,7 @@
 /* routes.c — every HTTP endpoint, once: method, path, handler, auth, body
  * limit, summary. The OpenAPI document is generated from this table. */
 #include "api/api.h"
+#include "api/api_segment.h"
 #include "api/api_templates.h"
 #include "app/app.h"
 #include "ingest/ingest.h"
@@ -29,6 +30,8 @@ const struct http_route app_routes[] = {
 	{"PUT", "/api/v1/users/{id}/consent", api_user_consent, HTTP_AUTH_SECRET, 0, "change consent"},
 	{"POST", "/api/v1/users/{id}/tags", api_user_tags, HTTP_AUTH_SECRET, 0, "add or remove tags"},
 	{"PUT", "/api/v1/users/{id}/lifecycle", api_user_lifecycle, HTTP_AUTH_SECRET, 0, "set the lifecycle stage"},
+	{"POST", "/api/v1/users/{id}/evaluate", api_user_evaluate, HTTP_AUTH_SECRET, API_SEGMENT_MAX_BODY,
+	 "evaluate a condition for the user"},
 	{"GET", "/api/v1/events", api_events_list, HTTP_AUTH_SECRET, 0, "events, newest first (?name=)"},
 	{"POST", "/api/v1/import/users", api_import_users, HTTP_AUTH_SECRET, IMPORT_MAX, "import users (CSV or NDJSON)"},
 	{"POST", "/api/v1/import/events", api_import_events, HTTP_AUTH_SECRET, IMPORT_MAX, "import events (NDJSON)"},

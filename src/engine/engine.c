@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "ingest/ingest.h"
+#include "segment/segment.h"
 
 #define ENGINE_BATCH 4000
 #define ENGINE_CURSOR "profiles"
@@ -100,7 +101,12 @@ static int apply_batch(struct store *st, int64_t *cursor, struct cairn_err *err)
 				snprintf(id, sizeof id, "%lld", (long long)b.evs[i].id);
 				log_error("event skipped", "event_id", id, "error", e.message, NULL);
 			}
-			(void)pid; /* the next appliers (aggregates, segments, tags) take the profile from here */
+			/* per-user aggregates and computed traits (pid is 0 for a skipped event) */
+			if (pid && seg_apply_event(st, &b.evs[i], pid, &e) < 0) {
+				*err = e;
+				rc = -1;
+				break;
+			}
 			last = b.evs[i].id;
 		}
 		if (rc == 0 && (store_cursor_set(st, ENGINE_CURSOR, last, err) < 0 || store_commit(st, err) < 0))

@@ -6,6 +6,7 @@
 #include "core/jsonx.h"
 #include "core/xalloc.h"
 #include "store/store_int.h"
+#include "store/store_segment.h"
 
 /* ---- workspaces, keys, members (management; own short transactions) ------ */
 
@@ -327,6 +328,9 @@ int store_profile_merge(struct store *st, int64_t ws, int64_t from, int64_t into
 		if (rc != SQLITE_DONE)
 			return store_sqlerr(c, err, "merging profiles");
 	}
+	/* the per-user aggregates behind computed traits move too */
+	if (store_seg_merge(st, ws, from, into, err) < 0)
+		return CAIRN_EIO;
 	return 0;
 }
 

@@ -10,6 +10,7 @@
 #include "core/jsonx.h"
 #include "core/xalloc.h"
 #include "store/store_int.h"
+#include "store/store_segment.h"
 
 static int prep(struct store_conn *c, const char *sql, sqlite3_stmt **s, struct cairn_err *err)
 {
@@ -107,6 +108,11 @@ static json_t *profile_row_json(struct store_conn *c, int64_t ws, int64_t pid, s
 	json_object_set_new(p, "last_seen", jsonx_time(sqlite3_column_int64(row, 4)));
 	json_object_set_new(p, "created_at", jsonx_time(sqlite3_column_int64(row, 5)));
 	json_object_set_new(p, "updated_at", jsonx_time(sqlite3_column_int64(row, 6)));
+	/* computed traits as of now (windows slide with the clock); a failure
+	 * to read them leaves the rest of the profile readable */
+	struct cairn_err cerr = CAIRN_ERR_INIT;
+	json_t *computed = store_seg_computed_json(c->st, ws, pid, clock_now_ms(), &cerr);
+	json_object_set_new(p, "computed", computed ? computed : json_object());
 	return p;
 }
 
