@@ -102,9 +102,10 @@ void api_clock(struct http_request *r, void *app)
 		return;
 	}
 	json_decref(body);
-	/* answer once everything due by then has been done: today that is the
-	 * engine having applied the whole log (timers join with journeys) */
+	/* answer once everything due by then has been done: the log applied,
+	 * the time-driven steps run, and what they emitted applied too */
 	engine_wait_applied(a->engine, store_log_head(a->st), 10000);
+	engine_sync(a->engine, 10000);
 	http_json(r, 200, json_pack("{s:o}", "now", jsonx_time(clock_now_ms())));
 }
 

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,9 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "ingest/ingest.h"
+#include "core/jsonx.h"
+#include "core/shard.h"
+#include "segment/seg_live.h"
 #include "segment/segment.h"
 
 #define ENGINE_BATCH 4000
@@ -30,6 +34,8 @@ struct engine {
 	int64_t head;
 	_Atomic int64_t done;
 	int stopping;
+	uint64_t tick_req, tick_done; /* engine_sync asks for a tick now */
+	int64_t last_tick_mono;
 };
 
 /* A batch copied out of the log, so the log is read in one short
@@ -101,8 +107,8 @@ static int apply_batch(struct store *st, int64_t *cursor, struct cairn_err *err)
 				snprintf(id, sizeof id, "%lld", (long long)b.evs[i].id);
 				log_error("event skipped", "event_id", id, "error", e.message, NULL);
 			}
-			/* per-user aggregates and computed traits (pid is 0 for a skipped event) */
-			if (pid && seg_apply_event(st, &b.evs[i], pid, &e) < 0) {
+			/* per-user aggregates, then live segments (pid is 0 for a skipped event) */
+			if (pid && (seg_apply_event(st, &b.evs[i], pid, &e) < 0 || seg_live_apply(st, &b.evs[i], pid, &e) < 0)) {
 				*err = e;
 				rc = -1;
 				break;
@@ -111,11 +117,13 @@ static int apply_batch(struct store *st, int64_t *cursor, struct cairn_err *err)
 		}
 		if (rc == 0 && (store_cursor_set(st, ENGINE_CURSOR, last, err) < 0 || store_commit(st, err) < 0))
 			rc = -1;
-		if (rc < 0)
+		if (rc < 0) {
 			store_rollback(st);
-		else {
+		} else {
 			*cursor = last;
 			rc = 1;
+			if (engine_forward(st, err) < 0)
+				log_error("forwarding emitted events failed; will retry", "error", err->message, NULL);
 		}
 	} else if (rc == 0 && b.n) {
 		rc = -1;
@@ -124,6 +132,77 @@ out:
 	arena_release(&b.arena);
 	free(b.evs);
 	return rc;
+}
+
+int engine_emit(struct store *st, int64_t ws, int64_t profile_id, const char *event_name, json_t *properties,
+		const char *dedup_key, int64_t ts, struct cairn_err *err)
+{
+	char *uid = NULL, *aid = NULL;
+	if (store_profile_ids(st, profile_id, &uid, &aid, err) < 0) {
+		json_decref(properties);
+		return err->code;
+	}
+	unsigned char h[16];
+	crypto_generichash(h, sizeof h, (const unsigned char *)dedup_key, strlen(dedup_key), NULL, 0);
+	char mid[4 + 2 * sizeof h + 1];
+	memcpy(mid, "sys_", 4);
+	sodium_bin2hex(mid + 4, sizeof mid - 4, h, sizeof h);
+	json_t *msg = json_pack("{s:s,s:s,s:s,s:o,s:o,s:{s:{s:s}}}", "type", "track", "event", event_name, "messageId", mid,
+				"properties", properties ? properties : json_object(), "timestamp", jsonx_time(ts), "context",
+				"library", "name", "cairn");
+	json_object_set_new(msg, uid ? "userId" : "anonymousId", json_string(uid ? uid : aid));
+	char *body = json_dumps(msg, JSON_COMPACT);
+	json_decref(msg);
+	struct store_event ev = {.workspace_id = ws, .type = "track", .name = event_name, .message_id = mid,
+				 .user_id = uid, .anonymous_id = uid ? NULL : aid, .ts = ts, .body = body,
+				 .body_len = strlen(body)};
+	int rc = store_outbox_add(st, &ev, profile_id, err);
+	free(body);
+	free(uid);
+	free(aid);
+	return rc;
+}
+
+int engine_forward(struct store *st, struct cairn_err *err)
+{
+	for (;;) {
+		struct batch b;
+		memset(&b, 0, sizeof b);
+		arena_init(&b.arena, 64 * 1024);
+		int64_t upto = 0;
+		int rc = store_outbox_scan(st, 1000, copy_one, &b, &upto, err);
+		if (rc == 0 && b.n) {
+			int64_t now = clock_now_ms();
+			unsigned char *dup = xcalloc(b.n, 1);
+			for (size_t i = 0; i < b.n; i++) {
+				const char *who = b.evs[i].user_id ? b.evs[i].user_id : b.evs[i].anonymous_id;
+				b.evs[i].shard = shard_of(b.evs[i].workspace_id, who, strlen(who), 0);
+				b.evs[i].received_at = now;
+			}
+			/* a crash before the delete re-sends them: the log drops repeats */
+			rc = store_log_append(st, b.evs, b.n, dup, err);
+			if (rc == 0)
+				rc = store_outbox_delete_upto(st, upto, err);
+			free(dup);
+		}
+		size_t n = b.n;
+		arena_release(&b.arena);
+		free(b.evs);
+		if (rc < 0 || n == 0)
+			return rc;
+	}
+}
+
+/* The time-driven steps, in their own transaction. */
+static int run_tick(struct store *st, struct cairn_err *err)
+{
+	if (store_begin(st, err) < 0)
+		return -1;
+	if (seg_live_tick(st, clock_now_ms(), err) < 0 || store_commit(st, err) < 0) {
+		store_rollback(st);
+		return -1;
+	}
+	return engine_forward(st, err);
 }
 
 int engine_catch_up(struct store *st, struct cairn_err *err)
@@ -147,6 +226,25 @@ static void *engine_main(void *arg)
 		struct cairn_err err = CAIRN_ERR_INIT;
 		int64_t cur = 0;
 		int rc = apply_batch(e->st, &cur, &err);
+		if (rc == 0) {
+			pthread_mutex_lock(&e->lock);
+			uint64_t want = e->tick_req;
+			int due = want > e->tick_done || clock_mono_ms() - e->last_tick_mono >= 200;
+			pthread_mutex_unlock(&e->lock);
+			if (due) {
+				struct cairn_err terr = CAIRN_ERR_INIT;
+				if (run_tick(e->st, &terr) < 0)
+					log_error("engine tick failed; will retry", "error", terr.message, NULL);
+				pthread_mutex_lock(&e->lock);
+				e->last_tick_mono = clock_mono_ms();
+				if (want > e->tick_done)
+					e->tick_done = want;
+				pthread_cond_broadcast(&e->applied);
+				pthread_mutex_unlock(&e->lock);
+				/* a tick may have emitted events: look at the log again */
+				rc = apply_batch(e->st, &cur, &err);
+			}
+		}
 		if (rc >= 0) {
 			pthread_mutex_lock(&e->lock);
 			atomic_store(&e->done, cur);
@@ -217,6 +315,33 @@ void engine_notify(struct engine *e, int64_t head)
 int64_t engine_applied(struct engine *e)
 {
 	return atomic_load(&e->done);
+}
+
+int engine_sync(struct engine *e, int timeout_ms)
+{
+	int64_t until = clock_mono_ms() + timeout_ms;
+	for (int round = 0; round < 8; round++) {
+		pthread_mutex_lock(&e->lock);
+		uint64_t target = ++e->tick_req;
+		pthread_cond_signal(&e->wake);
+		while (e->tick_done < target) {
+			struct timespec ts;
+			clock_deadline_after(&ts, 50);
+			pthread_cond_timedwait(&e->applied, &e->lock, &ts);
+			if (clock_mono_ms() > until) {
+				pthread_mutex_unlock(&e->lock);
+				return -1;
+			}
+		}
+		pthread_mutex_unlock(&e->lock);
+		int64_t head = store_log_head(e->st);
+		int64_t left = until - clock_mono_ms();
+		if (left <= 0 || engine_wait_applied(e, head, (int)left) < 0)
+			return -1;
+		if (store_log_head(e->st) == head)
+			return 0; /* nothing new was emitted */
+	}
+	return 0;
 }
 
 int engine_wait_applied(struct engine *e, int64_t id, int timeout_ms)

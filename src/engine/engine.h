@@ -7,12 +7,20 @@
  * nothing. Every event carries its shard; on one node one thread owns all
  * shards (docs/decisions/0004-one-engine-thread.md).
  *
- *   idle --(notify / 200 ms poll)--> applying --(COMMIT)--> idle
- *                                        \--(error: rollback, log, retry)
+ *   idle --(notify / 200 ms poll)--> applying --(COMMIT)--> forwarding --> idle
+ *     \                                  \--(error: rollback, log, retry)
+ *      \--(idle ≥ 200 ms, or engine_sync)--> tick --(COMMIT)--> forwarding --> idle
+ *
+ * Stages, in order, for every event: ingest_apply_event (identity,
+ * profile, timeline), seg_apply_event (aggregates), seg_live_apply
+ * (segment membership). Ticks: seg_live_tick. A stage that decides an
+ * event emits it with engine_emit; "forwarding" appends the outbox to the
+ * log, where the emitted events are applied like any other.
  */
 #ifndef ENGINE_ENGINE_H
 #define ENGINE_ENGINE_H
 
+#include <jansson.h>
 #include <stdint.h>
 
 #include "core/err.h"
@@ -30,5 +38,19 @@ int engine_wait_applied(struct engine *e, int64_t id, int timeout_ms);
 int64_t engine_applied(struct engine *e);
 /* Applies everything in the log now, on the calling thread (CLI import). */
 int engine_catch_up(struct store *st, struct cairn_err *err);
+
+/* Inside an engine step (an applier or a tick): queue an event the system
+ * emits (e.g. "Segment Entered") for the profile. Stored in state.db in the
+ * same transaction as the step's effects and appended to the event log right
+ * after the commit, exactly once: the messageId derives from dedup_key,
+ * which must name the occurrence ("seg-enter:<segment>:<profile>:<cause>").
+ * properties is stolen. */
+int engine_emit(struct store *st, int64_t ws, int64_t profile_id, const char *event_name, json_t *properties,
+		const char *dedup_key, int64_t ts, struct cairn_err *err);
+/* Moves emitted events from the outbox to the log (after a commit). */
+int engine_forward(struct store *st, struct cairn_err *err);
+/* Runs the time-driven steps now and waits until they and everything they
+ * caused are applied (the virtual clock route). 0, or -1 on timeout. */
+int engine_sync(struct engine *e, int timeout_ms);
 
 #endif

@@ -145,6 +145,18 @@ int store_group_put(struct store *st, int64_t ws, const char *group_id, json_t *
 int store_group_member_add(struct store *st, int64_t ws, const char *group_id, int64_t profile_id, int64_t now,
 			   struct cairn_err *err);
 
+/* ---- the engine's outbox of emitted events -------------------------------- */
+/* The profile's user id, or (anonymous profile) its first anonymous id;
+ * one of the two OUT strings is set (caller frees both). */
+int store_profile_ids(struct store *st, int64_t profile_id, char **user_id, char **anonymous_id, struct cairn_err *err);
+/* Queues ev (message_id, user/anonymous id, name, body, ts, workspace) —
+ * inside the engine's transaction. */
+int store_outbox_add(struct store *st, const struct store_event *ev, int64_t profile_id, struct cairn_err *err);
+/* Calls fn for at most limit queued events in order; *upto (OUT) is the
+ * last row passed to fn, for store_outbox_delete_upto. */
+int store_outbox_scan(struct store *st, int limit, store_event_fn fn, void *arg, int64_t *upto, struct cairn_err *err);
+int store_outbox_delete_upto(struct store *st, int64_t upto, struct cairn_err *err);
+
 /* ---- reads for the API (no transaction needed) --------------------------- */
 /* The profile as the API shows it (traits, identities, consent, tags,
  * lifecycle, groups, times): a new JSON object, or NULL with

@@ -144,6 +144,20 @@ const char *const store_state_migrations[] = {
 	"  SELECT workspace_id, profile_id, name, (ts - ((ts % 86400000) + 86400000) % 86400000) / 86400000,"
 	"  count(*), 0, min(ts), max(ts) FROM timeline WHERE type = 'track' AND name IS NOT NULL"
 	"  GROUP BY 1, 2, 3, 4;",
+
+	/* 5: events the engine emits (Segment Entered, Tag Added, …), written in
+	 * the same transaction as the step that decided them and moved to the
+	 * log right after the commit (engine_emit, engine_forward) */
+	"CREATE TABLE engine_outbox ("
+	"  id INTEGER PRIMARY KEY,"
+	"  workspace_id INTEGER NOT NULL,"
+	"  profile_id INTEGER NOT NULL,"
+	"  message_id TEXT NOT NULL,"
+	"  user_id TEXT,"
+	"  anonymous_id TEXT,"
+	"  name TEXT NOT NULL,"
+	"  body TEXT NOT NULL,"
+	"  ts INTEGER NOT NULL);",
 };
 const int store_state_migration_count = sizeof store_state_migrations / sizeof store_state_migrations[0];
 
