@@ -222,6 +222,9 @@ static void *engine_main(void *arg)
 	/* Ingestion answers clients; the engine catches up. On a busy box the
 	 * scheduler should favour the former (Linux: per-thread nice). */
 	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
+	/* the engine touches every user's index pages: give its connection the
+	 * big page cache (the other connections keep the small default) */
+	store_cache_size(e->st, 256);
 	for (;;) {
 		struct cairn_err err = CAIRN_ERR_INIT;
 		int64_t cur = 0;

@@ -360,6 +360,13 @@ static void *checkpointer_main(void *arg)
 	return NULL;
 }
 
+void store_cache_size(struct store *st, int mb)
+{
+	char sql[64];
+	snprintf(sql, sizeof sql, "PRAGMA main.cache_size=%d", -1024 * mb);
+	sqlite3_exec(store_conn(st)->db, sql, NULL, NULL, NULL);
+}
+
 void store_checkpointer_start(struct store *st)
 {
 	st->manual_checkpoints = 1;

@@ -46,6 +46,9 @@ struct store *store_open_at(const char *dir, int state_version, int events_versi
  * something to copy. Call before other threads use the store (serve). */
 void store_checkpointer_start(struct store *st);
 
+/* Sets this thread's connection page cache for state.db to mb megabytes. */
+void store_cache_size(struct store *st, int mb);
+
 /* ---- workspaces, keys, members ------------------------------------------ */
 enum store_key_kind { STORE_KEY_WRITE = 1, STORE_KEY_SECRET = 2 };
 
