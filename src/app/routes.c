@@ -2,6 +2,7 @@
  * limit, summary. The OpenAPI document is generated from this table. */
 #include "api/api.h"
 #include "api/api_segment.h"
+#include "api/api_segments.h"
 #include "api/api_templates.h"
 #include "app/app.h"
 #include "ingest/ingest.h"
@@ -32,6 +33,19 @@ const struct http_route app_routes[] = {
 	{"PUT", "/api/v1/users/{id}/lifecycle", api_user_lifecycle, HTTP_AUTH_SECRET, 0, "set the lifecycle stage"},
 	{"POST", "/api/v1/users/{id}/evaluate", api_user_evaluate, HTTP_AUTH_SECRET, API_SEGMENT_MAX_BODY,
 	 "evaluate a condition for the user"},
+	{"POST", "/api/v1/segments", api_segment_create, HTTP_AUTH_SECRET, API_SEGMENTS_MAX_BODY,
+	 "create a live segment; membership is computed at once"},
+	{"GET", "/api/v1/segments", api_segments_list, HTTP_AUTH_SECRET, 0, "live segments by id, each with size"},
+	{"POST", "/api/v1/segments/preview", api_segment_preview, HTTP_AUTH_SECRET, API_SEGMENTS_MAX_BODY,
+	 "count and sample the users matching a condition, without saving"},
+	{"GET", "/api/v1/segments/{id}", api_segment_get, HTTP_AUTH_SECRET, 0, "a segment with its size"},
+	{"PUT", "/api/v1/segments/{id}", api_segment_update, HTTP_AUTH_SECRET, API_SEGMENTS_MAX_BODY,
+	 "change name or condition (membership recomputed)"},
+	{"DELETE", "/api/v1/segments/{id}", api_segment_delete, HTTP_AUTH_SECRET, 0, "archive a segment"},
+	{"GET", "/api/v1/segments/{id}/members", api_segment_members, HTTP_AUTH_SECRET, 0, "members, paginated"},
+	{"GET", "/api/v1/segments/{id}/members/export", api_segment_export, HTTP_AUTH_SECRET, 0,
+	 "all members (?format=ndjson|csv)"},
+	{"GET", "/api/v1/segments/{id}/history", api_segment_history, HTTP_AUTH_SECRET, 0, "size per UTC day (?days=)"},
 	{"GET", "/api/v1/events", api_events_list, HTTP_AUTH_SECRET, 0, "events, newest first (?name=)"},
 	{"POST", "/api/v1/import/users", api_import_users, HTTP_AUTH_SECRET, IMPORT_MAX, "import users (CSV or NDJSON)"},
 	{"POST", "/api/v1/import/events", api_import_events, HTTP_AUTH_SECRET, IMPORT_MAX, "import events (NDJSON)"},

@@ -3,9 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/jsonx.h"
 #include "core/xalloc.h"
 #include "store/store_int.h"
+#include "store/store_seg_live.h"
 #include "store/store_segment.h"
 
 /* ---- workspaces, keys, members (management; own short transactions) ------ */
@@ -328,8 +330,11 @@ int store_profile_merge(struct store *st, int64_t ws, int64_t from, int64_t into
 		if (rc != SQLITE_DONE)
 			return store_sqlerr(c, err, "merging profiles");
 	}
-	/* the per-user aggregates behind computed traits move too */
-	if (store_seg_merge(st, ws, from, into, err) < 0)
+	/* the per-user aggregates behind computed traits move too; the merged
+	 * profile leaves its segments (the survivor is re-evaluated by the
+	 * engine right after, for the event that caused the merge) */
+	if (store_seg_merge(st, ws, from, into, err) < 0 ||
+	    store_seg_profile_forget(st, ws, from, clock_now_ms(), err) < 0)
 		return CAIRN_EIO;
 	return 0;
 }

@@ -158,6 +158,39 @@ const char *const store_state_migrations[] = {
 	"  name TEXT NOT NULL,"
 	"  body TEXT NOT NULL,"
 	"  ts INTEGER NOT NULL);",
+
+	/* 6: live segments (store_seg_live.h): definitions, members, the times a
+	 * membership may change with the clock alone, and the size per day */
+	"CREATE TABLE segments ("
+	"  workspace_id BIGINT NOT NULL,"
+	"  segment_id TEXT NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  condition TEXT NOT NULL,"
+	"  size BIGINT NOT NULL DEFAULT 0,"
+	"  created_at BIGINT NOT NULL,"
+	"  updated_at BIGINT NOT NULL,"
+	"  archived_at BIGINT,"
+	"  PRIMARY KEY (workspace_id, segment_id));"
+	"CREATE TABLE seg_members ("
+	"  workspace_id BIGINT NOT NULL,"
+	"  segment_id TEXT NOT NULL,"
+	"  profile_id BIGINT NOT NULL,"
+	"  entered_at BIGINT NOT NULL,"
+	"  PRIMARY KEY (workspace_id, segment_id, profile_id));"
+	"CREATE INDEX seg_members_profile ON seg_members (workspace_id, profile_id);"
+	"CREATE TABLE seg_due ("
+	"  workspace_id BIGINT NOT NULL,"
+	"  segment_id TEXT NOT NULL,"
+	"  profile_id BIGINT NOT NULL,"
+	"  due_at BIGINT NOT NULL,"
+	"  PRIMARY KEY (workspace_id, segment_id, profile_id));"
+	"CREATE INDEX seg_due_at ON seg_due (due_at);"
+	"CREATE TABLE seg_sizes ("
+	"  workspace_id BIGINT NOT NULL,"
+	"  segment_id TEXT NOT NULL,"
+	"  day INTEGER NOT NULL,"
+	"  size BIGINT NOT NULL,"
+	"  PRIMARY KEY (workspace_id, segment_id, day));",
 };
 const int store_state_migration_count = sizeof store_state_migrations / sizeof store_state_migrations[0];
 
