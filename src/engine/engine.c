@@ -21,6 +21,7 @@
 #include "core/shard.h"
 #include "segment/seg_live.h"
 #include "segment/segment.h"
+#include "track/tagging.h"
 
 #define ENGINE_BATCH 4000
 #define ENGINE_CURSOR "profiles"
@@ -108,7 +109,8 @@ static int apply_batch(struct store *st, int64_t *cursor, struct cairn_err *err)
 				log_error("event skipped", "event_id", id, "error", e.message, NULL);
 			}
 			/* per-user aggregates, then live segments (pid is 0 for a skipped event) */
-			if (pid && (seg_apply_event(st, &b.evs[i], pid, &e) < 0 || seg_live_apply(st, &b.evs[i], pid, &e) < 0)) {
+			if (pid && (seg_apply_event(st, &b.evs[i], pid, &e) < 0 || seg_live_apply(st, &b.evs[i], pid, &e) < 0 ||
+				    trk_tagging_apply(st, &b.evs[i], pid, &e) < 0)) {
 				*err = e;
 				rc = -1;
 				break;
@@ -198,7 +200,8 @@ static int run_tick(struct store *st, struct cairn_err *err)
 {
 	if (store_begin(st, err) < 0)
 		return -1;
-	if (seg_live_tick(st, clock_now_ms(), err) < 0 || store_commit(st, err) < 0) {
+	int64_t now = clock_now_ms();
+	if (seg_live_tick(st, now, err) < 0 || trk_tagging_tick(st, now, err) < 0 || store_commit(st, err) < 0) {
 		store_rollback(st);
 		return -1;
 	}

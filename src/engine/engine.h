@@ -13,7 +13,8 @@
  *
  * Stages, in order, for every event: ingest_apply_event (identity,
  * profile, timeline), seg_apply_event (aggregates), seg_live_apply
- * (segment membership). Ticks: seg_live_tick. A stage that decides an
+ * (segment membership), trk_tagging_apply (tagging rules). Ticks:
+ * seg_live_tick, trk_tagging_tick. A stage that decides an
  * event emits it with engine_emit; "forwarding" appends the outbox to the
  * log, where the emitted events are applied like any other.
  */
