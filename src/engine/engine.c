@@ -196,7 +196,7 @@ int engine_forward(struct store *st, struct cairn_err *err)
 }
 
 /* The time-driven steps, in their own transaction. */
-static int run_tick(struct store *st, struct cairn_err *err)
+int engine_tick(struct store *st, struct cairn_err *err)
 {
 	if (store_begin(st, err) < 0)
 		return -1;
@@ -239,7 +239,7 @@ static void *engine_main(void *arg)
 			pthread_mutex_unlock(&e->lock);
 			if (due) {
 				struct cairn_err terr = CAIRN_ERR_INIT;
-				if (run_tick(e->st, &terr) < 0)
+				if (engine_tick(e->st, &terr) < 0)
 					log_error("engine tick failed; will retry", "error", terr.message, NULL);
 				pthread_mutex_lock(&e->lock);
 				e->last_tick_mono = clock_mono_ms();

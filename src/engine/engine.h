@@ -48,6 +48,9 @@ int engine_catch_up(struct store *st, struct cairn_err *err);
  * properties is stolen. */
 int engine_emit(struct store *st, int64_t ws, int64_t profile_id, const char *event_name, json_t *properties,
 		const char *dedup_key, int64_t ts, struct cairn_err *err);
+/* Runs the time-driven steps once, now, on the calling thread (their own
+ * transaction, then forwarding). */
+int engine_tick(struct store *st, struct cairn_err *err);
 /* Moves emitted events from the outbox to the log (after a commit). */
 int engine_forward(struct store *st, struct cairn_err *err);
 /* Runs the time-driven steps now and waits until they and everything they

@@ -49,6 +49,20 @@ void store_checkpointer_start(struct store *st);
 /* Sets this thread's connection page cache for state.db to mb megabytes. */
 void store_cache_size(struct store *st, int mb);
 
+/* ---- rebuilding derived state (cairn rebuild) ---------------------------- */
+/* Writes a consistent copy of state.db and events.db into dir (VACUUM INTO). */
+int store_snapshot_into(struct store *st, const char *dir, struct cairn_err *err);
+/* Empties every table derived from the log (profiles, identities, timeline,
+ * consent, tags, groups, aggregates, memberships, cursors, outbox), keeping
+ * definitions (workspaces, keys, templates, segments, rules). */
+int store_reset_derived(struct store *st, struct cairn_err *err);
+typedef int (*store_text_fn)(const char *text, size_t len, void *arg);
+/* Streams "<segment> u:<user id>" (or "a:<anonymous id>") for every
+ * segment membership of ws, sorted. */
+int store_membership_each(struct store *st, int64_t ws, store_text_fn fn, void *arg, struct cairn_err *err);
+/* Workspace ids, ascending; *n (OUT). Caller frees *ids. */
+int store_workspace_ids(struct store *st, int64_t **ids, size_t *n, struct cairn_err *err);
+
 /* ---- workspaces, keys, members ------------------------------------------ */
 enum store_key_kind { STORE_KEY_WRITE = 1, STORE_KEY_SECRET = 2 };
 
@@ -186,7 +200,6 @@ typedef int (*store_json_fn)(json_t *item, void *arg);
 int store_profiles_each(struct store *st, int64_t ws, store_json_fn fn, void *arg, struct cairn_err *err);
 /* Streams every event of ws (log order) as its JSON (normalized as the
  * API shows it). */
-typedef int (*store_text_fn)(const char *text, size_t len, void *arg);
 int store_events_each(struct store *st, int64_t ws, store_text_fn fn, void *arg, struct cairn_err *err);
 
 #endif
