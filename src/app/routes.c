@@ -3,6 +3,7 @@
 #include "api/api.h"
 #include "api/api_segment.h"
 #include "api/api_segments.h"
+#include "api/api_tagging.h"
 #include "api/api_templates.h"
 #include "app/app.h"
 #include "ingest/ingest.h"
@@ -46,6 +47,13 @@ const struct http_route app_routes[] = {
 	{"GET", "/api/v1/segments/{id}/members/export", api_segment_export, HTTP_AUTH_SECRET, 0,
 	 "all members (?format=ndjson|csv)"},
 	{"GET", "/api/v1/segments/{id}/history", api_segment_history, HTTP_AUTH_SECRET, 0, "size per UTC day (?days=)"},
+	{"POST", "/api/v1/tagging-rules", api_tagging_create, HTTP_AUTH_SECRET, API_TAGGING_MAX_BODY,
+	 "create an auto-tagging rule"},
+	{"GET", "/api/v1/tagging-rules", api_tagging_list, HTTP_AUTH_SECRET, 0, "tagging rules by id (defaults included)"},
+	{"GET", "/api/v1/tagging-rules/{id}", api_tagging_get, HTTP_AUTH_SECRET, 0, "a tagging rule"},
+	{"PUT", "/api/v1/tagging-rules/{id}", api_tagging_update, HTTP_AUTH_SECRET, API_TAGGING_MAX_BODY,
+	 "change a tagging rule (fields merged; takes effect on the next event)"},
+	{"DELETE", "/api/v1/tagging-rules/{id}", api_tagging_delete, HTTP_AUTH_SECRET, 0, "archive a tagging rule"},
 	{"GET", "/api/v1/events", api_events_list, HTTP_AUTH_SECRET, 0, "events, newest first (?name=)"},
 	{"POST", "/api/v1/import/users", api_import_users, HTTP_AUTH_SECRET, IMPORT_MAX, "import users (CSV or NDJSON)"},
 	{"POST", "/api/v1/import/events", api_import_events, HTTP_AUTH_SECRET, IMPORT_MAX, "import events (NDJSON)"},

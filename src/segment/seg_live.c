@@ -244,6 +244,9 @@ static int relevant(const struct live_seg *s, const struct store_event *ev)
 	if (s->deps & DEP_ALL)
 		return 1;
 	if (!strcmp(t, "track")) {
+		/* tagging rules change tags and say so with these events */
+		if ((s->deps & DEP_TAG) && ev->name && (!strcmp(ev->name, "Tag Added") || !strcmp(ev->name, "Tag Removed")))
+			return 1;
 		for (size_t i = 0; ev->name && i < s->nevents; i++) {
 			if (!strcmp(s->events[i], ev->name))
 				return 1;

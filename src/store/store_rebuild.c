@@ -13,7 +13,7 @@
  * proves it is a function of the log). */
 static const char *const derived_tables[] = {
 	"profiles", "identities", "timeline", "consents", "profile_tags", "groups", "group_members", "engine_cursors",
-	"engine_outbox", "seg_daily", "seg_state", "seg_members", "seg_due", "seg_sizes",
+	"engine_outbox", "seg_daily", "seg_state", "seg_members", "seg_due", "seg_sizes", "tagging_state", "tagging_due",
 };
 
 static int exec_sql(struct store_conn *c, const char *sql, struct cairn_err *err)

@@ -191,6 +191,33 @@ const char *const store_state_migrations[] = {
 	"  day INTEGER NOT NULL,"
 	"  size BIGINT NOT NULL,"
 	"  PRIMARY KEY (workspace_id, segment_id, day));",
+
+	/* 7: auto-tagging rules (store_tagging.h): definitions, the per-workspace
+	 * "defaults installed" flag, condition-rule state and due rows */
+	"CREATE TABLE tagging_rules ("
+	"  workspace_id BIGINT NOT NULL,"
+	"  rule_id TEXT NOT NULL,"
+	"  definition TEXT NOT NULL,"
+	"  created_at BIGINT NOT NULL,"
+	"  updated_at BIGINT NOT NULL,"
+	"  archived_at BIGINT,"
+	"  PRIMARY KEY (workspace_id, rule_id));"
+	"CREATE TABLE tagging_defaults ("
+	"  workspace_id BIGINT NOT NULL PRIMARY KEY,"
+	"  installed_at BIGINT NOT NULL);"
+	"CREATE TABLE tagging_state ("
+	"  workspace_id BIGINT NOT NULL,"
+	"  rule_id TEXT NOT NULL,"
+	"  profile_id BIGINT NOT NULL,"
+	"  PRIMARY KEY (workspace_id, rule_id, profile_id));"
+	"CREATE TABLE tagging_due ("
+	"  workspace_id BIGINT NOT NULL,"
+	"  rule_id TEXT NOT NULL,"
+	"  profile_id BIGINT NOT NULL,"
+	"  due_at BIGINT NOT NULL,"
+	"  cause TEXT,"
+	"  PRIMARY KEY (workspace_id, rule_id, profile_id));"
+	"CREATE INDEX tagging_due_at ON tagging_due (due_at);",
 };
 const int store_state_migration_count = sizeof store_state_migrations / sizeof store_state_migrations[0];
 
