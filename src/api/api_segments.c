@@ -11,6 +11,7 @@
 #include "cond/cond.h"
 #include "core/buf.h"
 #include "core/clock.h"
+#include "core/slug.h"
 #include "core/jsonx.h"
 #include "core/xalloc.h"
 #include "segment/seg_live.h"
@@ -30,62 +31,12 @@ static void read_barrier(struct app *a)
 	engine_wait_applied(a->engine, store_log_head(a->st), 2000);
 }
 
-static int valid_id(const char *s)
-{
-	size_t n = s ? strlen(s) : 0;
-	if (n == 0 || n > SEGMENT_ID_MAX)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		char ch = s[i];
-		int ok = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || (i > 0 && (ch == '-' || ch == '_'));
-		if (!ok)
-			return 0;
-	}
-	return 1;
-}
-
 static size_t utf8_chars(const char *s)
 {
 	size_t n = 0;
 	for (; *s; s++)
 		n += ((unsigned char)*s & 0xC0) != 0x80;
 	return n;
-}
-
-/* "At risk (KR)" → "at-risk-kr"; "" when nothing ASCII is left. */
-static void slugify(const char *name, char *out, size_t n)
-{
-	size_t len = 0;
-	int dash = 0;
-	for (const char *p = name; *p && len + 1 < n && len < 48; p++) {
-		char c = *p;
-		if (c >= 'A' && c <= 'Z')
-			c = (char)(c + 32);
-		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
-			if (dash && len)
-				out[len++] = '-';
-			dash = 0;
-			if (len + 1 < n)
-				out[len++] = c;
-		} else {
-			dash = 1;
-		}
-	}
-	out[len] = '\0';
-	if (!len)
-		snprintf(out, n, "segment");
-}
-
-static void random_suffix(char *id, size_t n)
-{
-	static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-	size_t len = strlen(id);
-	if (len + 8 > n)
-		len = n - 8;
-	id[len++] = '-';
-	for (int i = 0; i < 6; i++)
-		id[len++] = alphabet[randombytes_uniform(sizeof alphabet - 1)];
-	id[len] = '\0';
 }
 
 static int only_keys(json_t *obj, const char *const *allowed, struct cairn_err *err)
@@ -119,7 +70,7 @@ static json_t *segment_json(const struct store_segment *s)
 static const char *path_id(struct http_request *r)
 {
 	const char *id = http_param(r, 0);
-	if (valid_id(id))
+	if (slug_valid(id, SEGMENT_ID_MAX))
 		return id;
 	http_errorf(r, CAIRN_ENOTFOUND, "segment_not_found", "", "No segment '%s' in this workspace.", id ? id : "");
 	return NULL;
@@ -188,7 +139,7 @@ void api_segment_create(struct http_request *r, void *app)
 	char id[SEGMENT_ID_MAX + 1];
 	if (only_keys(req, allowed, &err) < 0)
 		goto fail;
-	if (idj && (!json_is_string(idj) || !valid_id(json_string_value(idj)))) {
+	if (idj && (!json_is_string(idj) || !slug_valid(json_string_value(idj), SEGMENT_ID_MAX))) {
 		cairn_err_set(&err, CAIRN_EUNPROC, "invalid_id", "id",
 			      "id must be 1 to %d lowercase letters, digits, '-' or '_', starting with a letter or digit "
 			      "(like \"at-risk\"); leave it out to have one made from the name.",
@@ -200,7 +151,7 @@ void api_segment_create(struct http_request *r, void *app)
 	if (idj)
 		snprintf(id, sizeof id, "%s", json_string_value(idj));
 	else
-		slugify(name, id, sizeof id);
+		slug_from_name(name, "segment", id, sizeof id);
 	if (read_condition(a, ws, req, id, 0, &c, &err) < 0)
 		goto fail;
 	read_barrier(a);
@@ -208,8 +159,8 @@ void api_segment_create(struct http_request *r, void *app)
 	for (int attempt = 0; attempt < CREATE_ATTEMPTS && rc == CAIRN_ECONFLICT; attempt++) {
 		if (attempt > 0) {
 			cairn_err_clear(&err);
-			slugify(name, id, sizeof id);
-			random_suffix(id, sizeof id);
+			slug_from_name(name, "segment", id, sizeof id);
+			slug_add_suffix(id, sizeof id);
 		}
 		rc = seg_live_save(a->st, ws, id, name, c, 1, clock_now_ms(), &err);
 		if (idj)

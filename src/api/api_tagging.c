@@ -9,6 +9,7 @@
 #include "api/api_tagging.h"
 #include "app/app.h"
 #include "core/clock.h"
+#include "core/slug.h"
 #include "core/jsonx.h"
 #include "core/xalloc.h"
 #include "store/store_tagging.h"
@@ -16,56 +17,6 @@
 
 #define RULE_ID_MAX 64
 #define CREATE_ATTEMPTS 5
-
-static int valid_id(const char *s)
-{
-	size_t n = s ? strlen(s) : 0;
-	if (n == 0 || n > RULE_ID_MAX)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		char ch = s[i];
-		int ok = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || (i > 0 && (ch == '-' || ch == '_'));
-		if (!ok)
-			return 0;
-	}
-	return 1;
-}
-
-/* "Review click" → "review-click"; "rule" when nothing ASCII is left. */
-static void slugify(const char *name, char *out, size_t n)
-{
-	size_t len = 0;
-	int dash = 0;
-	for (const char *p = name; *p && len + 1 < n && len < 48; p++) {
-		char c = *p;
-		if (c >= 'A' && c <= 'Z')
-			c = (char)(c + 32);
-		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
-			if (dash && len)
-				out[len++] = '-';
-			dash = 0;
-			if (len + 1 < n)
-				out[len++] = c;
-		} else {
-			dash = 1;
-		}
-	}
-	out[len] = '\0';
-	if (!len)
-		snprintf(out, n, "rule");
-}
-
-static void random_suffix(char *id, size_t n)
-{
-	static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-	size_t len = strlen(id);
-	if (len + 8 > n)
-		len = n - 8;
-	id[len++] = '-';
-	for (int i = 0; i < 6; i++)
-		id[len++] = alphabet[randombytes_uniform(sizeof alphabet - 1)];
-	id[len] = '\0';
-}
 
 /* Reads see every event acknowledged before the request, and the
  * workspace's defaults. 0, or the error is sent. */
@@ -109,7 +60,7 @@ static void send_rule(struct http_request *r, struct app *a, int status, const c
 static const char *path_id(struct http_request *r)
 {
 	const char *id = http_param(r, 0);
-	if (valid_id(id))
+	if (slug_valid(id, RULE_ID_MAX))
 		return id;
 	http_errorf(r, CAIRN_ENOTFOUND, "rule_not_found", "", "No tagging rule '%s' in this workspace.", id ? id : "");
 	return NULL;
@@ -125,7 +76,7 @@ void api_tagging_create(struct http_request *r, void *app)
 	json_t *norm = NULL;
 	json_t *idj = json_object_get(req, "id");
 	char id[RULE_ID_MAX + 1];
-	if (idj && (!json_is_string(idj) || !valid_id(json_string_value(idj)))) {
+	if (idj && (!json_is_string(idj) || !slug_valid(json_string_value(idj), RULE_ID_MAX))) {
 		cairn_err_set(&err, CAIRN_EUNPROC, "invalid_id", "id",
 			      "id must be 1 to %d lowercase letters, digits, '-' or '_', starting with a letter or digit "
 			      "(like \"interest-topic\"); leave it out to have one made from the name.",
@@ -136,7 +87,7 @@ void api_tagging_create(struct http_request *r, void *app)
 	if (idj)
 		snprintf(id, sizeof id, "%s", json_string_value(idj));
 	else
-		slugify(name ? name : "rule", id, sizeof id);
+		slug_from_name(name ? name : "rule", "rule", id, sizeof id);
 	norm = trk_tagging_normalize(req, id, &err);
 	if (!norm)
 		goto fail;
@@ -149,8 +100,8 @@ void api_tagging_create(struct http_request *r, void *app)
 	for (int attempt = 0; attempt < CREATE_ATTEMPTS && rc == CAIRN_ECONFLICT; attempt++) {
 		if (attempt > 0) {
 			cairn_err_clear(&err);
-			slugify(name ? name : "rule", id, sizeof id);
-			random_suffix(id, sizeof id);
+			slug_from_name(name ? name : "rule", "rule", id, sizeof id);
+			slug_add_suffix(id, sizeof id);
 		}
 		rc = trk_tagging_save(a->st, http_workspace(r), id, norm, 1, clock_now_ms(), &err);
 		if (idj)

@@ -30,6 +30,7 @@
 #include "api/api_templates.h"
 #include "app/app.h"
 #include "core/clock.h"
+#include "core/slug.h"
 #include "core/jsonx.h"
 #include "core/xalloc.h"
 #include "store/store_templates.h"
@@ -114,22 +115,6 @@ static void field_list(const struct channel_def *ch, char *out, size_t n)
 			break;
 		len += (size_t)w;
 	}
-}
-
-/* ---- small checks ---------------------------------------------------------------- */
-
-static int valid_id(const char *s)
-{
-	size_t n = s ? strlen(s) : 0;
-	if (n == 0 || n > TEMPLATE_ID_MAX)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		char ch = s[i];
-		int ok = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || (i > 0 && (ch == '-' || ch == '_'));
-		if (!ok)
-			return 0;
-	}
-	return 1;
 }
 
 /* BCP 47-like: "ko", "ko-KR", "zh-Hant-TW", "en_US". */
@@ -222,7 +207,7 @@ static const char *partial_source(void *ud, const char *name, size_t len, size_t
 	id[idn] = '\0';
 	memcpy(field, dot ? dot + 1 : ps->field, fn);
 	field[fn] = '\0';
-	if (!valid_id(id))
+	if (!slug_valid(id, TEMPLATE_ID_MAX))
 		return NULL;
 	struct cairn_err err = CAIRN_ERR_INIT;
 	struct store_template t;
@@ -524,7 +509,7 @@ static void send_page(struct http_request *r, struct store_template_page *p,
 static const char *path_id(struct http_request *r)
 {
 	const char *id = http_param(r, 0);
-	if (valid_id(id))
+	if (slug_valid(id, TEMPLATE_ID_MAX))
 		return id;
 	http_errorf(r, CAIRN_ENOTFOUND, "template_not_found", "", "No template '%s' in this workspace.", id ? id : "");
 	return NULL;
@@ -602,40 +587,6 @@ static int draft_read(json_t *req, struct draft *dr, struct cairn_err *err)
 	return 0;
 }
 
-/* "Welcome mail (KR)" → "welcome-mail-kr"; "" when nothing ASCII is left. */
-static void slugify(const char *name, char *out, size_t n)
-{
-	size_t len = 0;
-	int dash = 0;
-	for (const char *p = name; *p && len + 1 < n && len < 48; p++) {
-		char c = *p;
-		if (c >= 'A' && c <= 'Z')
-			c = (char)(c + 32);
-		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
-			if (dash && len)
-				out[len++] = '-';
-			dash = 0;
-			if (len + 1 < n)
-				out[len++] = c;
-		} else {
-			dash = 1;
-		}
-	}
-	out[len] = '\0';
-}
-
-static void random_suffix(char *id, size_t n)
-{
-	static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-	size_t len = strlen(id);
-	if (len + 8 > n)
-		len = n - 8;
-	id[len++] = '-';
-	for (int i = 0; i < 6; i++)
-		id[len++] = alphabet[randombytes_uniform(sizeof alphabet - 1)];
-	id[len] = '\0';
-}
-
 /* ---- handlers ------------------------------------------------------------------------ */
 
 void api_template_create(struct http_request *r, void *app)
@@ -651,7 +602,7 @@ void api_template_create(struct http_request *r, void *app)
 		goto fail;
 	char id[TEMPLATE_ID_MAX + 1];
 	int generated = !dr.d.id;
-	if (!generated && !valid_id(dr.d.id)) {
+	if (!generated && !slug_valid(dr.d.id, TEMPLATE_ID_MAX)) {
 		cairn_err_set(&err, CAIRN_EUNPROC, "invalid_id", "id",
 			      "id must be 1 to %d lowercase letters, digits, '-' or '_', starting with a letter or "
 			      "digit (like \"welcome-1\"); leave it out to have one made from the name.",
@@ -661,7 +612,7 @@ void api_template_create(struct http_request *r, void *app)
 	if (draft_check(&dr, &err) < 0)
 		goto fail;
 	if (generated) {
-		slugify(dr.d.name, id, sizeof id);
+		slug_from_name(dr.d.name, "", id, sizeof id);
 		if (!id[0])
 			snprintf(id, sizeof id, "template");
 	} else {
@@ -675,10 +626,10 @@ void api_template_create(struct http_request *r, void *app)
 	for (int attempt = 0; attempt < CREATE_ATTEMPTS && rc == CAIRN_ECONFLICT; attempt++) {
 		if (attempt > 0) {
 			cairn_err_clear(&err);
-			slugify(dr.d.name, id, sizeof id);
+			slug_from_name(dr.d.name, "", id, sizeof id);
 			if (!id[0])
 				snprintf(id, sizeof id, "template");
-			random_suffix(id, sizeof id);
+			slug_add_suffix(id, sizeof id);
 		}
 		rc = store_template_create(a->st, http_workspace(r), &sd, !generated, clock_now_ms(), &out, &err);
 		if (!generated)

@@ -85,4 +85,8 @@ void seg_ctx_release(struct seg_ctx *ctx);
 int seg_eval_user(struct store *st, int64_t ws, const char *id, const struct cond *c, int *result,
 		  struct cairn_err *err);
 
+/* 1 when applying ev could change the value of c for the event's user (the
+ * events each leaf is derived from; time-only changes are the ticks' job). */
+int seg_cond_depends_on(const struct cond *c, const struct store_event *ev);
+
 #endif

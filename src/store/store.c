@@ -70,6 +70,31 @@ int store_sqlerr(struct store_conn *c, struct cairn_err *err, const char *what)
 	return cairn_err_set(err, CAIRN_EIO, "storage_error", "", "The store failed while %s (%s); try again.", what, msg);
 }
 
+int store_prepare(struct store_conn *c, const char *sql, sqlite3_stmt **s, struct cairn_err *err, const char *what)
+{
+	*s = NULL;
+	if (sqlite3_prepare_v2(c->db, sql, -1, s, NULL) != SQLITE_OK) {
+		sqlite3_finalize(*s);
+		*s = NULL;
+		return store_sqlerr(c, err, what);
+	}
+	return 0;
+}
+
+int store_run_finalize(struct store_conn *c, sqlite3_stmt *s, struct cairn_err *err, const char *what)
+{
+	int rc = sqlite3_step(s);
+	int out = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : store_sqlerr(c, err, what);
+	sqlite3_finalize(s);
+	return out;
+}
+
+char *store_col_dup(sqlite3_stmt *s, int i)
+{
+	const char *t = (const char *)sqlite3_column_text(s, i);
+	return t ? xstrdup(t) : NULL;
+}
+
 void store_bind_text(sqlite3_stmt *s, int i, const char *v)
 {
 	if (v)

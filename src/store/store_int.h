@@ -79,6 +79,13 @@ struct store_conn *store_conn(struct store *st);
 sqlite3_stmt *store_stmt(struct store_conn *c, enum stmt_id id);
 /* Records a SQLite failure in err as CAIRN_EIO and returns it. */
 int store_sqlerr(struct store_conn *c, struct cairn_err *err, const char *what);
+/* Prepares sql uncached (for statements outside the table above); 0, or
+ * CAIRN_EIO with err naming `what`. */
+int store_prepare(struct store_conn *c, const char *sql, sqlite3_stmt **s, struct cairn_err *err, const char *what);
+/* Steps a statement that returns no rows, then finalizes it. */
+int store_run_finalize(struct store_conn *c, sqlite3_stmt *s, struct cairn_err *err, const char *what);
+/* A malloc'd copy of column i's text, or NULL. */
+char *store_col_dup(sqlite3_stmt *s, int i);
 /* Binds a string or NULL. */
 void store_bind_text(sqlite3_stmt *s, int i, const char *v);
 /* Runs a statement that returns no rows. */

@@ -8,23 +8,12 @@
 #include "core/xalloc.h"
 #include "store/store_int.h"
 
-static int prep(struct store_conn *c, const char *sql, sqlite3_stmt **s, struct cairn_err *err)
-{
-	*s = NULL;
-	if (sqlite3_prepare_v2(c->db, sql, -1, s, NULL) != SQLITE_OK) {
-		sqlite3_finalize(*s);
-		*s = NULL;
-		return store_sqlerr(c, err, "using the engine outbox");
-	}
-	return 0;
-}
-
 int store_profile_ids(struct store *st, int64_t profile_id, char **user_id, char **anonymous_id, struct cairn_err *err)
 {
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
 	*user_id = *anonymous_id = NULL;
-	if (prep(c, "SELECT user_id FROM profiles WHERE profile_id = ?", &s, err) < 0)
+	if (store_prepare(c, "SELECT user_id FROM profiles WHERE profile_id = ?", &s, err, "using the engine outbox") < 0)
 		return CAIRN_EIO;
 	sqlite3_bind_int64(s, 1, profile_id);
 	int found = sqlite3_step(s) == SQLITE_ROW;
@@ -35,8 +24,8 @@ int store_profile_ids(struct store *st, int64_t profile_id, char **user_id, char
 		return cairn_err_set(err, CAIRN_ENOTFOUND, "not_found", "", "No such profile.");
 	if (*user_id)
 		return 0;
-	if (prep(c, "SELECT value FROM identities WHERE profile_id = ? AND kind = 'anonymous' ORDER BY first_seen LIMIT 1",
-		 &s, err) < 0)
+	if (store_prepare(c, "SELECT value FROM identities WHERE profile_id = ? AND kind = 'anonymous' ORDER BY first_seen LIMIT 1",
+		 &s, err, "using the engine outbox") < 0)
 		return CAIRN_EIO;
 	sqlite3_bind_int64(s, 1, profile_id);
 	if (sqlite3_step(s) == SQLITE_ROW)
@@ -49,10 +38,10 @@ int store_outbox_add(struct store *st, const struct store_event *ev, int64_t pro
 {
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
-	if (prep(c,
+	if (store_prepare(c,
 		 "INSERT INTO engine_outbox (workspace_id, profile_id, message_id, user_id, anonymous_id, name, body, ts)"
 		 " VALUES (?,?,?,?,?,?,?,?)",
-		 &s, err) < 0)
+		 &s, err, "using the engine outbox") < 0)
 		return CAIRN_EIO;
 	sqlite3_bind_int64(s, 1, ev->workspace_id);
 	sqlite3_bind_int64(s, 2, profile_id);
@@ -72,10 +61,10 @@ int store_outbox_scan(struct store *st, int limit, store_event_fn fn, void *arg,
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
 	*upto = 0;
-	if (prep(c,
+	if (store_prepare(c,
 		 "SELECT id, workspace_id, message_id, user_id, anonymous_id, name, body, ts FROM engine_outbox"
 		 " ORDER BY id LIMIT ?",
-		 &s, err) < 0)
+		 &s, err, "using the engine outbox") < 0)
 		return CAIRN_EIO;
 	sqlite3_bind_int(s, 1, limit);
 	int rc, ret = 0;
@@ -106,7 +95,7 @@ int store_outbox_delete_upto(struct store *st, int64_t upto, struct cairn_err *e
 {
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
-	if (prep(c, "DELETE FROM engine_outbox WHERE id <= ?", &s, err) < 0)
+	if (store_prepare(c, "DELETE FROM engine_outbox WHERE id <= ?", &s, err, "using the engine outbox") < 0)
 		return CAIRN_EIO;
 	sqlite3_bind_int64(s, 1, upto);
 	int rc = sqlite3_step(s);

@@ -44,49 +44,23 @@ void store_segment_page_release(struct store_segment_page *p)
 	memset(p, 0, sizeof *p);
 }
 
-static int prep(struct store_conn *c, const char *sql, sqlite3_stmt **s, struct cairn_err *err, const char *what)
-{
-	*s = NULL;
-	if (sqlite3_prepare_v2(c->db, sql, -1, s, NULL) != SQLITE_OK) {
-		sqlite3_finalize(*s);
-		*s = NULL;
-		return store_sqlerr(c, err, what);
-	}
-	return 0;
-}
-
-/* Runs a statement returning no rows and finalizes it. */
-static int run(struct store_conn *c, sqlite3_stmt *s, struct cairn_err *err, const char *what)
-{
-	int rc = sqlite3_step(s);
-	int out = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : store_sqlerr(c, err, what);
-	sqlite3_finalize(s);
-	return out;
-}
-
 /* Prepares sql and binds (ws, seg, …): the common prefix of most statements. */
 static int prep_ws_seg(struct store_conn *c, const char *sql, int64_t ws, const char *seg, sqlite3_stmt **s,
 		       struct cairn_err *err, const char *what)
 {
-	if (prep(c, sql, s, err, what) < 0)
+	if (store_prepare(c, sql, s, err, what) < 0)
 		return CAIRN_EIO;
 	sqlite3_bind_int64(*s, 1, ws);
 	store_bind_text(*s, 2, seg);
 	return 0;
 }
 
-static char *col_dup(sqlite3_stmt *s, int i)
-{
-	const char *t = (const char *)sqlite3_column_text(s, i);
-	return t ? xstrdup(t) : NULL;
-}
-
 static void read_segment(sqlite3_stmt *s, struct store_segment *out)
 {
 	memset(out, 0, sizeof *out);
-	out->id = col_dup(s, 0);
-	out->name = col_dup(s, 1);
-	out->condition = col_dup(s, 2);
+	out->id = store_col_dup(s, 0);
+	out->name = store_col_dup(s, 1);
+	out->condition = store_col_dup(s, 2);
 	out->size = sqlite3_column_int64(s, 3);
 	out->created_at = sqlite3_column_int64(s, 4);
 	out->updated_at = sqlite3_column_int64(s, 5);
@@ -109,7 +83,7 @@ static int record_size(struct store_conn *c, int64_t ws, const char *seg, int64_
 			ws, seg, &s, err, "recording a segment's size") < 0)
 		return CAIRN_EIO;
 	sqlite3_bind_int64(s, 3, store_seg_day(now));
-	return run(c, s, err, "recording a segment's size");
+	return store_run_finalize(c, s, err, "recording a segment's size");
 }
 
 /* ---- definitions -------------------------------------------------------------- */
@@ -129,7 +103,7 @@ int store_segment_insert(struct store *st, int64_t ws, const char *id, const cha
 	store_bind_text(s, 3, name);
 	store_bind_text(s, 4, condition);
 	sqlite3_bind_int64(s, 5, now);
-	if (run(c, s, err, "saving a segment") < 0)
+	if (store_run_finalize(c, s, err, "saving a segment") < 0)
 		return CAIRN_EIO;
 	if (sqlite3_changes(c->db) == 0)
 		return cairn_err_set(err, CAIRN_ECONFLICT, "segment_exists", "id",
@@ -151,7 +125,7 @@ int store_segment_update(struct store *st, int64_t ws, const char *id, const cha
 	store_bind_text(s, 3, name);
 	store_bind_text(s, 4, condition);
 	sqlite3_bind_int64(s, 5, now);
-	if (run(c, s, err, "saving a segment") < 0)
+	if (store_run_finalize(c, s, err, "saving a segment") < 0)
 		return CAIRN_EIO;
 	return sqlite3_changes(c->db) ? 0 : not_found(err, id);
 }
@@ -171,7 +145,7 @@ int store_segment_archive(struct store *st, int64_t ws, const char *id, int64_t 
 			return CAIRN_EIO;
 		if (i == 0)
 			sqlite3_bind_int64(s, 3, now);
-		if (run(c, s, err, "archiving a segment") < 0)
+		if (store_run_finalize(c, s, err, "archiving a segment") < 0)
 			return CAIRN_EIO;
 		if (i == 0 && sqlite3_changes(c->db) == 0)
 			return not_found(err, id);
@@ -218,7 +192,7 @@ int store_segments_list(struct store *st, int64_t ws, int limit, const char *cur
 	}
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
-	if (prep(c,
+	if (store_prepare(c,
 		 "SELECT " SEG_COLS " FROM segments WHERE workspace_id = ?1 AND archived_at IS NULL"
 		 " AND segment_id > ?2 ORDER BY segment_id LIMIT ?3",
 		 &s, err, "listing segments") < 0)
@@ -279,7 +253,7 @@ static int resize(struct store_conn *c, int64_t ws, const char *seg, int delta, 
 			&s, err, "counting segment members") < 0)
 		return CAIRN_EIO;
 	sqlite3_bind_int(s, 3, delta);
-	if (run(c, s, err, "counting segment members") < 0)
+	if (store_run_finalize(c, s, err, "counting segment members") < 0)
 		return CAIRN_EIO;
 	return record_size(c, ws, seg, now, err);
 }
@@ -296,7 +270,7 @@ int store_seg_member_add(struct store *st, int64_t ws, const char *seg, int64_t 
 		return CAIRN_EIO;
 	sqlite3_bind_int64(s, 3, profile_id);
 	sqlite3_bind_int64(s, 4, at);
-	if (run(c, s, err, "adding a segment member") < 0)
+	if (store_run_finalize(c, s, err, "adding a segment member") < 0)
 		return CAIRN_EIO;
 	return sqlite3_changes(c->db) ? resize(c, ws, seg, 1, at, err) : 0;
 }
@@ -310,7 +284,7 @@ int store_seg_member_remove(struct store *st, int64_t ws, const char *seg, int64
 			seg, &s, err, "removing a segment member") < 0)
 		return CAIRN_EIO;
 	sqlite3_bind_int64(s, 3, profile_id);
-	if (run(c, s, err, "removing a segment member") < 0)
+	if (store_run_finalize(c, s, err, "removing a segment member") < 0)
 		return CAIRN_EIO;
 	return sqlite3_changes(c->db) ? resize(c, ws, seg, -1, now, err) : 0;
 }
@@ -319,7 +293,7 @@ int store_seg_profile_forget(struct store *st, int64_t ws, int64_t profile_id, i
 {
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
-	if (prep(c, "SELECT segment_id FROM seg_members WHERE workspace_id = ?1 AND profile_id = ?2", &s, err,
+	if (store_prepare(c, "SELECT segment_id FROM seg_members WHERE workspace_id = ?1 AND profile_id = ?2", &s, err,
 		 "reading a profile's segments") < 0)
 		return CAIRN_EIO;
 	sqlite3_bind_int64(s, 1, ws);
@@ -329,7 +303,7 @@ int store_seg_profile_forget(struct store *st, int64_t ws, int64_t profile_id, i
 	int rc;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		xgrow((void **)&segs, &cap, n + 1, sizeof *segs);
-		segs[n++] = col_dup(s, 0);
+		segs[n++] = store_col_dup(s, 0);
 	}
 	sqlite3_finalize(s);
 	int out = rc == SQLITE_DONE ? 0 : store_sqlerr(c, err, "reading a profile's segments");
@@ -341,12 +315,12 @@ int store_seg_profile_forget(struct store *st, int64_t ws, int64_t profile_id, i
 	free(segs);
 	if (out < 0)
 		return out;
-	if (prep(c, "DELETE FROM seg_due WHERE workspace_id = ?1 AND profile_id = ?2", &s, err, "forgetting a profile") <
+	if (store_prepare(c, "DELETE FROM seg_due WHERE workspace_id = ?1 AND profile_id = ?2", &s, err, "forgetting a profile") <
 	    0)
 		return CAIRN_EIO;
 	sqlite3_bind_int64(s, 1, ws);
 	sqlite3_bind_int64(s, 2, profile_id);
-	return run(c, s, err, "forgetting a profile");
+	return store_run_finalize(c, s, err, "forgetting a profile");
 }
 
 int store_seg_due_set(struct store *st, int64_t ws, const char *seg, int64_t profile_id, int64_t due_at,
@@ -363,7 +337,7 @@ int store_seg_due_set(struct store *st, int64_t ws, const char *seg, int64_t pro
 	sqlite3_bind_int64(s, 3, profile_id);
 	if (due_at != INT64_MAX)
 		sqlite3_bind_int64(s, 4, due_at);
-	return run(c, s, err, "scheduling a segment check");
+	return store_run_finalize(c, s, err, "scheduling a segment check");
 }
 
 int store_seg_due_clear(struct store *st, int64_t ws, const char *seg, struct cairn_err *err)
@@ -373,7 +347,7 @@ int store_seg_due_clear(struct store *st, int64_t ws, const char *seg, struct ca
 	if (prep_ws_seg(c, "DELETE FROM seg_due WHERE workspace_id = ?1 AND segment_id = ?2", ws, seg, &s, err,
 			"scheduling segment checks") < 0)
 		return CAIRN_EIO;
-	return run(c, s, err, "scheduling segment checks");
+	return store_run_finalize(c, s, err, "scheduling segment checks");
 }
 
 int store_seg_due_list(struct store *st, int64_t now, int limit, struct store_seg_due **out, size_t *n,
@@ -383,7 +357,7 @@ int store_seg_due_list(struct store *st, int64_t now, int limit, struct store_se
 	*n = 0;
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
-	if (prep(c,
+	if (store_prepare(c,
 		 "SELECT workspace_id, segment_id, profile_id, due_at FROM seg_due WHERE due_at <= ?1"
 		 " ORDER BY due_at LIMIT ?2",
 		 &s, err, "reading due segment checks") < 0)
@@ -396,7 +370,7 @@ int store_seg_due_list(struct store *st, int64_t now, int limit, struct store_se
 		xgrow((void **)out, &cap, *n + 1, sizeof **out);
 		struct store_seg_due *d = &(*out)[(*n)++];
 		d->ws = sqlite3_column_int64(s, 0);
-		d->seg = col_dup(s, 1);
+		d->seg = store_col_dup(s, 1);
 		d->profile_id = sqlite3_column_int64(s, 2);
 		d->due_at = sqlite3_column_int64(s, 3);
 	}
@@ -423,7 +397,7 @@ int store_seg_profiles(struct store *st, int64_t ws, int64_t after, int64_t *ids
 	*n = 0;
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
-	if (prep(c,
+	if (store_prepare(c,
 		 "SELECT profile_id FROM profiles WHERE workspace_id = ?1 AND profile_id > ?2 ORDER BY profile_id"
 		 " LIMIT ?3",
 		 &s, err, "listing profiles") < 0)
@@ -449,7 +423,7 @@ int store_seg_recount(struct store *st, int64_t ws, const char *seg, int64_t now
 			" AND segment_id = ?2) WHERE workspace_id = ?1 AND segment_id = ?2",
 			ws, seg, &s, err, "counting segment members") < 0)
 		return CAIRN_EIO;
-	if (run(c, s, err, "counting segment members") < 0)
+	if (store_run_finalize(c, s, err, "counting segment members") < 0)
 		return CAIRN_EIO;
 	return record_size(c, ws, seg, now, err);
 }
@@ -541,13 +515,13 @@ char *store_seg_profile_label(struct store *st, int64_t profile_id)
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
 	struct cairn_err err = CAIRN_ERR_INIT;
-	if (prep(c,
+	if (store_prepare(c,
 		 "SELECT " MEMBER_LABEL " FROM (SELECT ?1 AS profile_id, workspace_id FROM profiles WHERE profile_id = ?1) m"
 		 " LEFT JOIN profiles p ON p.profile_id = m.profile_id",
 		 &s, &err, "reading a profile") < 0)
 		return NULL;
 	sqlite3_bind_int64(s, 1, profile_id);
-	char *out = sqlite3_step(s) == SQLITE_ROW ? col_dup(s, 0) : NULL;
+	char *out = sqlite3_step(s) == SQLITE_ROW ? store_col_dup(s, 0) : NULL;
 	sqlite3_finalize(s);
 	return out;
 }

@@ -37,48 +37,22 @@ void store_tagging_page_release(struct store_tagging_page *p)
 	memset(p, 0, sizeof *p);
 }
 
-static int prep(struct store_conn *c, const char *sql, sqlite3_stmt **s, struct cairn_err *err, const char *what)
-{
-	*s = NULL;
-	if (sqlite3_prepare_v2(c->db, sql, -1, s, NULL) != SQLITE_OK) {
-		sqlite3_finalize(*s);
-		*s = NULL;
-		return store_sqlerr(c, err, what);
-	}
-	return 0;
-}
-
-/* Runs a statement returning no rows and finalizes it. */
-static int run(struct store_conn *c, sqlite3_stmt *s, struct cairn_err *err, const char *what)
-{
-	int rc = sqlite3_step(s);
-	int out = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : store_sqlerr(c, err, what);
-	sqlite3_finalize(s);
-	return out;
-}
-
 /* Prepares sql and binds (ws, rule): the common prefix of most statements. */
 static int prep_ws_rule(struct store_conn *c, const char *sql, int64_t ws, const char *rule, sqlite3_stmt **s,
 			struct cairn_err *err, const char *what)
 {
-	if (prep(c, sql, s, err, what) < 0)
+	if (store_prepare(c, sql, s, err, what) < 0)
 		return CAIRN_EIO;
 	sqlite3_bind_int64(*s, 1, ws);
 	store_bind_text(*s, 2, rule);
 	return 0;
 }
 
-static char *col_dup(sqlite3_stmt *s, int i)
-{
-	const char *t = (const char *)sqlite3_column_text(s, i);
-	return t ? xstrdup(t) : NULL;
-}
-
 static void read_rule(sqlite3_stmt *s, struct store_tagging_rule *out)
 {
 	memset(out, 0, sizeof *out);
-	out->id = col_dup(s, 0);
-	out->definition = col_dup(s, 1);
+	out->id = store_col_dup(s, 0);
+	out->definition = store_col_dup(s, 1);
 	out->created_at = sqlite3_column_int64(s, 2);
 	out->updated_at = sqlite3_column_int64(s, 3);
 }
@@ -104,7 +78,7 @@ int store_tagging_rule_insert(struct store *st, int64_t ws, const char *id, cons
 		return CAIRN_EIO;
 	store_bind_text(s, 3, definition);
 	sqlite3_bind_int64(s, 4, now);
-	if (run(c, s, err, "saving a tagging rule") < 0)
+	if (store_run_finalize(c, s, err, "saving a tagging rule") < 0)
 		return CAIRN_EIO;
 	if (sqlite3_changes(c->db) == 0)
 		return cairn_err_set(err, CAIRN_ECONFLICT, "rule_exists", "id",
@@ -126,7 +100,7 @@ int store_tagging_rule_update(struct store *st, int64_t ws, const char *id, cons
 		return CAIRN_EIO;
 	store_bind_text(s, 3, definition);
 	sqlite3_bind_int64(s, 4, now);
-	if (run(c, s, err, "saving a tagging rule") < 0)
+	if (store_run_finalize(c, s, err, "saving a tagging rule") < 0)
 		return CAIRN_EIO;
 	return sqlite3_changes(c->db) ? 0 : not_found(err, id);
 }
@@ -146,7 +120,7 @@ int store_tagging_rule_archive(struct store *st, int64_t ws, const char *id, int
 			return CAIRN_EIO;
 		if (i == 0)
 			sqlite3_bind_int64(s, 3, now);
-		if (run(c, s, err, "archiving a tagging rule") < 0)
+		if (store_run_finalize(c, s, err, "archiving a tagging rule") < 0)
 			return CAIRN_EIO;
 		if (i == 0 && sqlite3_changes(c->db) == 0)
 			return not_found(err, id);
@@ -189,7 +163,7 @@ int store_tagging_rules_list(struct store *st, int64_t ws, int limit, const char
 	}
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
-	if (prep(c,
+	if (store_prepare(c,
 		 "SELECT " RULE_COLS " FROM tagging_rules WHERE workspace_id = ?1 AND archived_at IS NULL"
 		 " AND rule_id > ?2 ORDER BY rule_id LIMIT ?3",
 		 &s, err, "listing tagging rules") < 0)
@@ -222,14 +196,14 @@ int store_tagging_defaults_claim(struct store *st, int64_t ws, int64_t now, stru
 {
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
-	if (prep(c,
+	if (store_prepare(c,
 		 "INSERT INTO tagging_defaults (workspace_id, installed_at) VALUES (?1, ?2)"
 		 " ON CONFLICT (workspace_id) DO NOTHING",
 		 &s, err, "installing default tagging rules") < 0)
 		return CAIRN_EIO;
 	sqlite3_bind_int64(s, 1, ws);
 	sqlite3_bind_int64(s, 2, now);
-	if (run(c, s, err, "installing default tagging rules") < 0)
+	if (store_run_finalize(c, s, err, "installing default tagging rules") < 0)
 		return CAIRN_EIO;
 	return sqlite3_changes(c->db) ? 1 : 0;
 }
@@ -278,7 +252,7 @@ int store_tagging_state_set(struct store *st, int64_t ws, const char *rule, int6
 	if (prep_ws_rule(c, sql, ws, rule, &s, err, "saving a tagging rule's state") < 0)
 		return CAIRN_EIO;
 	sqlite3_bind_int64(s, 3, profile_id);
-	return run(c, s, err, "saving a tagging rule's state");
+	return store_run_finalize(c, s, err, "saving a tagging rule's state");
 }
 
 int store_tagging_due_set(struct store *st, int64_t ws, const char *rule, int64_t profile_id, int64_t due_at,
@@ -297,7 +271,7 @@ int store_tagging_due_set(struct store *st, int64_t ws, const char *rule, int64_
 	sqlite3_bind_int64(s, 3, profile_id);
 	sqlite3_bind_int64(s, 4, due_at);
 	store_bind_text(s, 5, cause);
-	return run(c, s, err, "scheduling a tagging rule");
+	return store_run_finalize(c, s, err, "scheduling a tagging rule");
 }
 
 int store_tagging_due_delete(struct store *st, int64_t ws, const char *rule, int64_t profile_id,
@@ -309,7 +283,7 @@ int store_tagging_due_delete(struct store *st, int64_t ws, const char *rule, int
 			 rule, &s, err, "cancelling a tagging rule") < 0)
 		return CAIRN_EIO;
 	sqlite3_bind_int64(s, 3, profile_id);
-	return run(c, s, err, "cancelling a tagging rule");
+	return store_run_finalize(c, s, err, "cancelling a tagging rule");
 }
 
 int store_tagging_due_list(struct store *st, int64_t now, int limit, struct store_tagging_due **out, size_t *n,
@@ -319,7 +293,7 @@ int store_tagging_due_list(struct store *st, int64_t now, int limit, struct stor
 	*n = 0;
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
-	if (prep(c,
+	if (store_prepare(c,
 		 "SELECT workspace_id, rule_id, profile_id, due_at, cause FROM tagging_due WHERE due_at <= ?1"
 		 " ORDER BY due_at LIMIT ?2",
 		 &s, err, "reading due tagging rules") < 0)
@@ -332,10 +306,10 @@ int store_tagging_due_list(struct store *st, int64_t now, int limit, struct stor
 		xgrow((void **)out, &cap, *n + 1, sizeof **out);
 		struct store_tagging_due *d = &(*out)[(*n)++];
 		d->ws = sqlite3_column_int64(s, 0);
-		d->rule = col_dup(s, 1);
+		d->rule = store_col_dup(s, 1);
 		d->profile_id = sqlite3_column_int64(s, 2);
 		d->due_at = sqlite3_column_int64(s, 3);
-		d->cause = col_dup(s, 4);
+		d->cause = store_col_dup(s, 4);
 	}
 	sqlite3_finalize(s);
 	if (rc != SQLITE_DONE) {

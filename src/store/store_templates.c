@@ -46,32 +46,15 @@ void store_template_page_release(struct store_template_page *p)
 	memset(p, 0, sizeof *p);
 }
 
-static int prep(struct store_conn *c, const char *sql, sqlite3_stmt **s, struct cairn_err *err, const char *what)
-{
-	*s = NULL;
-	if (sqlite3_prepare_v2(c->db, sql, -1, s, NULL) != SQLITE_OK) {
-		sqlite3_finalize(*s);
-		*s = NULL;
-		return store_sqlerr(c, err, what);
-	}
-	return 0;
-}
-
-static char *col_dup(sqlite3_stmt *s, int i)
-{
-	const char *t = (const char *)sqlite3_column_text(s, i);
-	return t ? xstrdup(t) : NULL;
-}
-
 /* Fills out from a row of VERSION_COLS; with_body 0 skips the body. */
 static void read_version(sqlite3_stmt *s, int with_body, struct store_template *out)
 {
 	memset(out, 0, sizeof *out);
-	out->id = col_dup(s, 0);
+	out->id = store_col_dup(s, 0);
 	out->version = sqlite3_column_int64(s, 1);
-	out->name = col_dup(s, 2);
-	out->channel = col_dup(s, 3);
-	out->locale = col_dup(s, 4);
+	out->name = store_col_dup(s, 2);
+	out->channel = store_col_dup(s, 3);
+	out->locale = store_col_dup(s, 4);
 	if (with_body) {
 		const char *b = (const char *)sqlite3_column_text(s, 5);
 		out->body = b ? jsonx_loadb(b, (size_t)sqlite3_column_bytes(s, 5), 0, NULL) : NULL;
@@ -90,7 +73,7 @@ static int load_version(struct store_conn *c, int64_t ws, const char *id, int64_
 			struct cairn_err *err)
 {
 	sqlite3_stmt *s;
-	if (prep(c,
+	if (store_prepare(c,
 		 "SELECT " VERSION_COLS VERSION_JOIN " WHERE v.workspace_id = ?1 AND v.template_id = ?2"
 		 " AND v.version = CASE WHEN ?3 > 0 THEN ?3 ELSE t.version END",
 		 &s, err, "reading a template") < 0)
@@ -127,7 +110,7 @@ static int insert_version(struct store_conn *c, int64_t ws, const struct store_t
 			  int64_t now, struct cairn_err *err)
 {
 	sqlite3_stmt *s;
-	if (prep(c,
+	if (store_prepare(c,
 		 "INSERT INTO template_versions (workspace_id, template_id, version, name, channel, locale, body,"
 		 " created_at) VALUES (?,?,?,?,?,?,?,?)",
 		 &s, err, "saving a template version") < 0)
@@ -152,7 +135,7 @@ static int put_head(struct store_conn *c, int64_t ws, const struct store_templat
 		    int64_t now, struct cairn_err *err)
 {
 	sqlite3_stmt *s;
-	if (prep(c,
+	if (store_prepare(c,
 		 "INSERT INTO templates (workspace_id, template_id, name, channel, locale, version, created_at,"
 		 " updated_at, archived_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?7,NULL)"
 		 " ON CONFLICT (workspace_id, template_id) DO UPDATE SET name = excluded.name,"
@@ -315,7 +298,7 @@ int store_template_archive(struct store *st, int64_t ws, const char *id, int64_t
 		return CAIRN_EIO;
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
-	if (prep(c,
+	if (store_prepare(c,
 		 "UPDATE templates SET archived_at = ?3 WHERE workspace_id = ?1 AND template_id = ?2"
 		 " AND archived_at IS NULL",
 		 &s, err, "deleting a template") < 0) {
@@ -407,7 +390,7 @@ int store_templates_list(struct store *st, int64_t ws, const char *channel, int 
 	}
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
-	if (prep(c,
+	if (store_prepare(c,
 		 "SELECT " VERSION_COLS VERSION_JOIN " AND v.version = t.version"
 		 " WHERE t.workspace_id = ?1 AND t.template_id > ?2 AND (?3 IS NULL OR t.channel = ?3)"
 		 " AND (CASE WHEN t.archived_at IS NULL THEN 0 ELSE 1 END) = ?4"
@@ -448,7 +431,7 @@ int store_template_versions(struct store *st, int64_t ws, const char *id, int wi
 		return rc;
 	store_template_release(&head);
 	sqlite3_stmt *s;
-	if (prep(c,
+	if (store_prepare(c,
 		 "SELECT " VERSION_COLS VERSION_JOIN " WHERE v.workspace_id = ?1 AND v.template_id = ?2"
 		 " AND v.version < ?3 ORDER BY v.version DESC LIMIT ?4",
 		 &s, err, "listing template versions") < 0)
@@ -497,10 +480,10 @@ char *store_template_workspace_name(struct store *st, int64_t ws)
 	struct store_conn *c = store_conn(st);
 	struct cairn_err err = CAIRN_ERR_INIT;
 	sqlite3_stmt *s;
-	if (prep(c, "SELECT name FROM workspaces WHERE workspace_id = ?", &s, &err, "reading the workspace") < 0)
+	if (store_prepare(c, "SELECT name FROM workspaces WHERE workspace_id = ?", &s, &err, "reading the workspace") < 0)
 		return NULL;
 	sqlite3_bind_int64(s, 1, ws);
-	char *name = sqlite3_step(s) == SQLITE_ROW ? col_dup(s, 0) : NULL;
+	char *name = sqlite3_step(s) == SQLITE_ROW ? store_col_dup(s, 0) : NULL;
 	sqlite3_finalize(s);
 	return name;
 }

@@ -841,7 +841,7 @@ int trk_tagging_apply(struct store *st, const struct store_event *ev, int64_t pr
 	for (size_t i = 0; rc == 0 && w && i < w->n; i++) {
 		const struct rule *r = &w->rules[i];
 		if (r->kind == RK_COND) {
-			if (!(is_track && own_echo(&x, r)))
+			if (!(is_track && own_echo(&x, r)) && seg_cond_depends_on(r->cond, ev))
 				rc = cond_rule_eval(&x, r, why, cause, err);
 			continue;
 		}
