@@ -423,3 +423,38 @@ Test(seg_ctx, eval_user_and_oldest)
 	cr_assert_eq(seg_eval_user(st, 1, "nobody", c, &yes, &e), CAIRN_ENOTFOUND);
 	cond_free(c);
 }
+
+static int depends(const char *cond_json, const char *type, const char *name)
+{
+	struct cairn_err e = CAIRN_ERR_INIT;
+	json_t *j = json_loads(cond_json, 0, NULL);
+	struct cond *c = cond_parse(j, &e);
+	cr_assert_not_null(c, "%s", e.message);
+	struct store_event ev = {.type = type, .name = name};
+	int r = seg_cond_depends_on(c, &ev);
+	cond_free(c);
+	json_decref(j);
+	return r;
+}
+
+Test(seg_deps, events_that_can_change_a_condition)
+{
+	const char *unopened = "{\"computed\":\"consecutive_unopened_emails\",\"op\":\"gte\",\"value\":3}";
+	cr_assert(depends(unopened, "track", "Email Sent"));
+	cr_assert(depends(unopened, "track", "Email Opened"));
+	cr_assert_not(depends(unopened, "track", "Product Viewed"));
+	cr_assert_not(depends(unopened, "identify", NULL));
+	cr_assert(depends(unopened, "alias", NULL), "a merge can change anything");
+	const char *plan = "{\"trait\":\"plan\",\"op\":\"eq\",\"value\":\"pro\"}";
+	cr_assert(depends(plan, "identify", NULL));
+	cr_assert_not(depends(plan, "track", "Order Completed"));
+	const char *orders = "{\"event\":\"Order Completed\",\"count\":{\"op\":\"gte\",\"value\":2}}";
+	cr_assert(depends(orders, "track", "Order Completed"));
+	cr_assert_not(depends(orders, "track", "Email Sent"));
+	const char *tag = "{\"tag\":\"vip\"}";
+	cr_assert(depends(tag, "tags", NULL));
+	cr_assert(depends(tag, "track", "Tag Added"));
+	cr_assert_not(depends(tag, "track", "Order Completed"));
+	cr_assert(depends("{\"computed\":\"last_seen_at\",\"op\":\"exists\"}", "track", "Anything"),
+		  "any-event traits depend on every event");
+}
