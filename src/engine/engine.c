@@ -201,7 +201,8 @@ int engine_tick(struct store *st, struct cairn_err *err)
 	if (store_begin(st, err) < 0)
 		return -1;
 	int64_t now = clock_now_ms();
-	if (seg_live_tick(st, now, err) < 0 || trk_tagging_tick(st, now, err) < 0 || store_commit(st, err) < 0) {
+	if (seg_rfm_tick(st, now, err) < 0 || seg_live_tick(st, now, err) < 0 || trk_tagging_tick(st, now, err) < 0 ||
+	    store_commit(st, err) < 0) {
 		store_rollback(st);
 		return -1;
 	}

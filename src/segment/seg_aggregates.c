@@ -41,3 +41,8 @@ json_t *seg_computed_json(struct store *st, int64_t ws, int64_t profile_id, int6
 {
 	return store_seg_computed_json(st, ws, profile_id, now_ms, err);
 }
+
+int seg_rfm_tick(struct store *st, int64_t now_ms, struct cairn_err *err)
+{
+	return store_seg_rfm_run(st, now_ms, err);
+}

@@ -89,4 +89,8 @@ int seg_eval_user(struct store *st, int64_t ws, const char *id, const struct con
  * events each leaf is derived from; time-only changes are the ticks' job). */
 int seg_cond_depends_on(const struct cond *c, const struct store_event *ev);
 
+/* Daily RFM scores (engine tick): recomputes every workspace not yet
+ * scored today. */
+int seg_rfm_tick(struct store *st, int64_t now_ms, struct cairn_err *err);
+
 #endif

@@ -218,6 +218,19 @@ const char *const store_state_migrations[] = {
 	"  cause TEXT,"
 	"  PRIMARY KEY (workspace_id, rule_id, profile_id));"
 	"CREATE INDEX tagging_due_at ON tagging_due (due_at);",
+
+	/* 8: RFM scores (1–5 each: quintiles over the workspace's customers),
+	 * recomputed once per UTC day by the engine's tick (store_seg_rfm_run) */
+	"CREATE TABLE seg_rfm ("
+	"  workspace_id BIGINT NOT NULL,"
+	"  profile_id BIGINT NOT NULL,"
+	"  r INTEGER NOT NULL,"
+	"  f INTEGER NOT NULL,"
+	"  m INTEGER NOT NULL,"
+	"  PRIMARY KEY (workspace_id, profile_id));"
+	"CREATE TABLE seg_rfm_runs ("
+	"  workspace_id BIGINT NOT NULL PRIMARY KEY,"
+	"  day INTEGER NOT NULL);",
 };
 const int store_state_migration_count = sizeof store_state_migrations / sizeof store_state_migrations[0];
 

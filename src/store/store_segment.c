@@ -483,6 +483,82 @@ static json_t *rate(int64_t part, int64_t whole)
 	return json_real(r > 1 ? 1 : r);
 }
 
+/* rfm_r, rfm_f, rfm_m (1–5) and rfm_score ("545"), or nulls for a user
+ * with no order as of the last daily run. */
+static int rfm_json(struct store_conn *c, int64_t ws, int64_t pid, json_t *o, struct cairn_err *err)
+{
+	sqlite3_stmt *s;
+	if (store_prepare(c, "SELECT r, f, m FROM seg_rfm WHERE workspace_id = ? AND profile_id = ?", &s, err,
+			  "reading RFM scores") < 0)
+		return CAIRN_EIO;
+	sqlite3_bind_int64(s, 1, ws);
+	sqlite3_bind_int64(s, 2, pid);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		int r = sqlite3_column_int(s, 0), f = sqlite3_column_int(s, 1), m = sqlite3_column_int(s, 2);
+		char score[8];
+		snprintf(score, sizeof score, "%d%d%d", r, f, m);
+		json_object_set_new(o, "rfm_r", json_integer(r));
+		json_object_set_new(o, "rfm_f", json_integer(f));
+		json_object_set_new(o, "rfm_m", json_integer(m));
+		json_object_set_new(o, "rfm_score", json_string(score));
+	} else {
+		json_object_set_new(o, "rfm_r", json_null());
+		json_object_set_new(o, "rfm_f", json_null());
+		json_object_set_new(o, "rfm_m", json_null());
+		json_object_set_new(o, "rfm_score", json_null());
+	}
+	sqlite3_finalize(s);
+	return 0;
+}
+
+int store_seg_rfm_run(struct store *st, int64_t now_ms, struct cairn_err *err)
+{
+	/* once per UTC day per workspace: NTILE(5) over the customers (at least
+	 * one Order Completed) by last order (recency), order count (frequency)
+	 * and revenue (monetary), as of the end of YESTERDAY, so the scores of a
+	 * day do not depend on when in the day the run happened (and a replay of
+	 * the log gives the same ones); ties go to the same or the next tile */
+	struct store_conn *c = store_conn(st);
+	int64_t day = store_seg_day(now_ms);
+	sqlite3_stmt *s;
+	if (store_prepare(c,
+			  "SELECT w.workspace_id FROM workspaces w LEFT JOIN seg_rfm_runs r ON r.workspace_id = w.workspace_id"
+			  " WHERE r.day IS NULL OR r.day < ?",
+			  &s, err, "planning RFM scores") < 0)
+		return CAIRN_EIO;
+	sqlite3_bind_int64(s, 1, day);
+	int64_t due[64];
+	int n = 0;
+	while (n < 64 && sqlite3_step(s) == SQLITE_ROW)
+		due[n++] = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	for (int i = 0; i < n; i++) {
+		static const char *const steps[] = {
+			"DELETE FROM seg_rfm WHERE workspace_id = ?1",
+			"INSERT INTO seg_rfm (workspace_id, profile_id, r, f, m)"
+			" SELECT ?1, profile_id,"
+			"  NTILE(5) OVER (ORDER BY last_ts, profile_id),"
+			"  NTILE(5) OVER (ORDER BY cnt, profile_id),"
+			"  NTILE(5) OVER (ORDER BY rev, profile_id)"
+			" FROM (SELECT profile_id, max(last_ts) AS last_ts, sum(count) AS cnt, sum(revenue) AS rev"
+			"       FROM seg_daily WHERE workspace_id = ?1 AND name = 'Order Completed' AND day < ?2"
+			"       GROUP BY profile_id)",
+			"INSERT INTO seg_rfm_runs (workspace_id, day) VALUES (?1, ?2)"
+			" ON CONFLICT (workspace_id) DO UPDATE SET day = excluded.day",
+		};
+		for (size_t k = 0; k < sizeof steps / sizeof steps[0]; k++) {
+			if (store_prepare(c, steps[k], &s, err, "computing RFM scores") < 0)
+				return CAIRN_EIO;
+			sqlite3_bind_int64(s, 1, due[i]);
+			if (sqlite3_bind_parameter_count(s) >= 2)
+				sqlite3_bind_int64(s, 2, day);
+			if (store_run_finalize(c, s, err, "computing RFM scores") < 0)
+				return CAIRN_EIO;
+		}
+	}
+	return 0;
+}
+
 json_t *store_seg_computed_json(struct store *st, int64_t ws, int64_t profile_id, int64_t now_ms,
 				struct cairn_err *err)
 {
@@ -537,6 +613,10 @@ json_t *store_seg_computed_json(struct store *st, int64_t ws, int64_t profile_id
 	json_object_set_new(o, "days_since_last_order",
 			    none ? json_null() : json_integer(since > 0 ? since / STORE_SEG_DAY_MS : 0));
 	sqlite3_reset(s);
+	if (rfm_json(c, ws, profile_id, o, err) < 0) {
+		json_decref(o);
+		return NULL;
+	}
 	return o;
 fail:
 	store_sqlerr(c, err, "reading computed traits");

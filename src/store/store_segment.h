@@ -103,4 +103,8 @@ const char *store_seg_consent(struct store *st, int64_t ws, int64_t profile_id, 
 json_t *store_seg_computed_json(struct store *st, int64_t ws, int64_t profile_id, int64_t now_ms,
 				struct cairn_err *err);
 
+/* Recomputes the RFM scores of every workspace not yet scored on now_ms's
+ * UTC day (the engine's tick; inside its transaction). */
+int store_seg_rfm_run(struct store *st, int64_t now_ms, struct cairn_err *err);
+
 #endif

@@ -458,3 +458,51 @@ Test(seg_deps, events_that_can_change_a_condition)
 	cr_assert(depends("{\"computed\":\"last_seen_at\",\"op\":\"exists\"}", "track", "Anything"),
 		  "any-event traits depend on every event");
 }
+
+TestSuite(seg_rfm, .init = open_store, .fini = close_store);
+
+Test(seg_rfm, quintiles_over_customers_once_a_day)
+{
+	struct cairn_err e = CAIRN_ERR_INIT;
+	int64_t ws;
+	cr_assert_eq(store_workspace_create(st, "w", 1, &ws, &e), 0);
+	cr_assert_eq(ws, 1);
+	/* c0 … c9: customer i ordered i+1 times, i+1 days before NOW - 20 days, spending 1000·(i+1) each time */
+	for (int i = 0; i < 10; i++) {
+		char user[8], props[64];
+		snprintf(user, sizeof user, "c%d", i);
+		snprintf(props, sizeof props, "{\"revenue\":%d}", 1000 * (i + 1));
+		for (int k = 0; k <= i; k++)
+			track(user, "Order Completed", NOW - (int64_t)(20 + 10 - i) * 86400000 + k, props);
+	}
+	track("browser", "Product Viewed", NOW - 86400000, NULL);
+	cr_assert_eq(store_begin(st, &e), 0);
+	cr_assert_eq(seg_rfm_tick(st, NOW, &e), 0, "%s", e.message);
+	cr_assert_eq(store_commit(st, &e), 0);
+	json_t *best = computed_at("c9", NOW), *worst = computed_at("c0", NOW), *none = computed_at("browser", NOW);
+	cr_assert_eq(int_of(best, "rfm_r"), 5);
+	cr_assert_eq(int_of(best, "rfm_f"), 5);
+	cr_assert_eq(int_of(best, "rfm_m"), 5);
+	cr_assert_str_eq(json_string_value(json_object_get(best, "rfm_score")), "555");
+	cr_assert_str_eq(json_string_value(json_object_get(worst, "rfm_score")), "111");
+	cr_assert(json_is_null(json_object_get(none, "rfm_r")), "no order, no score");
+	json_decref(best);
+	json_decref(worst);
+	json_decref(none);
+	cr_assert_eq(eval_at("c9", "{\"computed\":\"rfm_r\",\"op\":\"gte\",\"value\":4}", NOW), 1);
+	/* the same day again changes nothing; a new order only counts at tomorrow's run */
+	track("c0", "Order Completed", NOW - 1000, "{\"revenue\":999999}");
+	cr_assert_eq(store_begin(st, &e), 0);
+	cr_assert_eq(seg_rfm_tick(st, NOW, &e), 0);
+	cr_assert_eq(store_commit(st, &e), 0);
+	worst = computed_at("c0", NOW);
+	cr_assert_str_eq(json_string_value(json_object_get(worst, "rfm_score")), "111");
+	json_decref(worst);
+	cr_assert_eq(store_begin(st, &e), 0);
+	cr_assert_eq(seg_rfm_tick(st, NOW + 86400000, &e), 0);
+	cr_assert_eq(store_commit(st, &e), 0);
+	worst = computed_at("c0", NOW + 86400000);
+	cr_assert_eq(int_of(worst, "rfm_r"), 5, "the most recent order now");
+	cr_assert_eq(int_of(worst, "rfm_m"), 5, "the biggest spender now");
+	json_decref(worst);
+}
