@@ -53,7 +53,7 @@ $(CAIRN): $(BUILD)/obj/src/main.o $(BUILD)/libcairn.a
 
 $(BUILD)/unit_tests: $(UNIT_OBJS) $(BUILD)/libcairn.a
 	@echo "  LINK    $@"
-	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion -lz
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 

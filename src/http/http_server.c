@@ -262,20 +262,19 @@ static int inflate_body(struct http_request *r, size_t max)
 	z.next_in = (unsigned char *)r->body.ptr;
 	z.avail_in = (uInt)r->body.len;
 	int zr = Z_OK;
+	unsigned char chunk[16384];
 	while (zr != Z_STREAM_END) {
-		char *dst = buf_reserve(&out, 16384);
-		if (!dst) {
-			/* past the limit */
+		z.next_out = chunk;
+		z.avail_out = sizeof chunk;
+		zr = inflate(&z, Z_NO_FLUSH);
+		/* buf_add refuses to pass the route's limit (sticky overflow) */
+		if (buf_add(&out, chunk, sizeof chunk - z.avail_out) < 0) {
 			inflateEnd(&z);
 			buf_release(&out);
 			http_errorf(r, CAIRN_ETOOBIG, "request_too_large", "",
 				    "The request inflates to more than %zu KB; send smaller batches.", max / 1024);
 			return -1;
 		}
-		z.next_out = (unsigned char *)dst;
-		z.avail_out = 16384;
-		zr = inflate(&z, Z_NO_FLUSH);
-		buf_commit(&out, 16384 - z.avail_out);
 		if (zr == Z_STREAM_END)
 			break;
 		if (zr != Z_OK || (z.avail_in == 0 && z.avail_out != 0)) {
