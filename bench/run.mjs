@@ -19,6 +19,7 @@
 //   BENCH_TEMPLATE_SECONDS  passed to bench/template.mjs as its BENCH_SECONDS
 //   BENCH_KEEP=1         keep the scratch directory (stores, logs) for inspection
 //   BENCH_PERF=1         record `perf` on cairn during the ingest row, print its top symbols
+//   BENCH_ONLY=segments  run only rows 6–8 (issue 5; knobs in bench/segments.mjs)
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -28,6 +29,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { segSettings, benchSegments, segmentRows } from './segments.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -51,6 +53,7 @@ const CONNS = 64;
 const WRK_THREADS = 2;
 const BATCH = 100;
 const COLD_RUNS = 7;
+const ONLY = process.env.BENCH_ONLY || '';
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
 const benchBuild = path.join(root, 'build/bench');
@@ -641,6 +644,28 @@ function templateEnv() {
   return env;
 }
 
+// Rows 6–8 (issue 5), on their own store and server; bench/segments.mjs.
+async function benchSegmentsRows() {
+  const S = segSettings(num, QUICK);
+  const dir = path.join(scratch, 'store-segments');
+  const h = { log, sleep, sh, readyz, catchUp, memKb, threadTicks, elapsed, fmtInt, fmtMiB, fmtMs, ratioText, median, wrk, CLK_TCK };
+  let srv;
+  try {
+    const creds = await initStore(dir);
+    srv = await startServer(CAIRN, ['serve', '--data', dir, '--listen', '127.0.0.1:0'], 'cairn-segments');
+    const s = await benchSegments(h, S, creds, dir, srv);
+    const r = segmentRows(s, h);
+    results.raw_segments = s;
+    return r;
+  } catch (e) {
+    log(`rows 6–8 failed: ${e.stack || e.message}`);
+    return { rows: [{ id: '6', what: 'Segments (bench/segments.mjs)', cairn: 'failed', peerName: '—', peer: '—', ratio: '—', aim: '' }],
+      notes: [`rows 6–8 failed: ${e.message}`] };
+  } finally {
+    if (srv) await stopProc(srv.proc);
+  }
+}
+
 async function benchTemplates() {
   const script = path.join(here, 'template.mjs');
   if (!fs.existsSync(script)) return { skipped: 'bench/template.mjs does not exist yet' };
@@ -784,6 +809,16 @@ async function main() {
   if (!sh('which', ['wrk']).ok) throw new Error('wrk is not installed: apt-get install -y wrk');
   const info = machineInfo();
   log(`scratch directory ${scratch}`);
+  if (ONLY === 'segments') {
+    const sg = await benchSegmentsRows();
+    sg.rows.forEach(row);
+    results.notes.push(...sg.notes);
+    info.push(`BENCH_ONLY=segments; total bench time ${elapsed()} s`);
+    const outLines = ['# cairn bench (rows 6–8 only)', '', ...info.map((l) => `- ${l}`), '', printTable(results.rows), '',
+      'Notes:', ...results.notes.map((n) => `- ${n}`)];
+    process.stdout.write(outLines.join('\n') + '\n');
+    return;
+  }
   const sqliteBin = compile('sqlite_ceiling', ['sqlite3']);
   const mhdBin = compile('mhd_ceiling', ['libmicrohttpd']);
 
@@ -795,6 +830,7 @@ async function main() {
   if (!store.key) store.key = ing.creds.write_key;
   const cold = await benchColdStart(store, mhdBin);
   const tpl = await benchTemplates();
+  const seg = await benchSegmentsRows();
 
   // ---- rows
   const eps = ing.ingest.eps;
@@ -850,6 +886,8 @@ async function main() {
     results.notes.push(`row 5 skipped: ${tpl.skipped}`);
   }
 
+  for (const r of seg.rows) row(r);
+
   // ---- notes
   results.notes.push(
     `settings: ${LOAD_S} s per wrk run, wrk -t${WRK_THREADS} -c${CONNS} with bench/batch.lua (fresh UUID v4 messageIds, ` +
@@ -867,6 +905,7 @@ async function main() {
     `row 4: median of ${COLD_RUNS} runs each (cairn ${cold.cairn.map((x) => (x == null ? '—' : x.toFixed(1))).join(', ')} ms; ` +
       `libmicrohttpd ${cold.mhd.map((x) => (x == null ? '—' : x.toFixed(1))).join(', ')} ms); store: ${store.how}` +
       `${store.profiles.n < PROFILES ? ` — fewer than the ${fmtInt(PROFILES)} profiles aimed at` : ''}; page cache warm`,
+    ...seg.notes,
   );
   info.push(`load average after: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; total bench time ${elapsed()} s`);
 
@@ -883,7 +922,7 @@ async function main() {
   fs.mkdirSync(benchBuild, { recursive: true });
   fs.writeFileSync(path.join(benchBuild, 'results.json'), JSON.stringify({
     info, rows: results.rows, notes: results.notes, diag: results.diag,
-    raw: { ingest: ing.ingest, memory: ing.memory, ceil100, ceil1000, ceilNoDedup, httpBatch, cold, track: tr },
+    raw: { ingest: ing.ingest, memory: ing.memory, ceil100, ceil1000, ceilNoDedup, httpBatch, cold, track: tr, segments: results.raw_segments },
   }, null, 2));
   fs.writeFileSync(path.join(benchBuild, 'results.md'), outLines.join('\n') + '\n');
 }

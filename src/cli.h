@@ -5,12 +5,12 @@
 #ifndef CAIRN_CLI_H
 #define CAIRN_CLI_H
 
-int cli_init(int argc, char **argv);     /* src/app/cli_server.c */
-int cli_serve(int argc, char **argv);    /* src/app/cli_server.c */
-int cli_migrate(int argc, char **argv);  /* src/app/cli_server.c */
-int cli_import(int argc, char **argv);   /* src/ingest/ingest_cli.c */
-int cli_export(int argc, char **argv);   /* src/ingest/ingest_cli.c */
+int cli_init(int argc, char **argv);	 /* src/app/cli_server.c */
+int cli_serve(int argc, char **argv);	 /* src/app/cli_server.c */
+int cli_migrate(int argc, char **argv);	 /* src/app/cli_server.c */
+int cli_import(int argc, char **argv);	 /* src/ingest/ingest_cli.c */
+int cli_export(int argc, char **argv);	 /* src/ingest/ingest_cli.c */
 int cli_template(int argc, char **argv); /* src/template/tpl_cli.c */
-int cli_rebuild(int argc, char **argv);  /* src/engine/rebuild_cli.c */
+int cli_rebuild(int argc, char **argv);	 /* src/engine/rebuild_cli.c */
 
 #endif

@@ -108,8 +108,8 @@ static void import_common(struct http_request *r, struct app *a, enum ingest_imp
 	if (fq) {
 		format = ingest_import_format_from_name(fq);
 		if (format < 0) {
-			http_errorf(r, CAIRN_EINVAL, "invalid_parameter", "format", "format must be csv or ndjson, not '%s'.",
-				    fq);
+			http_errorf(r, CAIRN_EINVAL, "invalid_parameter", "format",
+				    "format must be csv or ndjson, not '%s'.", fq);
 			return;
 		}
 	} else if (content_type_is_csv(r)) {
@@ -144,7 +144,8 @@ static void import_common(struct http_request *r, struct app *a, enum ingest_imp
 	} else if (rc == CAIRN_EUNPROC || res.rows) {
 		/* the §2 error, with the counts and the bad rows beside it */
 		json_t *out = ingest_import_result_json(&res);
-		json_t *e = json_pack("{s:s,s:s}", "code", err.slug[0] ? err.slug : "import_failed", "message", err.message);
+		json_t *e = json_pack("{s:s,s:s}", "code", err.slug[0] ? err.slug : "import_failed", "message",
+				      err.message);
 		if (err.field[0])
 			json_object_set_new(e, "field", json_string(err.field));
 		json_object_set_new(out, "error", e);
@@ -177,14 +178,15 @@ static int buf_out(const char *p, size_t n, void *arg)
 	return buf_add(arg, p, n);
 }
 
-static void export_send(struct http_request *r, int rc, struct buf *out, const struct cairn_err *err,
-			const char *ctype, const char *filename, const char *cli)
+static void export_send(struct http_request *r, int rc, struct buf *out, const struct cairn_err *err, const char *ctype,
+			const char *filename, const char *cli)
 {
 	if (out->overflow) {
-		http_errorf(r, CAIRN_ETOOBIG, "export_too_large", "",
-			    "The export is larger than %u MB, the most the API sends at once; run '%s --out FILE' on the "
-			    "server, which streams any size.",
-			    (unsigned)(BUF_MAX_RESPONSE / (1024u * 1024u)), cli);
+		http_errorf(
+			r, CAIRN_ETOOBIG, "export_too_large", "",
+			"The export is larger than %u MB, the most the API sends at once; run '%s --out FILE' on the "
+			"server, which streams any size.",
+			(unsigned)(BUF_MAX_RESPONSE / (1024u * 1024u)), cli);
 	} else if (rc < 0) {
 		http_error(r, err);
 	} else {
@@ -202,7 +204,8 @@ void api_export_users(struct http_request *r, void *app)
 	const char *fq = http_query(r, "format");
 	int format = fq ? ingest_import_format_from_name(fq) : INGEST_FORMAT_NDJSON;
 	if (format < 0) {
-		http_errorf(r, CAIRN_EINVAL, "invalid_parameter", "format", "format must be ndjson or csv, not '%s'.", fq);
+		http_errorf(r, CAIRN_EINVAL, "invalid_parameter", "format", "format must be ndjson or csv, not '%s'.",
+			    fq);
 		return;
 	}
 	int bom;

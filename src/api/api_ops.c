@@ -17,8 +17,9 @@ void api_ready(struct http_request *r, void *app)
 {
 	struct app *a = app;
 	int64_t head = store_log_head(a->st), applied = engine_applied(a->engine);
-	http_json(r, 200, json_pack("{s:s,s:I,s:I}", "status", "ready", "log_head", (json_int_t)head, "applied",
-				    (json_int_t)applied));
+	http_json(r, 200,
+		  json_pack("{s:s,s:I,s:I}", "status", "ready", "log_head", (json_int_t)head, "applied",
+			    (json_int_t)applied));
 }
 
 void api_metrics(struct http_request *r, void *app)
@@ -58,8 +59,7 @@ static int duration_ms(json_t *d, int64_t *out)
 	int64_t total = 0;
 	if (!json_is_object(d) || json_object_size(d) == 0)
 		return -1;
-	json_object_foreach(d, k, v)
-	{
+	json_object_foreach (d, k, v) {
 		size_t i;
 		for (i = 0; i < sizeof units / sizeof units[0]; i++)
 			if (!strcmp(k, units[i].unit))
@@ -91,14 +91,16 @@ void api_clock(struct http_request *r, void *app)
 	} else if (set && !adv && clock_parse_rfc3339(set, &ms) == 0) {
 		if (ms < clock_now_ms()) {
 			json_decref(body);
-			http_errorf(r, CAIRN_EUNPROC, "clock_backwards", "set", "The virtual clock never goes back; it is at a later time.");
+			http_errorf(r, CAIRN_EUNPROC, "clock_backwards", "set",
+				    "The virtual clock never goes back; it is at a later time.");
 			return;
 		}
 		clock_virtual_set(ms);
 	} else {
 		json_decref(body);
 		http_errorf(r, CAIRN_EUNPROC, "invalid_clock", "",
-			    "Send {\"advance\":{\"days\":2}} (minutes, hours, days, weeks) or {\"set\":\"2026-03-05T09:00:00+09:00\"}.");
+			    "Send {\"advance\":{\"days\":2}} (minutes, hours, days, weeks) or "
+			    "{\"set\":\"2026-03-05T09:00:00+09:00\"}.");
 		return;
 	}
 	json_decref(body);
@@ -122,7 +124,8 @@ void api_openapi(struct http_request *r, void *app)
 		char method[16];
 		size_t n = strlen(rt->method);
 		for (size_t k = 0; k <= n && k < sizeof method; k++)
-			method[k] = (char)(rt->method[k] >= 'A' && rt->method[k] <= 'Z' ? rt->method[k] + 32 : rt->method[k]);
+			method[k] = (char)(rt->method[k] >= 'A' && rt->method[k] <= 'Z' ? rt->method[k] + 32
+											: rt->method[k]);
 		method[sizeof method - 1] = '\0';
 		json_t *op = json_pack("{s:s}", "summary", rt->summary ? rt->summary : "");
 		if (rt->auth == HTTP_AUTH_WRITE)
@@ -134,9 +137,9 @@ void api_openapi(struct http_request *r, void *app)
 					      "Error: {\"error\":{\"code\",\"message\",\"field\"}}"));
 		json_object_set_new(item, method, op);
 	}
-	json_t *doc = json_pack("{s:s,s:{s:s,s:s},s:o,s:{s:{s:{s:s,s:s},s:{s:s,s:s}}}}", "openapi", "3.0.3", "info",
-				"title", "cairn", "version", "0.1.0", "paths", paths, "components", "securitySchemes",
-				"writeKey", "type", "http", "scheme", "basic", "secretKey", "type", "http", "scheme",
-				"bearer");
+	json_t *doc =
+		json_pack("{s:s,s:{s:s,s:s},s:o,s:{s:{s:{s:s,s:s},s:{s:s,s:s}}}}", "openapi", "3.0.3", "info", "title",
+			  "cairn", "version", "0.1.0", "paths", paths, "components", "securitySchemes", "writeKey",
+			  "type", "http", "scheme", "basic", "secretKey", "type", "http", "scheme", "bearer");
 	http_json(r, 200, doc);
 }

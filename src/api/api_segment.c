@@ -19,12 +19,12 @@ void api_user_evaluate(struct http_request *r, void *app)
 	}
 	const char *key;
 	json_t *v;
-	json_object_foreach(req, key, v)
-	{
+	json_object_foreach (req, key, v) {
 		if (strcmp(key, "condition") && strcmp(key, "event")) {
-			http_errorf(r, CAIRN_EUNPROC, "unknown_field", key,
-				    "Unknown field '%s': an evaluate request has \"condition\" and optionally \"event\".",
-				    key);
+			http_errorf(
+				r, CAIRN_EUNPROC, "unknown_field", key,
+				"Unknown field '%s': an evaluate request has \"condition\" and optionally \"event\".",
+				key);
 			json_decref(req);
 			return;
 		}

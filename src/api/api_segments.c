@@ -11,19 +11,19 @@
 #include "cond/cond.h"
 #include "core/buf.h"
 #include "core/clock.h"
-#include "core/slug.h"
 #include "core/jsonx.h"
+#include "core/slug.h"
 #include "core/xalloc.h"
 #include "segment/seg_live.h"
 #include "store/store_seg_live.h"
 #include "store/store_segment.h"
 
-#define SEGMENT_ID_MAX 64
-#define SEGMENT_NAME_MAX 200
-#define CREATE_ATTEMPTS 5
-#define EXPORT_MAX (512u * 1024u * 1024u)
+#define SEGMENT_ID_MAX	     64
+#define SEGMENT_NAME_MAX     200
+#define CREATE_ATTEMPTS	     5
+#define EXPORT_MAX	     (512u * 1024u * 1024u)
 #define HISTORY_DAYS_DEFAULT 30
-#define HISTORY_DAYS_MAX 366
+#define HISTORY_DAYS_MAX     366
 
 /* Reads see every event acknowledged before the request. */
 static void read_barrier(struct app *a)
@@ -43,14 +43,14 @@ static int only_keys(json_t *obj, const char *const *allowed, struct cairn_err *
 {
 	const char *k;
 	json_t *v;
-	json_object_foreach(obj, k, v)
-	{
+	json_object_foreach (obj, k, v) {
 		int ok = 0;
 		for (const char *const *a = allowed; *a; a++)
 			ok |= !strcmp(*a, k);
 		if (!ok)
 			return cairn_err_set(err, CAIRN_EUNPROC, "unknown_field", k,
-					     "Unknown field '%s': a segment has \"id\", \"name\" and \"condition\".", k);
+					     "Unknown field '%s': a segment has \"id\", \"name\" and \"condition\".",
+					     k);
 	}
 	return 0;
 }
@@ -107,7 +107,8 @@ static int read_name(json_t *req, int optional, const char **name, struct cairn_
 		return 0;
 	if (!json_is_string(v) || json_string_length(v) == 0 || utf8_chars(json_string_value(v)) > SEGMENT_NAME_MAX)
 		return cairn_err_set(err, CAIRN_EUNPROC, v ? "invalid_field" : "missing_field", "name",
-				     "name must be a string of 1 to %d characters, such as \"At risk\".", SEGMENT_NAME_MAX);
+				     "name must be a string of 1 to %d characters, such as \"At risk\".",
+				     SEGMENT_NAME_MAX);
 	*name = json_string_value(v);
 	return 0;
 }
@@ -140,10 +141,11 @@ void api_segment_create(struct http_request *r, void *app)
 	if (only_keys(req, allowed, &err) < 0)
 		goto fail;
 	if (idj && (!json_is_string(idj) || !slug_valid(json_string_value(idj), SEGMENT_ID_MAX))) {
-		cairn_err_set(&err, CAIRN_EUNPROC, "invalid_id", "id",
-			      "id must be 1 to %d lowercase letters, digits, '-' or '_', starting with a letter or digit "
-			      "(like \"at-risk\"); leave it out to have one made from the name.",
-			      SEGMENT_ID_MAX);
+		cairn_err_set(
+			&err, CAIRN_EUNPROC, "invalid_id", "id",
+			"id must be 1 to %d lowercase letters, digits, '-' or '_', starting with a letter or digit "
+			"(like \"at-risk\"); leave it out to have one made from the name.",
+			SEGMENT_ID_MAX);
 		goto fail;
 	}
 	if (read_name(req, 0, &name, &err) < 0)
@@ -200,7 +202,8 @@ void api_segment_update(struct http_request *r, void *app)
 	if (only_keys(req, allowed, &err) < 0)
 		goto fail;
 	if (idj && !(json_is_string(idj) && !strcmp(json_string_value(idj), id))) {
-		cairn_err_set(&err, CAIRN_EUNPROC, "invalid_id", "id", "id cannot change; leave it out or send '%s'.", id);
+		cairn_err_set(&err, CAIRN_EUNPROC, "invalid_id", "id", "id cannot change; leave it out or send '%s'.",
+			      id);
 		goto fail;
 	}
 	if (store_segment_get(a->st, ws, id, &cur, &err) < 0 || read_name(req, 1, &name, &err) < 0 ||
@@ -212,7 +215,8 @@ void api_segment_update(struct http_request *r, void *app)
 		c = j ? cond_parse(j, &err) : NULL;
 		json_decref(j);
 		if (!c) {
-			cairn_err_set(&err, CAIRN_EIO, "storage_error", "", "The stored condition of '%s' is unreadable.", id);
+			cairn_err_set(&err, CAIRN_EIO, "storage_error", "",
+				      "The stored condition of '%s' is unreadable.", id);
 			goto fail;
 		}
 	}
@@ -320,7 +324,8 @@ void api_segment_members(struct http_request *r, void *app)
 	}
 	store_segment_release(&s);
 	char *next = NULL;
-	json_t *data = store_seg_members_json(a->st, http_workspace(r), id, limit, http_query(r, "cursor"), &next, &err);
+	json_t *data =
+		store_seg_members_json(a->st, http_workspace(r), id, limit, http_query(r, "cursor"), &next, &err);
 	if (!data) {
 		http_error(r, &err);
 		return;
@@ -330,7 +335,8 @@ void api_segment_members(struct http_request *r, void *app)
 	http_json(r, 200, out);
 }
 
-struct export {
+struct export
+{
 	struct buf out;
 	int csv;
 };
@@ -402,7 +408,7 @@ void api_segment_export(struct http_request *r, void *app)
 
 struct history {
 	json_t *data;
-	int64_t from, to; /* days */
+	int64_t from, to;  /* days */
 	int64_t day, size; /* the last row seen */
 	int have;
 };

@@ -9,13 +9,13 @@
 #include "api/api_tagging.h"
 #include "app/app.h"
 #include "core/clock.h"
-#include "core/slug.h"
 #include "core/jsonx.h"
+#include "core/slug.h"
 #include "core/xalloc.h"
 #include "store/store_tagging.h"
 #include "track/tagging.h"
 
-#define RULE_ID_MAX 64
+#define RULE_ID_MAX	64
 #define CREATE_ATTEMPTS 5
 
 /* Reads see every event acknowledged before the request, and the
@@ -77,10 +77,11 @@ void api_tagging_create(struct http_request *r, void *app)
 	json_t *idj = json_object_get(req, "id");
 	char id[RULE_ID_MAX + 1];
 	if (idj && (!json_is_string(idj) || !slug_valid(json_string_value(idj), RULE_ID_MAX))) {
-		cairn_err_set(&err, CAIRN_EUNPROC, "invalid_id", "id",
-			      "id must be 1 to %d lowercase letters, digits, '-' or '_', starting with a letter or digit "
-			      "(like \"interest-topic\"); leave it out to have one made from the name.",
-			      RULE_ID_MAX);
+		cairn_err_set(
+			&err, CAIRN_EUNPROC, "invalid_id", "id",
+			"id must be 1 to %d lowercase letters, digits, '-' or '_', starting with a letter or digit "
+			"(like \"interest-topic\"); leave it out to have one made from the name.",
+			RULE_ID_MAX);
 		goto fail;
 	}
 	const char *name = jsonx_str(req, "name");
@@ -141,7 +142,8 @@ void api_tagging_update(struct http_request *r, void *app)
 	json_t *merged = NULL, *norm = NULL;
 	json_t *idj = json_object_get(req, "id");
 	if (idj && !(json_is_string(idj) && !strcmp(json_string_value(idj), id))) {
-		cairn_err_set(&err, CAIRN_EUNPROC, "invalid_id", "id", "id cannot change; leave it out or send '%s'.", id);
+		cairn_err_set(&err, CAIRN_EUNPROC, "invalid_id", "id", "id cannot change; leave it out or send '%s'.",
+			      id);
 		goto fail;
 	}
 	if (store_tagging_rule_get(a->st, ws, id, &cur, &err) < 0)
@@ -160,8 +162,7 @@ void api_tagging_update(struct http_request *r, void *app)
 	}
 	const char *k;
 	json_t *v;
-	json_object_foreach(req, k, v)
-	{
+	json_object_foreach (req, k, v) {
 		if (json_is_null(v))
 			json_object_del(merged, k);
 		else

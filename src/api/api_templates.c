@@ -30,25 +30,25 @@
 #include "api/api_templates.h"
 #include "app/app.h"
 #include "core/clock.h"
-#include "core/slug.h"
 #include "core/jsonx.h"
+#include "core/slug.h"
 #include "core/xalloc.h"
 #include "store/store_templates.h"
 #include "template/tpl.h"
 
-#define TEMPLATE_ID_MAX 64
-#define TEMPLATE_NAME_MAX 200
+#define TEMPLATE_ID_MAX	    64
+#define TEMPLATE_NAME_MAX   200
 #define TEMPLATE_LOCALE_MAX 35
-#define KAKAO_MAX_BUTTONS 5
-#define UPDATE_ATTEMPTS 5
-#define CREATE_ATTEMPTS 5
+#define KAKAO_MAX_BUTTONS   5
+#define UPDATE_ATTEMPTS	    5
+#define CREATE_ATTEMPTS	    5
 
 /* ---- channel shapes ----------------------------------------------------------- */
 
 enum field_kind {
 	FK_TEXT,    /* a Liquid string */
 	FK_BUTTONS, /* an array of objects of Liquid strings, each with a name */
-	FK_MAP,     /* an object of Liquid strings */
+	FK_MAP,	    /* an object of Liquid strings */
 };
 
 struct body_field {
@@ -58,10 +58,10 @@ struct body_field {
 
 struct channel_def {
 	const char *name;
-	const char *label;                /* for messages: "An email template" */
+	const char *label;		   /* for messages: "An email template" */
 	const struct body_field fields[6]; /* ends at key NULL */
-	const char *required[3];          /* each must be a non-empty string */
-	const char *one_of[3];            /* at least one must be a non-empty string */
+	const char *required[3];	   /* each must be a non-empty string */
+	const char *one_of[3];		   /* at least one must be a non-empty string */
 };
 
 static const struct channel_def channels[] = {
@@ -76,11 +76,15 @@ static const struct channel_def channels[] = {
 	 {{"template_code", FK_TEXT}, {"text", FK_TEXT}, {"buttons", FK_BUTTONS}, {"fallback_text", FK_TEXT}},
 	 {"template_code", "text"},
 	 {NULL}},
-	{"push", "A push template", {{"title", FK_TEXT}, {"body", FK_TEXT}, {"data", FK_MAP}}, {NULL}, {"title", "body"}},
+	{"push",
+	 "A push template",
+	 {{"title", FK_TEXT}, {"body", FK_TEXT}, {"data", FK_MAP}},
+	 {NULL},
+	 {"title", "body"}},
 	{"webhook", "A webhook template", {{"body", FK_TEXT}}, {"body"}, {NULL}},
 	{"slack", "A Slack template", {{"text", FK_TEXT}}, {"text"}, {NULL}},
 };
-#define NCHANNELS (sizeof channels / sizeof channels[0])
+#define NCHANNELS    (sizeof channels / sizeof channels[0])
 #define CHANNEL_LIST "email, sms, kakao, push, webhook or slack"
 
 static const struct channel_def *channel_find(const char *name)
@@ -131,7 +135,8 @@ static int valid_locale(const char *s)
 		if (s[i] != '-' && s[i] != '_')
 			return 0;
 		size_t start = ++i;
-		while (i < n && ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9')))
+		while (i < n &&
+		       ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9')))
 			i++;
 		if (i - start < 2 || i - start > 8)
 			return 0;
@@ -162,8 +167,7 @@ static int only_keys(json_t *obj, const char *const *allowed, const char *what, 
 {
 	const char *k;
 	json_t *v;
-	json_object_foreach(obj, k, v)
-	{
+	json_object_foreach (obj, k, v) {
 		int ok = 0;
 		for (const char *const *a = allowed; *a && !ok; a++)
 			ok = !strcmp(*a, k);
@@ -191,7 +195,7 @@ struct partial_src {
 	struct store *st;
 	int64_t ws;
 	const char *field; /* the top-level body key being rendered */
-	json_t *keep;      /* bodies whose strings the cache was handed */
+	json_t *keep;	   /* bodies whose strings the cache was handed */
 };
 
 static const char *partial_source(void *ud, const char *name, size_t len, size_t *src_len)
@@ -238,11 +242,9 @@ static void add_unique(json_t *set, json_t *items)
 {
 	size_t i, k;
 	json_t *v, *have;
-	json_array_foreach(items, i, v)
-	{
+	json_array_foreach (items, i, v) {
 		int dup = 0;
-		json_array_foreach(set, k, have)
-		{
+		json_array_foreach (set, k, have) {
 			if (json_equal(have, v)) {
 				dup = 1;
 				break;
@@ -295,7 +297,8 @@ static json_t *liquid_source(struct liquid_run *lr, const char *path, const char
 		rendered = json_stringn(out.ptr, out.len);
 		if (!rendered)
 			cairn_err_set(err, CAIRN_EUNPROC, "template_error", path,
-				      "%s renders to bytes that are not UTF-8 text (a base64_decode of binary data?).", path);
+				      "%s renders to bytes that are not UTF-8 text (a base64_decode of binary data?).",
+				      path);
 	}
 	if (rendered) {
 		json_t *v = tpl_validate(t, lr->data);
@@ -328,24 +331,22 @@ static int run_buttons(struct liquid_run *lr, json_t *buttons, json_t *out, stru
 				     KAKAO_MAX_BUTTONS);
 	size_t i;
 	json_t *b;
-	json_array_foreach(buttons, i, b)
-	{
+	json_array_foreach (buttons, i, b) {
 		char path[160];
 		snprintf(path, sizeof path, "body.buttons[%zu]", i);
 		if (!json_is_object(b))
-			return cairn_err_set(err, CAIRN_EUNPROC, "invalid_field", path, "%s must be an object, not %s.", path,
-					     jsonx_type_name(b));
+			return cairn_err_set(err, CAIRN_EUNPROC, "invalid_field", path, "%s must be an object, not %s.",
+					     path, jsonx_type_name(b));
 		json_t *name = json_object_get(b, "name");
 		if (!json_is_string(name) || json_string_length(name) == 0) {
 			snprintf(path, sizeof path, "body.buttons[%zu].name", i);
-			return cairn_err_set(err, CAIRN_EUNPROC, "missing_field", path, "Each Kakao button needs a name (%s).",
-					     path);
+			return cairn_err_set(err, CAIRN_EUNPROC, "missing_field", path,
+					     "Each Kakao button needs a name (%s).", path);
 		}
 		json_t *rb = out ? json_object() : NULL;
 		const char *k;
 		json_t *v;
-		json_object_foreach(b, k, v)
-		{
+		json_object_foreach (b, k, v) {
 			snprintf(path, sizeof path, "body.buttons[%zu].%s", i, k);
 			json_t *r = liquid_source(lr, path, "buttons", v, err);
 			if (!r) {
@@ -369,8 +370,7 @@ static int run_map(struct liquid_run *lr, const char *key, json_t *map, json_t *
 				     "%s must be an object of strings (Liquid), not %s.", path, jsonx_type_name(map));
 	const char *k;
 	json_t *v;
-	json_object_foreach(map, k, v)
-	{
+	json_object_foreach (map, k, v) {
 		snprintf(path, sizeof path, "body.%s.%s", key, k);
 		json_t *r = liquid_source(lr, path, key, v, err);
 		if (!r)
@@ -401,8 +401,7 @@ static int run_body(const struct channel_def *ch, json_t *body, int require, str
 				     "body must be an object of Liquid sources, not %s.", jsonx_type_name(body));
 	const char *k;
 	json_t *v;
-	json_object_foreach(body, k, v)
-	{
+	json_object_foreach (body, k, v) {
 		if (field_find(ch, k))
 			continue;
 		char list[160];
@@ -414,8 +413,8 @@ static int run_body(const struct channel_def *ch, json_t *body, int require, str
 	for (size_t i = 0; require && i < 3 && ch->required[i]; i++) {
 		if (absent(body, ch->required[i])) {
 			snprintf(path, sizeof path, "body.%s", ch->required[i]);
-			return cairn_err_set(err, CAIRN_EUNPROC, "missing_field", path, "%s needs a non-empty %s.", ch->label,
-					     path);
+			return cairn_err_set(err, CAIRN_EUNPROC, "missing_field", path, "%s needs a non-empty %s.",
+					     ch->label, path);
 		}
 	}
 	if (require && ch->one_of[0]) {
@@ -551,7 +550,8 @@ static int draft_check(struct draft *dr, struct cairn_err *err)
 				     dr->d.channel ? dr->d.channel : "", dr->d.channel ? "'" : "");
 	if (dr->d.locale && !valid_locale(dr->d.locale))
 		return cairn_err_set(err, CAIRN_EUNPROC, "invalid_field", "locale",
-				     "locale must be a language tag such as \"ko\" or \"ko-KR\", not '%s'.", dr->d.locale);
+				     "locale must be a language tag such as \"ko\" or \"ko-KR\", not '%s'.",
+				     dr->d.locale);
 	if (!dr->d.body)
 		return cairn_err_set(err, CAIRN_EUNPROC, "missing_field", "body",
 				     "body is required: an object of Liquid sources for the channel.");
@@ -567,8 +567,8 @@ static int draft_read(json_t *req, struct draft *dr, struct cairn_err *err)
 	for (size_t i = 0; i < sizeof str_keys / sizeof str_keys[0]; i++) {
 		json_t *v = json_object_get(req, str_keys[i]);
 		if (v && !json_is_string(v))
-			return cairn_err_set(err, CAIRN_EUNPROC, "invalid_field", str_keys[i], "%s must be a string, not %s.",
-					     str_keys[i], jsonx_type_name(v));
+			return cairn_err_set(err, CAIRN_EUNPROC, "invalid_field", str_keys[i],
+					     "%s must be a string, not %s.", str_keys[i], jsonx_type_name(v));
 	}
 	json_t *loc = json_object_get(req, "locale");
 	if (loc && !json_is_string(loc) && !json_is_null(loc))
@@ -711,8 +711,8 @@ void api_template_update(struct http_request *r, void *app)
 			goto fail;
 		struct store_template_draft sd = dr.d;
 		sd.body = dr.norm;
-		rc = store_template_update(a->st, http_workspace(r), &sd, expect ? expect : latest.version, clock_now_ms(),
-					   &out, &created, &err);
+		rc = store_template_update(a->st, http_workspace(r), &sd, expect ? expect : latest.version,
+					   clock_now_ms(), &out, &created, &err);
 		if (expect)
 			break; /* the client named its version: a conflict is its to resolve */
 	}
@@ -757,13 +757,14 @@ void api_templates_list(struct http_request *r, void *app)
 		return;
 	const char *channel = http_query(r, "channel");
 	if (channel && !channel_find(channel)) {
-		http_errorf(r, CAIRN_EINVAL, "unknown_channel", "channel", "channel must be " CHANNEL_LIST ", not '%s'.",
-			    channel);
+		http_errorf(r, CAIRN_EINVAL, "unknown_channel", "channel",
+			    "channel must be " CHANNEL_LIST ", not '%s'.", channel);
 		return;
 	}
 	const char *archived = http_query(r, "archived");
 	if (archived && strcmp(archived, "true") != 0 && strcmp(archived, "false") != 0) {
-		http_errorf(r, CAIRN_EINVAL, "bad_query", "archived", "archived must be true or false, not '%s'.", archived);
+		http_errorf(r, CAIRN_EINVAL, "bad_query", "archived", "archived must be true or false, not '%s'.",
+			    archived);
 		return;
 	}
 	struct cairn_err err = CAIRN_ERR_INIT;
@@ -802,8 +803,9 @@ static int path_version(struct http_request *r, int64_t *v)
 	char *end;
 	long long n = s ? strtoll(s, &end, 10) : 0;
 	if (!s || end == s || *end || n < 1) {
-		http_errorf(r, CAIRN_EINVAL, "bad_version", "version", "The version in the path must be a whole number "
-								       "from 1, not '%s'.",
+		http_errorf(r, CAIRN_EINVAL, "bad_version", "version",
+			    "The version in the path must be a whole number "
+			    "from 1, not '%s'.",
 			    s ? s : "");
 		return -1;
 	}
@@ -849,7 +851,8 @@ static json_t *preview_data(struct http_request *r, struct app *a, json_t *req, 
 		return NULL;
 	}
 	if (ju && (!json_is_string(ju) || json_string_length(ju) == 0)) {
-		cairn_err_set(err, CAIRN_EUNPROC, "invalid_field", "user_id", "user_id must be a user or anonymous id.");
+		cairn_err_set(err, CAIRN_EUNPROC, "invalid_field", "user_id",
+			      "user_id must be a user or anonymous id.");
 		return NULL;
 	}
 	json_t *data = json_is_object(jd) ? json_copy(jd) : json_object();
@@ -931,9 +934,9 @@ static void preview(struct http_request *r, struct app *a, json_t *req, const st
 		json_t *tmpl = json_pack("{s:o,s:o,s:s,s:o}", "id", opt_str(id), "version",
 					 version ? json_integer((json_int_t)version) : json_null(), "channel", ch->name,
 					 "locale", opt_str(locale));
-		json_t *out = json_pack("{s:o,s:O,s:{s:O,s:O},s:{s:O}}", "template", tmpl, "rendered", rendered,
-					"variables", "used", lr.used, "missing", lr.missing, "filters", "unknown",
-					lr.unknown_filters);
+		json_t *out =
+			json_pack("{s:o,s:O,s:{s:O,s:O},s:{s:O}}", "template", tmpl, "rendered", rendered, "variables",
+				  "used", lr.used, "missing", lr.missing, "filters", "unknown", lr.unknown_filters);
 		http_json(r, 200, out);
 	}
 	json_decref(norm);
@@ -980,7 +983,8 @@ void api_template_preview(struct http_request *r, void *app)
 	}
 	const struct channel_def *ch = channel_find(t.channel);
 	if (!ch)
-		http_errorf(r, CAIRN_EIO, "storage_error", "", "Template '%s' has an unknown channel '%s'.", id, t.channel);
+		http_errorf(r, CAIRN_EIO, "storage_error", "", "Template '%s' has an unknown channel '%s'.", id,
+			    t.channel);
 	else
 		preview(r, a, req, ch, t.body, 0, t.id, t.version, t.locale); /* checked when saved */
 	store_template_release(&t);
@@ -995,7 +999,7 @@ void api_template_preview_draft(struct http_request *r, void *app)
 		return;
 	/* id, name and version are accepted and ignored: an editor may send its
 	 * whole form */
-	static const char *const allowed[] = {"id",   "name", "channel", "locale", "body", "version",
+	static const char *const allowed[] = {"id",	 "name", "channel", "locale", "body", "version",
 					      "user_id", "data", "event",   "mode",   "now",  NULL};
 	struct cairn_err err = CAIRN_ERR_INIT;
 	const char *channel = jsonx_str(req, "channel");
@@ -1007,7 +1011,8 @@ void api_template_preview_draft(struct http_request *r, void *app)
 		http_errorf(r, CAIRN_EUNPROC, channel ? "unknown_channel" : "missing_field", "channel",
 			    "channel must be " CHANNEL_LIST ".");
 	} else if (!json_object_get(req, "body")) {
-		http_errorf(r, CAIRN_EUNPROC, "missing_field", "body", "body is required: the Liquid sources to preview.");
+		http_errorf(r, CAIRN_EUNPROC, "missing_field", "body",
+			    "body is required: the Liquid sources to preview.");
 	} else {
 		preview(r, a, req, ch, json_object_get(req, "body"), 0, NULL, 0,
 			json_is_string(loc) ? json_string_value(loc) : NULL);

@@ -46,8 +46,9 @@ void api_track(struct http_request *r, void *app)
 	if (ingest_parse((enum ingest_kind)kind, body->ptr, body->len, now, &t->batch, &err) < 0) {
 		/* a bad key is reported before a bad body when no key came in a header */
 		if (!http_workspace(r)) {
-			http_errorf(r, CAIRN_EAUTH, "unauthorized", "",
-				    "Send the workspace write key as the HTTP Basic user name (or writeKey in the body).");
+			http_errorf(
+				r, CAIRN_EAUTH, "unauthorized", "",
+				"Send the workspace write key as the HTTP Basic user name (or writeKey in the body).");
 		} else {
 			http_error(r, &err);
 		}
@@ -55,9 +56,10 @@ void api_track(struct http_request *r, void *app)
 		return;
 	}
 	if (!http_workspace(r) && http_authenticate(r, t->batch.write_key, HTTP_AUTH_WRITE) < 0) {
-		http_errorf(r, CAIRN_EAUTH, "unauthorized", "",
-			    "Send the workspace write key as the HTTP Basic user name (or writeKey in the body); this one "
-			    "is missing or invalid.");
+		http_errorf(
+			r, CAIRN_EAUTH, "unauthorized", "",
+			"Send the workspace write key as the HTTP Basic user name (or writeKey in the body); this one "
+			"is missing or invalid.");
 		http_header_add(r, "WWW-Authenticate", "Basic realm=\"cairn\"");
 		ingest_batch_release(&t->batch);
 		free(t);

@@ -51,7 +51,8 @@ void api_user_events(struct http_request *r, void *app)
 		return;
 	}
 	char *cursor = NULL;
-	json_t *list = store_timeline_json(a->st, http_workspace(r), pid, limit, http_query(r, "cursor"), &cursor, &err);
+	json_t *list =
+		store_timeline_json(a->st, http_workspace(r), pid, limit, http_query(r, "cursor"), &cursor, &err);
 	if (!list) {
 		http_error(r, &err);
 		return;
@@ -69,8 +70,8 @@ void api_users_search(struct http_request *r, void *app)
 	struct cairn_err err = CAIRN_ERR_INIT;
 	char *cursor = NULL;
 	const char *q = http_query(r, "q");
-	json_t *list = store_profiles_search(a->st, http_workspace(r), q ? q : "", limit, http_query(r, "cursor"), &cursor,
-					     &err);
+	json_t *list = store_profiles_search(a->st, http_workspace(r), q ? q : "", limit, http_query(r, "cursor"),
+					     &cursor, &err);
 	if (!list) {
 		http_error(r, &err);
 		return;
@@ -87,8 +88,8 @@ void api_events_list(struct http_request *r, void *app)
 	read_barrier(a);
 	struct cairn_err err = CAIRN_ERR_INIT;
 	char *cursor = NULL;
-	json_t *list = store_events_json(a->st, http_workspace(r), http_query(r, "name"), limit, http_query(r, "cursor"),
-					 &cursor, &err);
+	json_t *list = store_events_json(a->st, http_workspace(r), http_query(r, "name"), limit,
+					 http_query(r, "cursor"), &cursor, &err);
 	if (!list) {
 		http_error(r, &err);
 		return;
@@ -106,7 +107,8 @@ static void write_internal(struct http_request *r, struct app *a, const char *ty
 	int is_user = store_identity_find(a->st, ws, STORE_ID_USER, id, &pid) == 0;
 	if (!is_user && store_identity_find(a->st, ws, STORE_ID_ANON, id, &pid) < 0) {
 		json_decref(payload);
-		http_errorf(r, CAIRN_ENOTFOUND, "user_not_found", "id", "No user or anonymous id '%s' in this workspace.", id);
+		http_errorf(r, CAIRN_ENOTFOUND, "user_not_found", "id",
+			    "No user or anonymous id '%s' in this workspace.", id);
 		return;
 	}
 	struct ingest_batch b;
@@ -139,8 +141,7 @@ void api_user_consent(struct http_request *r, void *app)
 		return;
 	const char *k;
 	json_t *v;
-	json_object_foreach(body, k, v)
-	{
+	json_object_foreach (body, k, v) {
 		if (!strcmp(k, "source")) {
 			if (!json_is_string(v))
 				goto bad_source;
@@ -151,8 +152,7 @@ void api_user_consent(struct http_request *r, void *app)
 			json_t *s;
 			if (!json_is_object(v))
 				goto bad_topics;
-			json_object_foreach(v, t, s)
-			{
+			json_object_foreach (v, t, s) {
 				if (!is_status(s))
 					goto bad_topics;
 			}
@@ -168,7 +168,8 @@ void api_user_consent(struct http_request *r, void *app)
 	write_internal(r, app, "consent", body);
 	return;
 bad_source:
-	http_errorf(r, CAIRN_EUNPROC, "invalid_consent", "source", "source must be a string such as \"preference_center\".");
+	http_errorf(r, CAIRN_EUNPROC, "invalid_consent", "source",
+		    "source must be a string such as \"preference_center\".");
 	json_decref(body);
 	return;
 bad_topics:
@@ -184,13 +185,11 @@ void api_user_tags(struct http_request *r, void *app)
 		return;
 	const char *k;
 	json_t *v;
-	json_object_foreach(body, k, v)
-	{
+	json_object_foreach (body, k, v) {
 		int ok = (!strcmp(k, "add") || !strcmp(k, "remove")) && json_is_array(v);
 		size_t i;
 		json_t *t;
-		json_array_foreach(v, i, t)
-		{
+		json_array_foreach (v, i, t) {
 			if (!json_is_string(t) || json_string_length(t) == 0 || json_string_length(t) > 200)
 				ok = 0;
 		}

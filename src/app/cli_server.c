@@ -14,8 +14,18 @@
 #include "core/xalloc.h"
 
 /* Options every server command shares; returns 0, 2 (usage) or 1. */
-enum { OPT_DATA = 1000, OPT_LISTEN, OPT_CONFIG, OPT_THREADS, OPT_VCLOCK, OPT_LOGLEVEL, OPT_WORKSPACE, OPT_EMAIL,
-       OPT_ROTATE, OPT_SHARDS };
+enum {
+	OPT_DATA = 1000,
+	OPT_LISTEN,
+	OPT_CONFIG,
+	OPT_THREADS,
+	OPT_VCLOCK,
+	OPT_LOGLEVEL,
+	OPT_WORKSPACE,
+	OPT_EMAIL,
+	OPT_ROTATE,
+	OPT_SHARDS
+};
 
 static const struct option common_opts[] = {
 	{"data", required_argument, NULL, OPT_DATA},
@@ -63,9 +73,13 @@ static int parse_args(int argc, char **argv, const char *usage, struct server_ar
 		case OPT_WORKSPACE: sa->workspace = optarg; continue;
 		case OPT_EMAIL: sa->owner_email = optarg; continue;
 		case OPT_ROTATE: sa->rotate = 1; continue;
-		case 'h': fputs(usage, stdout); config_release(&sa->cfg); return 3;
+		case 'h':
+			fputs(usage, stdout);
+			config_release(&sa->cfg);
+			return 3;
 		default:
-			fprintf(stderr, "cairn %s: unknown or incomplete option '%s'\n%s", argv[0], argv[optind - 1], usage);
+			fprintf(stderr, "cairn %s: unknown or incomplete option '%s'\n%s", argv[0], argv[optind - 1],
+				usage);
 			config_release(&sa->cfg);
 			return 2;
 		}
@@ -126,7 +140,8 @@ int cli_init(int argc, char **argv)
 	cairn_err_clear(&err);
 	if (exists && !sa.rotate) {
 		fprintf(stderr,
-			"cairn init: %s already holds a workspace '%s'; nothing was changed. Use --rotate to issue new keys "
+			"cairn init: %s already holds a workspace '%s'; nothing was changed. Use --rotate to issue new "
+			"keys "
 			"and a new owner password for it.\n",
 			sa.cfg.data_dir, sa.workspace);
 		store_close(st);
@@ -149,13 +164,14 @@ int cli_init(int argc, char **argv)
 	}
 	if (rc == 0 && crypto_pwhash_str(pwhash, pw, strlen(pw), crypto_pwhash_OPSLIMIT_INTERACTIVE,
 					 crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
-		rc = cairn_err_set(&err, CAIRN_EIO, "hash_failed", "", "Cannot hash the owner password (out of memory?).");
+		rc = cairn_err_set(&err, CAIRN_EIO, "hash_failed", "",
+				   "Cannot hash the owner password (out of memory?).");
 	if (rc == 0)
 		rc = store_member_put(st, ws, sa.owner_email, pwhash, "owner", now, &err);
 	if (rc == 0) {
-		json_t *out = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s+}", "workspace", sa.workspace, "write_key", wk, "secret_key",
-					sk, "owner_email", sa.owner_email, "owner_password", pw, "url", "http://",
-					sa.cfg.listen);
+		json_t *out = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s+}", "workspace", sa.workspace, "write_key", wk,
+					"secret_key", sk, "owner_email", sa.owner_email, "owner_password", pw, "url",
+					"http://", sa.cfg.listen);
 		char *text = json_dumps(out, JSON_COMPACT);
 		printf("%s\n", text);
 		free(text);
@@ -194,7 +210,8 @@ int cli_serve(int argc, char **argv)
 	if (sa.cfg.virtual_clock) {
 		int64_t t;
 		if (clock_parse_rfc3339(sa.cfg.virtual_clock, &t) < 0) {
-			fprintf(stderr, "cairn serve: --virtual-clock needs an RFC 3339 time such as 2026-03-02T10:00:00+09:00\n");
+			fprintf(stderr, "cairn serve: --virtual-clock needs an RFC 3339 time such as "
+					"2026-03-02T10:00:00+09:00\n");
 			config_release(&sa.cfg);
 			return 2;
 		}

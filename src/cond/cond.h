@@ -40,12 +40,12 @@
 
 #include "core/err.h"
 
-#define COND_MAX_DEPTH 16       /* nested condition objects, `where` included */
-#define COND_MAX_NODES 512      /* condition objects in one tree */
-#define COND_MAX_LIST 1000      /* values in one in/not_in list */
-#define COND_MAX_NAME 256       /* bytes of a trait, event, tag, … name */
-#define COND_MAX_STRING 4096    /* bytes of a string operand */
-#define COND_MAX_DURATION_MS (100LL * 366 * 24 * 3600 * 1000)  /* ~100 years */
+#define COND_MAX_DEPTH	     16				      /* nested condition objects, `where` included */
+#define COND_MAX_NODES	     512			      /* condition objects in one tree */
+#define COND_MAX_LIST	     1000			      /* values in one in/not_in list */
+#define COND_MAX_NAME	     256			      /* bytes of a trait, event, tag, … name */
+#define COND_MAX_STRING	     4096			      /* bytes of a string operand */
+#define COND_MAX_DURATION_MS (100LL * 366 * 24 * 3600 * 1000) /* ~100 years */
 
 /* What a node is. */
 enum cond_kind {
@@ -94,11 +94,11 @@ enum cond_kind cond_kind(const struct cond *c);
  * events tests each with cond_eval_where(where, properties). */
 struct cond_event_query {
 	const char *name;
-	const struct cond *where;  /* borrowed; NULL = no filter */
-	const char *where_key;     /* cond_to_text(where), "" when where is NULL */
-	int64_t since_ms;          /* inclusive; 0 = all time */
-	int64_t until_ms;          /* inclusive; always ctx->now_ms */
-	const char *property;      /* event_sum only: the property summed */
+	const struct cond *where; /* borrowed; NULL = no filter */
+	const char *where_key;	  /* cond_to_text(where), "" when where is NULL */
+	int64_t since_ms;	  /* inclusive; 0 = all time */
+	int64_t until_ms;	  /* inclusive; always ctx->now_ms */
+	const char *property;	  /* event_sum only: the property summed */
 };
 
 /* What a condition is evaluated against. Every pointer may be NULL: NULL
@@ -108,10 +108,10 @@ struct cond_event_query {
  * return 0 on success, <0 on failure (the evaluation then fails with
  * CAIRN_EIO); has_tag/in_segment return 1 yes, 0 no, <0 failure. */
 struct cond_ctx {
-	int64_t now_ms;  /* from core/clock.h, or a virtual time in tests */
-	json_t *traits;  /* the profile's traits object (borrowed) */
-	json_t *event;   /* the current event message; its properties under "properties" */
-	void *arg;       /* passed to every callback */
+	int64_t now_ms; /* from core/clock.h, or a virtual time in tests */
+	json_t *traits; /* the profile's traits object (borrowed) */
+	json_t *event;	/* the current event message; its properties under "properties" */
+	void *arg;	/* passed to every callback */
 	int (*event_count)(void *arg, const struct cond_event_query *q, int64_t *out);
 	/* Sum of q->property over the matching events; non-numeric or missing
 	 * values count as 0 and numeric strings as their number. */
@@ -150,17 +150,17 @@ int cond_eval_where(const struct cond *where, const json_t *properties);
 
 /* One leaf a condition depends on, as handed to a cond_visit callback. */
 struct cond_dep {
-	enum cond_kind kind;         /* never ALL / ANY / NOT */
-	const char *name;            /* trait or property path, event name, segment id, tag,
-				      * consent channel, score or computed name */
-	const struct cond *node;     /* the leaf itself */
-	int in_where;                /* 1 for property leaves inside an event's `where` */
+	enum cond_kind kind;	 /* never ALL / ANY / NOT */
+	const char *name;	 /* trait or property path, event name, segment id, tag,
+				  * consent channel, score or computed name */
+	const struct cond *node; /* the leaf itself */
+	int in_where;		 /* 1 for property leaves inside an event's `where` */
 	/* COND_EVENT only: */
-	const struct cond *where;    /* NULL = no filter */
-	const char *where_key;       /* "" when no filter */
-	int64_t window_ms;           /* 0 = all time */
-	const char *sum_property;    /* NULL unless the condition has `sum` */
-	int has_count;               /* 1 when counted (explicitly or the implicit "at least once") */
+	const struct cond *where; /* NULL = no filter */
+	const char *where_key;	  /* "" when no filter */
+	int64_t window_ms;	  /* 0 = all time */
+	const char *sum_property; /* NULL unless the condition has `sum` */
+	int has_count;		  /* 1 when counted (explicitly or the implicit "at least once") */
 	/* leaves with an operator: 1 when the operator is relative to now
 	 * (within_last / not_within_last) */
 	int uses_now;

@@ -15,8 +15,8 @@
 #include "core/xalloc.h"
 
 struct evaluator {
-	const struct cond_ctx *ctx;   /* NULL in where mode */
-	const json_t *where_props;    /* where mode: the event's properties */
+	const struct cond_ctx *ctx; /* NULL in where mode */
+	const json_t *where_props;  /* where mode: the event's properties */
 	struct cairn_err *err;
 };
 
@@ -118,23 +118,19 @@ static int eval_node(struct evaluator *ev, const struct cond *c)
 		}
 		return !want;
 	}
-	case COND_NOT:
-		r = eval_node(ev, c->kids[0]);
-		return r < 0 ? r : !r;
+	case COND_NOT: r = eval_node(ev, c->kids[0]); return r < 0 ? r : !r;
 	case COND_PROPERTY: {
 		const json_t *props = ev->where_props;
 		if (ctx)
 			props = ctx->event ? json_object_get(ctx->event, "properties") : NULL;
 		return cond_cmp_test(&c->cmp, cond_lookup(props, c->name), ctx ? ctx->now_ms : 0);
 	}
-	default:
-		break;
+	default: break;
 	}
 	if (!ctx)
 		return 0; /* where mode: only property leaves have a meaning */
 	switch (c->kind) {
-	case COND_TRAIT:
-		return cond_cmp_test(&c->cmp, cond_lookup(ctx->traits, c->name), ctx->now_ms);
+	case COND_TRAIT: return cond_cmp_test(&c->cmp, cond_lookup(ctx->traits, c->name), ctx->now_ms);
 	case COND_COMPUTED: {
 		json_t *v = NULL;
 		if (!ctx->computed)
@@ -143,8 +139,7 @@ static int eval_node(struct evaluator *ev, const struct cond *c)
 			return cb_failed(ev, c);
 		return cond_cmp_test(&c->cmp, v, ctx->now_ms);
 	}
-	case COND_EVENT:
-		return eval_event(ev, c);
+	case COND_EVENT: return eval_event(ev, c);
 	case COND_SEGMENT:
 	case COND_TAG:
 		if (!(c->kind == COND_TAG ? ctx->has_tag : ctx->in_segment))
@@ -157,10 +152,8 @@ static int eval_node(struct evaluator *ev, const struct cond *c)
 		const char *s = ctx->consent(ctx->arg, c->name);
 		return !strcmp(s ? s : "unknown", c->consent_is);
 	}
-	case COND_SCORE:
-		return eval_score(ev, c);
-	default:
-		return 0;
+	case COND_SCORE: return eval_score(ev, c);
+	default: return 0;
 	}
 }
 

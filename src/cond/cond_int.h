@@ -40,19 +40,19 @@ enum cond_op {
 
 /* Shapes an operand may take (cond_op_def.operand). */
 enum cond_operand {
-	COND_OPD_NONE,     /* no value: exists, not_exists */
+	COND_OPD_NONE,	   /* no value: exists, not_exists */
 	COND_OPD_SCALAR,   /* string, number or boolean */
 	COND_OPD_ORDERED,  /* string or number */
-	COND_OPD_LIST,     /* non-empty array of scalars */
-	COND_OPD_TEXT,     /* string */
-	COND_OPD_RANGE,    /* [low, high]: two numbers or two strings */
-	COND_OPD_DATE,     /* RFC 3339 string or epoch milliseconds */
+	COND_OPD_LIST,	   /* non-empty array of scalars */
+	COND_OPD_TEXT,	   /* string */
+	COND_OPD_RANGE,	   /* [low, high]: two numbers or two strings */
+	COND_OPD_DATE,	   /* RFC 3339 string or epoch milliseconds */
 	COND_OPD_DURATION, /* {"weeks","days","hours","minutes"} */
 };
 
 /* Where an operator may appear. */
-#define COND_IN_VALUE 1u   /* trait, property, computed */
-#define COND_IN_NUMBER 2u  /* count, sum, score, percentile: numbers only */
+#define COND_IN_VALUE  1u /* trait, property, computed */
+#define COND_IN_NUMBER 2u /* count, sum, score, percentile: numbers only */
 
 /* One row of the operator table: the single description that drives
  * parsing, validation, evaluation and docs/conditions.md. */
@@ -60,9 +60,9 @@ struct cond_op_def {
 	const char *name;
 	enum cond_op op;
 	enum cond_operand operand;
-	unsigned where;          /* COND_IN_* */
+	unsigned where;		  /* COND_IN_* */
 	enum cond_op negation_of; /* COND_OP_NONE, or the positive twin this negates */
-	const char *example;     /* an operand for messages, e.g. "[10, 20]" */
+	const char *example;	  /* an operand for messages, e.g. "[10, 20]" */
 };
 
 const struct cond_op_def *cond_op_find(const char *name);
@@ -72,12 +72,12 @@ void cond_op_list(unsigned where, struct buf *out);
 
 /* A parsed scalar operand, digested once so evaluation does no parsing. */
 struct cond_val {
-	json_t *json;      /* owned deep copy */
-	int is_num;        /* number, or a string holding a plain decimal number */
+	json_t *json; /* owned deep copy */
+	int is_num;   /* number, or a string holding a plain decimal number */
 	double num;
-	int is_int;        /* a JSON integer (compared exactly against integers) */
+	int is_int; /* a JSON integer (compared exactly against integers) */
 	json_int_t ival;
-	int is_date;       /* RFC 3339 string, or a number read as epoch ms */
+	int is_date; /* RFC 3339 string, or a number read as epoch ms */
 	int64_t date_ms;
 };
 
@@ -90,10 +90,10 @@ struct cond_dur {
 /* An operator and its operand. */
 struct cond_cmp {
 	const struct cond_op_def *def;
-	struct cond_val v[2];   /* SCALAR/ORDERED/TEXT/DATE: v[0]; RANGE: v[0], v[1] */
-	struct cond_val *list;  /* LIST */
+	struct cond_val v[2];  /* SCALAR/ORDERED/TEXT/DATE: v[0]; RANGE: v[0], v[1] */
+	struct cond_val *list; /* LIST */
 	size_t nlist;
-	struct cond_dur dur;    /* DURATION */
+	struct cond_dur dur; /* DURATION */
 };
 
 struct cond {
@@ -101,15 +101,15 @@ struct cond {
 	/* all / any / not */
 	struct cond **kids;
 	size_t nkids;
-	size_t *order;          /* evaluation order of kids, cheapest first */
+	size_t *order; /* evaluation order of kids, cheapest first */
 	/* leaves */
-	char *name;             /* trait/property path, event, segment, tag, channel, score, computed */
+	char *name; /* trait/property path, event, segment, tag, channel, score, computed */
 	int has_cmp;
-	struct cond_cmp cmp;    /* trait, property, computed, score value */
+	struct cond_cmp cmp; /* trait, property, computed, score value */
 	/* event */
 	struct cond *where;
-	char *where_key;        /* cond_to_text(where) or "" */
-	int has_count;          /* `count` given */
+	char *where_key; /* cond_to_text(where) or "" */
+	int has_count;	 /* `count` given */
 	struct cond_cmp count;
 	int has_sum;
 	char *sum_property;
@@ -121,7 +121,7 @@ struct cond {
 	/* score */
 	int has_percentile;
 	struct cond_cmp percentile;
-	int cost;               /* relative evaluation cost, for `order` */
+	int cost; /* relative evaluation cost, for `order` */
 };
 
 /* Saturating arithmetic on times, so hostile epoch values cannot overflow. */

@@ -220,7 +220,7 @@ static int test_contains(const json_t *a, const struct cond_val *v)
 	if (json_is_array(a)) {
 		size_t i;
 		const json_t *el;
-		json_array_foreach(a, i, el) {
+		json_array_foreach (a, i, el) {
 			if (test_eq(el, v))
 				return 1;
 		}
@@ -274,7 +274,7 @@ static int test_in_any(const json_t *a, const struct cond_cmp *cmp)
 		return test_in(a, cmp);
 	size_t i;
 	const json_t *el;
-	json_array_foreach(a, i, el) {
+	json_array_foreach (a, i, el) {
 		if (test_in(el, cmp))
 			return 1;
 	}

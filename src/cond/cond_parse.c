@@ -20,10 +20,10 @@
 #define SLUG "invalid_condition"
 
 struct parser {
-	struct buf path;       /* JSON path of the value being parsed */
+	struct buf path; /* JSON path of the value being parsed */
 	struct cairn_err *err;
-	size_t nodes;          /* condition objects so far */
-	int in_where;          /* inside an event's `where` */
+	size_t nodes; /* condition objects so far */
+	int in_where; /* inside an event's `where` */
 };
 
 /* ---- paths and errors --------------------------------------------------- */
@@ -168,15 +168,17 @@ static int parse_duration(struct parser *p, const json_t *j, struct cond_dur *d)
 	json_int_t *slots[] = {&d->weeks, &d->days, &d->hours, &d->minutes};
 	memset(d, 0, sizeof *d);
 	if (!json_is_object(j) || json_object_size(j) == 0)
-		return fail(p, NULL, "A duration is an object like {\"days\": 30} using weeks, days, hours or minutes.");
+		return fail(p, NULL,
+			    "A duration is an object like {\"days\": 30} using weeks, days, hours or minutes.");
 	const char *key;
 	const json_t *v;
-	json_object_foreach((json_t *)j, key, v) {
+	json_object_foreach ((json_t *)j, key, v) {
 		size_t u = 0;
 		while (u < 4 && strcmp(key, dur_units[u]))
 			u++;
 		if (u == 4)
-			return fail(p, key, "Unknown duration unit \"%.*s\": use weeks, days, hours or minutes.", QUOTE(key));
+			return fail(p, key, "Unknown duration unit \"%.*s\": use weeks, days, hours or minutes.",
+				    QUOTE(key));
 		if (!json_is_integer(v) || json_integer_value(v) < 0)
 			return fail(p, key, "\"%s\" must be a whole number, 0 or more.", key);
 		if (json_integer_value(v) > COND_MAX_DURATION_MS / dur_unit_ms[u])
@@ -211,8 +213,7 @@ static int parse_operand(struct parser *p, const json_t *v, const struct cond_op
 	const char *op = def->name;
 	int numbers_only = where == COND_IN_NUMBER;
 	switch (def->operand) {
-	case COND_OPD_NONE:
-		return 0;
+	case COND_OPD_NONE: return 0;
 	case COND_OPD_SCALAR:
 		if (numbers_only ? !json_is_number(v) : !is_scalar(v))
 			return fail(p, NULL, "\"%s\" compares with %s, e.g. %s; got %s.", op,
@@ -244,8 +245,7 @@ static int parse_operand(struct parser *p, const json_t *v, const struct cond_op
 					    QUOTE(json_string_value(v)));
 		}
 		break;
-	case COND_OPD_DURATION:
-		return parse_duration(p, v, &cmp->dur);
+	case COND_OPD_DURATION: return parse_duration(p, v, &cmp->dur);
 	case COND_OPD_LIST: {
 		if (!json_is_array(v))
 			return fail(p, NULL, "\"%s\" needs a list of values, e.g. %s; got %s.", op, def->example,
@@ -254,14 +254,15 @@ static int parse_operand(struct parser *p, const json_t *v, const struct cond_op
 		if (n == 0)
 			return fail(p, NULL, "The list for \"%s\" is empty; give at least one value.", op);
 		if (n > COND_MAX_LIST)
-			return fail(p, NULL, "The list for \"%s\" has more than %d values; use a segment or a tag.",
-				    op, COND_MAX_LIST);
+			return fail(p, NULL, "The list for \"%s\" has more than %d values; use a segment or a tag.", op,
+				    COND_MAX_LIST);
 		cmp->list = xcalloc(n, sizeof *cmp->list);
 		for (size_t i = 0; i < n; i++) {
 			const json_t *el = json_array_get(v, i);
 			size_t mark = push_index(p, i);
-			int bad = !is_scalar(el) ? fail(p, NULL, "Each value in the list must be a text, number or "
-								 "true/false, not %s.",
+			int bad = !is_scalar(el) ? fail(p, NULL,
+							"Each value in the list must be a text, number or "
+							"true/false, not %s.",
 							jsonx_type_name(el))
 						 : check_len(p, el);
 			pop(p, mark);
@@ -295,7 +296,8 @@ static int parse_operand(struct parser *p, const json_t *v, const struct cond_op
 		else
 			wrong = strcmp(json_string_value(lo), json_string_value(hi)) > 0;
 		if (wrong)
-			return fail(p, NULL, "The first value of \"between\" is greater than the second; write [low, high].");
+			return fail(p, NULL,
+				    "The first value of \"between\" is greater than the second; write [low, high].");
 		return 0;
 	}
 	}
@@ -321,15 +323,17 @@ static int parse_cmp(struct parser *p, const json_t *obj, unsigned where, const 
 		buf_init(&list, 1024);
 		cond_op_list(where, &list);
 		if (!def)
-			fail(p, "op", "Unknown operator \"%.*s\"; use one of: %s.", QUOTE(json_string_value(op)), list.ptr);
+			fail(p, "op", "Unknown operator \"%.*s\"; use one of: %s.", QUOTE(json_string_value(op)),
+			     list.ptr);
 		else
 			fail(p, "op", "\"%s\" does not apply to %s; use one of: %s.", def->name, what, list.ptr);
 		buf_release(&list);
 		return -1;
 	}
 	if (p->in_where && def->operand == COND_OPD_DURATION)
-		return fail(p, "op", "\"%s\" cannot be used inside \"where\"; put the time window in the event's "
-				     "\"within\", or compare dates with before/after.",
+		return fail(p, "op",
+			    "\"%s\" cannot be used inside \"where\"; put the time window in the event's "
+			    "\"within\", or compare dates with before/after.",
 			    def->name);
 	cmp->def = def;
 	const json_t *v = json_object_get(obj, "value");
@@ -340,7 +344,8 @@ static int parse_cmp(struct parser *p, const json_t *obj, unsigned where, const 
 	}
 	if (!v || json_is_null(v)) {
 		if (def->operand == COND_OPD_DURATION)
-			return fail(p, "value", "\"%s\" needs a duration as its value, e.g. %s.", def->name, def->example);
+			return fail(p, "value", "\"%s\" needs a duration as its value, e.g. %s.", def->name,
+				    def->example);
 		return fail(p, "value", "Missing \"value\" for \"%s\", e.g. %s.", def->name,
 			    where == COND_IN_NUMBER ? "3" : def->example);
 	}
@@ -363,7 +368,7 @@ static int parse_number_cmp(struct parser *p, const json_t *obj, const char *key
 	}
 	const char *k;
 	const json_t *x;
-	json_object_foreach((json_t *)v, k, x) {
+	json_object_foreach ((json_t *)v, k, x) {
 		size_t i = 0;
 		while (allowed[i] && strcmp(allowed[i], k))
 			i++;
@@ -562,7 +567,7 @@ static int parse_consent(struct parser *p, const json_t *obj, struct cond *c, in
 	}
 	const char *k;
 	const json_t *x;
-	json_object_foreach((json_t *)v, k, x) {
+	json_object_foreach ((json_t *)v, k, x) {
 		if (strcmp(k, "channel") && strcmp(k, "is")) {
 			fail(p, k, "Unknown key \"%.*s\" in \"consent\"; allowed: channel, is.", QUOTE(k));
 			goto out;
@@ -604,7 +609,8 @@ static int parse_score(struct parser *p, const json_t *obj, struct cond *c, int 
 	int has_pct = json_object_get(obj, "percentile") != NULL;
 	int has_op = json_object_get(obj, "op") || json_object_get(obj, "value");
 	if (has_pct && has_op)
-		return fail(p, "percentile", "Compare either the score (\"op\", \"value\") or its \"percentile\", not both.");
+		return fail(p, "percentile",
+			    "Compare either the score (\"op\", \"value\") or its \"percentile\", not both.");
 	if (!has_pct) {
 		c->has_cmp = 1;
 		return parse_cmp(p, obj, COND_IN_NUMBER, "a score", &c->cmp);
@@ -628,12 +634,12 @@ static int parse_score(struct parser *p, const json_t *obj, struct cond *c, int 
 }
 
 struct kind_def {
-	const char *key;          /* the key that names the kind */
+	const char *key; /* the key that names the kind */
 	enum cond_kind kind;
 	const char *const keys[6]; /* every key allowed besides `key` */
 	int (*parse)(struct parser *p, const json_t *obj, struct cond *c, int depth);
-	const char *what;         /* for messages */
-	int cost;                 /* default evaluation cost */
+	const char *what; /* for messages */
+	int cost;	  /* default evaluation cost */
 };
 
 static const struct kind_def kinds[] = {
@@ -656,8 +662,9 @@ static const char kind_list[] = "all, any, not, trait, property, event, segment,
 static struct cond *parse_node(struct parser *p, const json_t *j, int depth)
 {
 	if (!json_is_object(j)) {
-		fail(p, NULL, "A condition must be an object like {\"trait\": \"plan\", \"op\": \"eq\", \"value\": "
-			      "\"pro\"}, not %s.",
+		fail(p, NULL,
+		     "A condition must be an object like {\"trait\": \"plan\", \"op\": \"eq\", \"value\": "
+		     "\"pro\"}, not %s.",
 		     j ? jsonx_type_name(j) : "nothing");
 		return NULL;
 	}
@@ -666,8 +673,9 @@ static struct cond *parse_node(struct parser *p, const json_t *j, int depth)
 		return NULL;
 	}
 	if (++p->nodes > COND_MAX_NODES) {
-		fail(p, NULL, "This condition has more than %d parts; split it into segments and use "
-			      "{\"segment\": …}.",
+		fail(p, NULL,
+		     "This condition has more than %d parts; split it into segments and use "
+		     "{\"segment\": …}.",
 		     COND_MAX_NODES);
 		return NULL;
 	}
@@ -676,8 +684,9 @@ static struct cond *parse_node(struct parser *p, const json_t *j, int depth)
 		if (!json_object_get(j, kinds[i].key))
 			continue;
 		if (kd) {
-			fail(p, kinds[i].key, "A condition tests one thing but this one has both \"%s\" and \"%s\"; "
-					      "put them in {\"all\": […]} or {\"any\": […]}.",
+			fail(p, kinds[i].key,
+			     "A condition tests one thing but this one has both \"%s\" and \"%s\"; "
+			     "put them in {\"all\": […]} or {\"any\": […]}.",
 			     kd->key, kinds[i].key);
 			return NULL;
 		}
@@ -686,25 +695,27 @@ static struct cond *parse_node(struct parser *p, const json_t *j, int depth)
 	if (!kd) {
 		const char *first = NULL;
 		json_t *ignored;
-		json_object_foreach((json_t *)j, first, ignored) {
+		json_object_foreach ((json_t *)j, first, ignored) {
 			break;
 		}
 		(void)ignored;
 		if (!first)
 			fail(p, NULL, "Empty condition: start it with one of %s.", kind_list);
 		else
-			fail(p, first, "Unknown key \"%.*s\": a condition starts with one of %s.", QUOTE(first), kind_list);
+			fail(p, first, "Unknown key \"%.*s\": a condition starts with one of %s.", QUOTE(first),
+			     kind_list);
 		return NULL;
 	}
 	if (p->in_where && kd->kind != COND_ALL && kd->kind != COND_ANY && kd->kind != COND_NOT &&
 	    kd->kind != COND_PROPERTY) {
-		fail(p, kd->key, "Inside \"where\" only property conditions (and all, any, not) can be used: it "
-				 "filters the properties of each event.");
+		fail(p, kd->key,
+		     "Inside \"where\" only property conditions (and all, any, not) can be used: it "
+		     "filters the properties of each event.");
 		return NULL;
 	}
 	const char *key;
 	const json_t *v;
-	json_object_foreach((json_t *)j, key, v) {
+	json_object_foreach ((json_t *)j, key, v) {
 		int ok = !strcmp(key, kd->key);
 		for (size_t i = 0; !ok && kd->keys[i]; i++)
 			ok = !strcmp(key, kd->keys[i]);
@@ -779,11 +790,8 @@ static void cmp_json(json_t *o, const struct cond_cmp *cmp)
 {
 	json_object_set_new(o, "op", json_string(cmp->def->name));
 	switch (cmp->def->operand) {
-	case COND_OPD_NONE:
-		break;
-	case COND_OPD_DURATION:
-		json_object_set_new(o, "value", dur_json(&cmp->dur));
-		break;
+	case COND_OPD_NONE: break;
+	case COND_OPD_DURATION: json_object_set_new(o, "value", dur_json(&cmp->dur)); break;
 	case COND_OPD_LIST: {
 		json_t *a = json_array();
 		for (size_t i = 0; i < cmp->nlist; i++)
@@ -791,17 +799,14 @@ static void cmp_json(json_t *o, const struct cond_cmp *cmp)
 		json_object_set_new(o, "value", a);
 		break;
 	}
-	case COND_OPD_RANGE:
-	{
+	case COND_OPD_RANGE: {
 		json_t *a = json_array();
 		json_array_append_new(a, json_deep_copy(cmp->v[0].json));
 		json_array_append_new(a, json_deep_copy(cmp->v[1].json));
 		json_object_set_new(o, "value", a);
 		break;
 	}
-	default:
-		json_object_set_new(o, "value", json_deep_copy(cmp->v[0].json));
-		break;
+	default: json_object_set_new(o, "value", json_deep_copy(cmp->v[0].json)); break;
 	}
 }
 
@@ -824,13 +829,14 @@ json_t *cond_to_json(const struct cond *c)
 		json_object_set_new(o, c->kind == COND_ALL ? "all" : "any", a);
 		break;
 	}
-	case COND_NOT:
-		json_object_set_new(o, "not", cond_to_json(c->kids[0]));
-		break;
+	case COND_NOT: json_object_set_new(o, "not", cond_to_json(c->kids[0])); break;
 	case COND_TRAIT:
 	case COND_PROPERTY:
 	case COND_COMPUTED:
-		json_object_set_new(o, c->kind == COND_TRAIT ? "trait" : c->kind == COND_PROPERTY ? "property" : "computed",
+		json_object_set_new(o,
+				    c->kind == COND_TRAIT      ? "trait"
+				    : c->kind == COND_PROPERTY ? "property"
+							       : "computed",
 				    json_string(c->name));
 		cmp_json(o, &c->cmp);
 		break;
@@ -849,12 +855,8 @@ json_t *cond_to_json(const struct cond *c)
 		if (c->has_within)
 			json_object_set_new(o, "within", dur_json(&c->within));
 		break;
-	case COND_SEGMENT:
-		json_object_set_new(o, "segment", json_string(c->name));
-		break;
-	case COND_TAG:
-		json_object_set_new(o, "tag", json_string(c->name));
-		break;
+	case COND_SEGMENT: json_object_set_new(o, "segment", json_string(c->name)); break;
+	case COND_TAG: json_object_set_new(o, "tag", json_string(c->name)); break;
 	case COND_CONSENT:
 		json_object_set_new(o, "consent", json_pack("{s:s,s:s}", "channel", c->name, "is", c->consent_is));
 		break;

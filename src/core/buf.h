@@ -16,11 +16,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 
-#define BUF_MAX_REQUEST_BODY (512u * 1024u)     /* Tracking API, after gzip */
-#define BUF_MAX_RESPONSE (64u * 1024u * 1024u)  /* API responses */
-#define BUF_MAX_RENDER (1024u * 1024u)          /* one rendered template */
-#define BUF_MAX_LOG_LINE (16u * 1024u)          /* one JSON log line */
-#define BUF_MAX_DEFAULT (256u * 1024u * 1024u)  /* anything else */
+#define BUF_MAX_REQUEST_BODY (512u * 1024u)	    /* Tracking API, after gzip */
+#define BUF_MAX_RESPONSE     (64u * 1024u * 1024u)  /* API responses */
+#define BUF_MAX_RENDER	     (1024u * 1024u)	    /* one rendered template */
+#define BUF_MAX_LOG_LINE     (16u * 1024u)	    /* one JSON log line */
+#define BUF_MAX_DEFAULT	     (256u * 1024u * 1024u) /* anything else */
 
 struct buf {
 	char *ptr;

@@ -85,8 +85,9 @@ int config_set(struct cairn_config *c, const char *key, const char *value, struc
 	errno = 0;
 	long v = strtol(value, &end, 10);
 	if (errno || end == value || *end || v < k->min || v > k->max)
-		return cairn_err_set(err, CAIRN_EINVAL, "bad_option", key, "Option '%s' needs a whole number from %d to %d, not '%s'.",
-				     k->name, k->min, k->max, value);
+		return cairn_err_set(err, CAIRN_EINVAL, "bad_option", key,
+				     "Option '%s' needs a whole number from %d to %d, not '%s'.", k->name, k->min,
+				     k->max, value);
 	*(int *)((char *)c + k->int_off) = (int)v;
 	return 0;
 }
@@ -95,8 +96,7 @@ static int load_json(struct cairn_config *c, json_t *root, unsigned set_mask, st
 {
 	const char *key;
 	json_t *v;
-	json_object_foreach(root, key, v)
-	{
+	json_object_foreach (root, key, v) {
 		char num[32];
 		const char *s;
 		if (json_is_string(v)) {
@@ -137,7 +137,8 @@ static int load_toml(struct cairn_config *c, char *text, const char *path, unsig
 			continue;
 		char *eq = strchr(l, '=');
 		if (!eq)
-			return cairn_err_set(err, CAIRN_EINVAL, "bad_config", "", "%s:%d: expected 'key = value'.", path, lineno);
+			return cairn_err_set(err, CAIRN_EINVAL, "bad_config", "", "%s:%d: expected 'key = value'.",
+					     path, lineno);
 		*eq = '\0';
 		char *k = trim(l), *v = trim(eq + 1);
 		size_t vn = strlen(v);
@@ -169,8 +170,8 @@ int config_load_env_and_file(struct cairn_config *c, unsigned set_mask, struct c
 		return 0;
 	FILE *f = fopen(c->config_file, "rb");
 	if (!f)
-		return cairn_err_set(err, CAIRN_EINVAL, "bad_config", "", "Cannot open config file %s: %s.", c->config_file,
-				     strerror(errno));
+		return cairn_err_set(err, CAIRN_EINVAL, "bad_config", "", "Cannot open config file %s: %s.",
+				     c->config_file, strerror(errno));
 	struct buf b;
 	buf_init(&b, 1024 * 1024);
 	char chunk[4096];
@@ -186,8 +187,8 @@ int config_load_env_and_file(struct cairn_config *c, unsigned set_mask, struct c
 		json_error_t je;
 		json_t *root = json_loads(b.ptr, 0, &je);
 		if (!root)
-			rc = cairn_err_set(err, CAIRN_EINVAL, "bad_config", "", "%s:%d:%d: %s.", c->config_file, je.line,
-					   je.column, je.text);
+			rc = cairn_err_set(err, CAIRN_EINVAL, "bad_config", "", "%s:%d:%d: %s.", c->config_file,
+					   je.line, je.column, je.text);
 		else
 			rc = load_json(c, root, set_mask, err);
 		json_decref(root);

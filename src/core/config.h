@@ -10,13 +10,13 @@
 #include "core/err.h"
 
 struct cairn_config {
-	char *data_dir;      /* --data, CAIRN_DATA, default ./cairn-data */
-	char *listen;        /* --listen, CAIRN_LISTEN, default 127.0.0.1:8080 */
+	char *data_dir;	     /* --data, CAIRN_DATA, default ./cairn-data */
+	char *listen;	     /* --listen, CAIRN_LISTEN, default 127.0.0.1:8080 */
 	char *config_file;   /* --config, CAIRN_CONFIG */
 	char *virtual_clock; /* --virtual-clock RFC3339, CAIRN_VIRTUAL_CLOCK */
 	char *log_level;     /* --log-level, CAIRN_LOG_LEVEL, default info */
-	int threads;         /* --threads, CAIRN_THREADS, default 2 */
-	int shards;          /* --shards, CAIRN_SHARDS, default 16 */
+	int threads;	     /* --threads, CAIRN_THREADS, default 2 */
+	int shards;	     /* --shards, CAIRN_SHARDS, default 16 */
 };
 
 void config_init(struct cairn_config *c);

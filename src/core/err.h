@@ -18,18 +18,21 @@ enum cairn_errno {
 	CAIRN_ECONFLICT = -6, /* (409) */
 	CAIRN_ETOOBIG = -7,   /* (413) */
 	CAIRN_ELIMIT = -8,    /* rate limited (429) */
-	CAIRN_EIO = -9,       /* storage or system failure (500) */
+	CAIRN_EIO = -9,	      /* storage or system failure (500) */
 	CAIRN_EUNAVAIL = -10, /* shutting down or not ready (503) */
 };
 
 struct cairn_err {
-	int code;          /* 0 while unset */
-	char slug[48];     /* snake_case, e.g. "invalid_json" */
+	int code;	   /* 0 while unset */
+	char slug[48];	   /* snake_case, e.g. "invalid_json" */
 	char field[128];   /* JSON path of the offending field, or "" */
 	char message[512]; /* one sentence a person can act on */
 };
 
-#define CAIRN_ERR_INIT {0, "", "", ""}
+#define CAIRN_ERR_INIT                                                                                                 \
+	{                                                                                                              \
+		0, "", "", ""                                                                                          \
+	}
 
 /* Records an error unless one is already recorded; returns code. */
 int cairn_err_set(struct cairn_err *e, int code, const char *slug, const char *field, const char *fmt, ...)

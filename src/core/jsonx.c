@@ -20,8 +20,7 @@ int jsonx_depth(const json_t *v, int limit)
 	if (json_is_object(v)) {
 		const char *k;
 		json_t *c;
-		json_object_foreach((json_t *)v, k, c)
-		{
+		json_object_foreach ((json_t *)v, k, c) {
 			int d = jsonx_depth(c, limit - 1);
 			if (d > max)
 				max = d;
@@ -33,8 +32,7 @@ int jsonx_depth(const json_t *v, int limit)
 	if (json_is_array(v)) {
 		size_t i;
 		json_t *c;
-		json_array_foreach(v, i, c)
-		{
+		json_array_foreach (v, i, c) {
 			int d = jsonx_depth(c, limit - 1);
 			if (d > max)
 				max = d;
@@ -57,15 +55,16 @@ json_t *jsonx_parse(const char *data, size_t len, int max_depth, int want_object
 	if (!v) {
 		if (json_error_code(&je) == json_error_null_character)
 			cairn_err_set(err, CAIRN_EINVAL, "invalid_json", "",
-				      "Strings may not contain the NUL character (\\u0000) (line %d, column %d).", je.line,
-				      je.column);
+				      "Strings may not contain the NUL character (\\u0000) (line %d, column %d).",
+				      je.line, je.column);
 		else if (json_error_code(&je) == json_error_invalid_utf8)
 			cairn_err_set(err, CAIRN_EINVAL, "invalid_utf8", "",
 				      "The body is not valid UTF-8 (at line %d, column %d); send UTF-8 text.", je.line,
 				      je.column);
 		else
 			cairn_err_set(err, CAIRN_EINVAL, "invalid_json", "",
-				      "The body is not valid JSON: %s (line %d, column %d).", je.text, je.line, je.column);
+				      "The body is not valid JSON: %s (line %d, column %d).", je.text, je.line,
+				      je.column);
 		return NULL;
 	}
 	if (want_object && !json_is_object(v)) {

@@ -16,8 +16,8 @@ void log_set_fd(int fd);
 void log_emit(enum log_level lvl, const char *msg, ...) __attribute__((sentinel));
 
 #define log_debug(...) log_emit(LOG_DEBUG, __VA_ARGS__)
-#define log_info(...) log_emit(LOG_INFO, __VA_ARGS__)
-#define log_warn(...) log_emit(LOG_WARN, __VA_ARGS__)
+#define log_info(...)  log_emit(LOG_INFO, __VA_ARGS__)
+#define log_warn(...)  log_emit(LOG_WARN, __VA_ARGS__)
 #define log_error(...) log_emit(LOG_ERROR, __VA_ARGS__)
 
 #endif

@@ -14,23 +14,23 @@
 
 #include "core/arena.h"
 #include "core/clock.h"
+#include "core/jsonx.h"
 #include "core/log.h"
+#include "core/shard.h"
 #include "core/xalloc.h"
 #include "ingest/ingest.h"
-#include "core/jsonx.h"
-#include "core/shard.h"
 #include "segment/seg_live.h"
 #include "segment/segment.h"
 #include "track/tagging.h"
 
-#define ENGINE_BATCH 4000
+#define ENGINE_BATCH  4000
 #define ENGINE_CURSOR "profiles"
 
 struct engine {
 	struct store *st;
 	pthread_t thread;
 	pthread_mutex_t lock;
-	pthread_cond_t wake;    /* the engine waits on it */
+	pthread_cond_t wake;	/* the engine waits on it */
 	pthread_cond_t applied; /* waiters for progress */
 	int64_t head;
 	_Atomic int64_t done;
@@ -109,7 +109,8 @@ static int apply_batch(struct store *st, int64_t *cursor, struct cairn_err *err)
 				log_error("event skipped", "event_id", id, "error", e.message, NULL);
 			}
 			/* per-user aggregates, then live segments (pid is 0 for a skipped event) */
-			if (pid && (seg_apply_event(st, &b.evs[i], pid, &e) < 0 || seg_live_apply(st, &b.evs[i], pid, &e) < 0 ||
+			if (pid && (seg_apply_event(st, &b.evs[i], pid, &e) < 0 ||
+				    seg_live_apply(st, &b.evs[i], pid, &e) < 0 ||
 				    trk_tagging_apply(st, &b.evs[i], pid, &e) < 0)) {
 				*err = e;
 				rc = -1;
@@ -149,14 +150,20 @@ int engine_emit(struct store *st, int64_t ws, int64_t profile_id, const char *ev
 	char mid[4 + 2 * sizeof h + 1];
 	memcpy(mid, "sys_", 4);
 	sodium_bin2hex(mid + 4, sizeof mid - 4, h, sizeof h);
-	json_t *msg = json_pack("{s:s,s:s,s:s,s:o,s:o,s:{s:{s:s}}}", "type", "track", "event", event_name, "messageId", mid,
-				"properties", properties ? properties : json_object(), "timestamp", jsonx_time(ts), "context",
-				"library", "name", "cairn");
+	json_t *msg = json_pack("{s:s,s:s,s:s,s:o,s:o,s:{s:{s:s}}}", "type", "track", "event", event_name, "messageId",
+				mid, "properties", properties ? properties : json_object(), "timestamp", jsonx_time(ts),
+				"context", "library", "name", "cairn");
 	json_object_set_new(msg, uid ? "userId" : "anonymousId", json_string(uid ? uid : aid));
 	char *body = json_dumps(msg, JSON_COMPACT);
 	json_decref(msg);
-	struct store_event ev = {.workspace_id = ws, .type = "track", .name = event_name, .message_id = mid,
-				 .user_id = uid, .anonymous_id = uid ? NULL : aid, .ts = ts, .body = body,
+	struct store_event ev = {.workspace_id = ws,
+				 .type = "track",
+				 .name = event_name,
+				 .message_id = mid,
+				 .user_id = uid,
+				 .anonymous_id = uid ? NULL : aid,
+				 .ts = ts,
+				 .body = body,
 				 .body_len = strlen(body)};
 	int rc = store_outbox_add(st, &ev, profile_id, err);
 	free(body);

@@ -24,10 +24,11 @@
 /* Fields that record when cairn wrote something, not what the log says. */
 static const char *const volatile_fields[] = {"updated_at"};
 
-static const char usage[] = "usage: cairn rebuild --check [--data DIR] [--keep]\n"
-			    "Replays the event log into a scratch copy and compares every profile, tag, consent,\n"
-			    "computed trait and segment membership with the live state. Exit 0 if identical,\n"
-			    "1 with the differences listed. The live store is not changed. --keep keeps the scratch copy.\n";
+static const char usage[] =
+	"usage: cairn rebuild --check [--data DIR] [--keep]\n"
+	"Replays the event log into a scratch copy and compares every profile, tag, consent,\n"
+	"computed trait and segment membership with the live state. Exit 0 if identical,\n"
+	"1 with the differences listed. The live store is not changed. --keep keeps the scratch copy.\n";
 
 static char *key_of(json_t *p)
 {
@@ -75,8 +76,7 @@ static void compare(struct diff *d, int64_t ws, json_t *live, json_t *rebuilt, c
 	json_t *v;
 	char w[64];
 	snprintf(w, sizeof w, "workspace %lld: %s", (long long)ws, what);
-	json_object_foreach(live, k, v)
-	{
+	json_object_foreach (live, k, v) {
 		json_t *r = json_object_get(rebuilt, k);
 		if (!r) {
 			report(d, "%s %s: in the live state, not in the replay", w, k);
@@ -86,8 +86,7 @@ static void compare(struct diff *d, int64_t ws, json_t *live, json_t *rebuilt, c
 			json_t *fv;
 			json_t *all = json_deep_copy(v);
 			json_object_update_missing(all, r);
-			json_object_foreach(all, f, fv)
-			{
+			json_object_foreach (all, f, fv) {
 				json_t *a = json_object_get(v, f), *b = json_object_get(r, f);
 				if (a && b && json_equal(a, b))
 					continue;
@@ -95,7 +94,8 @@ static void compare(struct diff *d, int64_t ws, json_t *live, json_t *rebuilt, c
 				char *bs = b ? json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
 				size_t n = strlen(k) + strlen(f) + (as ? strlen(as) : 8) + (bs ? strlen(bs) : 8) + 48;
 				char *line = xmalloc(n);
-				snprintf(line, n, "%s %s: live %s, replay %s", k, f, as ? as : "(none)", bs ? bs : "(none)");
+				snprintf(line, n, "%s %s: live %s, replay %s", k, f, as ? as : "(none)",
+					 bs ? bs : "(none)");
 				report(d, "%s %s", w, line);
 				free(line);
 				free(as);
@@ -104,8 +104,7 @@ static void compare(struct diff *d, int64_t ws, json_t *live, json_t *rebuilt, c
 			json_decref(all);
 		}
 	}
-	json_object_foreach(rebuilt, k, v)
-	{
+	json_object_foreach (rebuilt, k, v) {
 		if (!json_object_get(live, k))
 			report(d, "%s %s: in the replay, not in the live state", w, k);
 	}
@@ -124,8 +123,10 @@ static int gather(struct store *st, int64_t ws, json_t **profiles, json_t **memb
 int cli_rebuild(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"data", required_argument, NULL, 'd'}, {"check", no_argument, NULL, 'c'},
-		{"keep", no_argument, NULL, 'k'},       {"help", no_argument, NULL, 'h'},
+		{"data", required_argument, NULL, 'd'},
+		{"check", no_argument, NULL, 'c'},
+		{"keep", no_argument, NULL, 'k'},
+		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	struct cairn_config cfg;
@@ -148,13 +149,15 @@ int cli_rebuild(int argc, char **argv)
 			config_release(&cfg);
 			return 0;
 		} else {
-			fprintf(stderr, "cairn rebuild: unknown or incomplete option '%s'\n%s", argv[optind - 1], usage);
+			fprintf(stderr, "cairn rebuild: unknown or incomplete option '%s'\n%s", argv[optind - 1],
+				usage);
 			config_release(&cfg);
 			return 2;
 		}
 	}
 	if (!check || optind < argc) {
-		fprintf(stderr, "cairn rebuild: only --check is available (the live state is never rewritten)\n%s", usage);
+		fprintf(stderr, "cairn rebuild: only --check is available (the live state is never rewritten)\n%s",
+			usage);
 		config_release(&cfg);
 		return 2;
 	}
@@ -225,9 +228,9 @@ out:
 		if (keep) {
 			fprintf(stderr, "scratch copy kept in %s\n", dir);
 		} else {
-			static const char *const files[] = {"state.db",     "state.db-wal", "state.db-shm", "events.db",
-							    "events.db-wal", "events.db-shm", "dedup.db",     "dedup.db-wal",
-							    "dedup.db-shm"};
+			static const char *const files[] = {"state.db",	 "state.db-wal",  "state.db-shm",
+							    "events.db", "events.db-wal", "events.db-shm",
+							    "dedup.db",	 "dedup.db-wal",  "dedup.db-shm"};
 			for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
 				char p[4096];
 				snprintf(p, sizeof p, "%s/%s", dir, files[i]);

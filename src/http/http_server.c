@@ -27,9 +27,9 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 
-#define MAX_PARAMS 4
+#define MAX_PARAMS	 4
 #define DEFAULT_MAX_BODY (64u * 1024u)
-#define MAX_HEADERS_OUT 4
+#define MAX_HEADERS_OUT	 4
 
 enum rstate { RS_READING, RS_HANDLING, RS_SUSPENDED, RS_DONE };
 
@@ -179,11 +179,26 @@ static enum MHD_Result queue(struct http_request *r)
 
 /* ---- request accessors ------------------------------------------------------- */
 
-const char *http_method(struct http_request *r) { return r->method; }
-const char *http_path(struct http_request *r) { return r->path; }
-const char *http_param(struct http_request *r, size_t i) { return i < MAX_PARAMS ? r->params[i] : NULL; }
-const struct buf *http_body(struct http_request *r) { return &r->body; }
-int64_t http_workspace(struct http_request *r) { return r->ws; }
+const char *http_method(struct http_request *r)
+{
+	return r->method;
+}
+const char *http_path(struct http_request *r)
+{
+	return r->path;
+}
+const char *http_param(struct http_request *r, size_t i)
+{
+	return i < MAX_PARAMS ? r->params[i] : NULL;
+}
+const struct buf *http_body(struct http_request *r)
+{
+	return &r->body;
+}
+int64_t http_workspace(struct http_request *r)
+{
+	return r->ws;
+}
 
 json_t *http_body_json(struct http_request *r)
 {
@@ -193,7 +208,10 @@ json_t *http_body_json(struct http_request *r)
 		http_error(r, &err);
 	return v;
 }
-struct arena *http_arena(struct http_request *r) { return &r->arena; }
+struct arena *http_arena(struct http_request *r)
+{
+	return &r->arena;
+}
 
 const char *http_query(struct http_request *r, const char *key)
 {
@@ -223,7 +241,8 @@ int http_limit(struct http_request *r, int *limit)
 	char *end;
 	long v = strtol(l, &end, 10);
 	if (*end || end == l || v < 1 || v > 1000) {
-		http_errorf(r, CAIRN_EINVAL, "bad_limit", "limit", "limit must be a whole number from 1 to 1000, not '%s'.", l);
+		http_errorf(r, CAIRN_EINVAL, "bad_limit", "limit",
+			    "limit must be a whole number from 1 to 1000, not '%s'.", l);
 		return -1;
 	}
 	*limit = (int)v;
@@ -326,7 +345,8 @@ static void handle(struct http_request *r)
 	if (!r->route) {
 		find_route(s, r->method, r->path, &path_matched);
 		if (path_matched)
-			http_errorf(r, CAIRN_EINVAL, "method_not_allowed", "", "%s is not allowed on %s.", r->method, r->path);
+			http_errorf(r, CAIRN_EINVAL, "method_not_allowed", "", "%s is not allowed on %s.", r->method,
+				    r->path);
 		else
 			http_errorf(r, CAIRN_ENOTFOUND, "not_found", "", "There is nothing at %s.", r->path);
 		if (path_matched)
@@ -344,7 +364,8 @@ static void handle(struct http_request *r)
 			if (inflate_body(r, r->body.max) < 0)
 				return;
 		} else if (strcasecmp(enc, "identity")) {
-			http_errorf(r, CAIRN_EINVAL, "bad_encoding", "", "Content-Encoding '%s' is not supported; use gzip.", enc);
+			http_errorf(r, CAIRN_EINVAL, "bad_encoding", "",
+				    "Content-Encoding '%s' is not supported; use gzip.", enc);
 			r->status = 415;
 			return;
 		}
@@ -355,8 +376,9 @@ static void handle(struct http_request *r)
 		free(key);
 		/* write endpoints may carry writeKey in the body instead */
 		if (!ok && r->route->auth == HTTP_AUTH_SECRET) {
-			http_errorf(r, CAIRN_EAUTH, "unauthorized", "",
-				    "Send a secret key as 'Authorization: Bearer <key>'; this one is missing or invalid.");
+			http_errorf(
+				r, CAIRN_EAUTH, "unauthorized", "",
+				"Send a secret key as 'Authorization: Bearer <key>'; this one is missing or invalid.");
 			http_header_add(r, "WWW-Authenticate", "Bearer");
 			return;
 		}
@@ -381,7 +403,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-				  const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+				  const char *version, const char *upload_data, size_t *upload_data_size,
+				  void **con_cls)
 {
 	struct http_server *s = cls;
 	struct http_request *r = *con_cls;
@@ -478,19 +501,18 @@ struct http_server *http_server_new(const struct http_server_opts *o, struct cai
 	if (!strcmp(host, "localhost"))
 		host = "127.0.0.1";
 	if (inet_pton(AF_INET, host, &addr.sin_addr) != 1) {
-		cairn_err_set(err, CAIRN_EINVAL, "bad_listen", "listen", "Cannot listen on '%s': give an IPv4 address such as 127.0.0.1.",
-			      host);
+		cairn_err_set(err, CAIRN_EINVAL, "bad_listen", "listen",
+			      "Cannot listen on '%s': give an IPv4 address such as 127.0.0.1.", host);
 		free(s);
 		return NULL;
 	}
 	s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
 					MHD_USE_ERROR_LOG | MHD_USE_TURBO,
-				(uint16_t)o->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-				MHD_OPTION_SOCK_ADDR, &addr,
-				MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(o->threads > 0 ? o->threads : 2),
-				MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT, 60u,
-				MHD_OPTION_CONNECTION_LIMIT, 4000u, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
-				MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+				(uint16_t)o->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
+				NULL, MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_THREAD_POOL_SIZE,
+				(unsigned)(o->threads > 0 ? o->threads : 2), MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+				s, MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_CONNECTION_LIMIT, 4000u,
+				MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
 				MHD_OPTION_END);
 	if (!s->d) {
 		cairn_err_set(err, CAIRN_EIO, "listen_failed", "listen",

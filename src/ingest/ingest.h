@@ -18,11 +18,11 @@
 #include "core/err.h"
 #include "store/store.h"
 
-#define INGEST_MAX_MESSAGE (32u * 1024u)
-#define INGEST_MAX_REQUEST (500u * 1024u)
-#define INGEST_MAX_BATCH 2500
+#define INGEST_MAX_MESSAGE    (32u * 1024u)
+#define INGEST_MAX_REQUEST    (500u * 1024u)
+#define INGEST_MAX_BATCH      2500
 #define INGEST_MAX_MESSAGE_ID 100
-#define INGEST_MAX_DEPTH 32
+#define INGEST_MAX_DEPTH      32
 
 enum ingest_kind {
 	INGEST_IDENTIFY,
@@ -73,9 +73,9 @@ struct ingest_writer;
 struct ingest_job {
 	struct store_event *events;
 	size_t n;
-	unsigned char *dup;            /* OUT, n entries */
-	int status;                    /* OUT: 0 or CAIRN_E* */
-	struct cairn_err err;          /* OUT */
+	unsigned char *dup;		      /* OUT, n entries */
+	int status;			      /* OUT: 0 or CAIRN_E* */
+	struct cairn_err err;		      /* OUT */
 	void (*done)(struct ingest_job *job); /* called on the writer thread */
 	void *arg;
 	struct ingest_job *next;

@@ -139,17 +139,15 @@ static int apply_consent(struct store *st, int64_t ws, int64_t pid, json_t *cons
 {
 	const char *k;
 	json_t *v;
-	json_object_foreach(consent, k, v)
-	{
+	json_object_foreach (consent, k, v) {
 		if (!strcmp(k, "source"))
 			continue; /* the management API's source, not a channel */
 		if (!strcmp(k, "topics") && json_is_object(v)) {
 			const char *t;
 			json_t *s;
-			json_object_foreach(v, t, s)
-			{
-				if (json_is_string(s) &&
-				    store_consent_put(st, ws, pid, "topic", t, json_string_value(s), at, source, err) < 0)
+			json_object_foreach (v, t, s) {
+				if (json_is_string(s) && store_consent_put(st, ws, pid, "topic", t,
+									   json_string_value(s), at, source, err) < 0)
 					return -1;
 			}
 		} else if (json_is_string(v)) {
@@ -185,8 +183,7 @@ static int apply_identify(struct store *st, int64_t ws, int64_t pid, json_t *msg
 		rc = apply_consent(st, ws, pid, consent, ev->ts, consent_source(msg, "api"), err);
 	const char *k;
 	json_t *v;
-	json_object_foreach(traits, k, v)
-	{
+	json_object_foreach (traits, k, v) {
 		if (!strcmp(k, "consent"))
 			continue;
 		if (!strcmp(k, "lifecycle_stage") && json_is_string(v)) {
@@ -218,8 +215,8 @@ int ingest_apply_event(struct store *st, const struct store_event *ev, int64_t *
 	if (!plain) {
 		msg = jsonx_loadb(ev->body, ev->body_len, 0, NULL);
 		if (!msg) /* the engine skips it (logged) instead of stopping on it */
-			return cairn_err_set(err, CAIRN_EUNPROC, "corrupt_event", "", "Event %lld in the log is not JSON.",
-					     (long long)ev->id);
+			return cairn_err_set(err, CAIRN_EUNPROC, "corrupt_event", "",
+					     "Event %lld in the log is not JSON.", (long long)ev->id);
 		props = json_object_get(msg, "properties");
 	}
 	if (plain) {
@@ -248,13 +245,11 @@ int ingest_apply_event(struct store *st, const struct store_event *ev, int64_t *
 	} else if (!strcmp(ev->type, "tags")) {
 		size_t i;
 		json_t *t;
-		json_array_foreach(json_object_get(props, "add"), i, t)
-		{
+		json_array_foreach (json_object_get(props, "add"), i, t) {
 			if (rc == 0 && json_is_string(t))
 				rc = store_tag_add(st, ws, pid, json_string_value(t), ev->ts, err);
 		}
-		json_array_foreach(json_object_get(props, "remove"), i, t)
-		{
+		json_array_foreach (json_object_get(props, "remove"), i, t) {
 			if (rc == 0 && json_is_string(t))
 				rc = store_tag_remove(st, ws, pid, json_string_value(t), err);
 		}

@@ -133,7 +133,8 @@ static int parse_args(int argc, char **argv, const struct option *opts, const ch
 			continue;
 		case 'h': fputs(usage, stdout); return 3;
 		default:
-			fprintf(stderr, "cairn %s: unknown or incomplete option '%s'\n%s", argv[0], argv[optind - 1], usage);
+			fprintf(stderr, "cairn %s: unknown or incomplete option '%s'\n%s", argv[0], argv[optind - 1],
+				usage);
 			return 2;
 		}
 		if (config_set(&a->cfg, key, optarg, &err) < 0) {
@@ -171,8 +172,9 @@ static struct store *open_store(const char *cmd, const struct cli_args *a, int64
 	struct cairn_err err = CAIRN_ERR_INIT;
 	struct stat sb;
 	if (stat(a->cfg.data_dir, &sb) != 0) {
-		fprintf(stderr, "cairn %s: there is no store at %s; create one with 'cairn init --data %s' or name it with "
-				"--data\n",
+		fprintf(stderr,
+			"cairn %s: there is no store at %s; create one with 'cairn init --data %s' or name it with "
+			"--data\n",
 			cmd, a->cfg.data_dir, a->cfg.data_dir);
 		return NULL;
 	}
@@ -210,7 +212,8 @@ static void bar_draw(struct bar *b, const char *verb, unsigned pct, int has_pct,
 			gauge[i++] = k < fill ? '#' : '.';
 		gauge[i++] = ']';
 		gauge[i] = '\0';
-		fprintf(stderr, "\r\033[Kcairn import: %-8s %s %3u%%  %zu rows  %.0f rows/s", verb, gauge, pct, rows, rate);
+		fprintf(stderr, "\r\033[Kcairn import: %-8s %s %3u%%  %zu rows  %.0f rows/s", verb, gauge, pct, rows,
+			rate);
 	} else {
 		fprintf(stderr, "\r\033[Kcairn import: %-8s %zu rows  %.0f rows/s", verb, rows, rate);
 	}
@@ -290,7 +293,8 @@ int cli_import(int argc, char **argv)
 	if (a.format) {
 		format = ingest_import_format_from_name(a.format);
 		if (format < 0) {
-			fprintf(stderr, "cairn import: --format must be csv or ndjson, not '%s'\n%s", a.format, import_usage);
+			fprintf(stderr, "cairn import: --format must be csv or ndjson, not '%s'\n%s", a.format,
+				import_usage);
 			args_release(&a);
 			return 2;
 		}
@@ -298,13 +302,15 @@ int cli_import(int argc, char **argv)
 		format = ingest_import_format_guess(a.file);
 	}
 	if (events && format == INGEST_FORMAT_CSV) {
-		fprintf(stderr, "cairn import: events are imported from NDJSON (one Tracking API message a line), not CSV\n%s",
+		fprintf(stderr,
+			"cairn import: events are imported from NDJSON (one Tracking API message a line), not CSV\n%s",
 			import_usage);
 		args_release(&a);
 		return 2;
 	}
 	if (a.nmap && (events || format == INGEST_FORMAT_NDJSON)) {
-		fprintf(stderr, "cairn import: --map renames CSV columns; it does not apply to NDJSON\n%s", import_usage);
+		fprintf(stderr, "cairn import: --map renames CSV columns; it does not apply to NDJSON\n%s",
+			import_usage);
 		args_release(&a);
 		return 2;
 	}
@@ -372,12 +378,13 @@ int cli_import(int argc, char **argv)
 	if (rc < 0) {
 		fprintf(stderr, "cairn import: %s\n", err.message);
 	} else if (!a.quiet) {
-		fprintf(stderr, "cairn import: %zu %s imported, %zu already there, %zu bad rows skipped\n", res.imported,
-			noun, res.duplicates, res.skipped);
+		fprintf(stderr, "cairn import: %zu %s imported, %zu already there, %zu bad rows skipped\n",
+			res.imported, noun, res.duplicates, res.skipped);
 	}
 	if (!applied) {
 		fprintf(stderr,
-			"cairn import: the rows are stored, but applying them to profiles failed (%s); 'cairn serve' or the "
+			"cairn import: the rows are stored, but applying them to profiles failed (%s); 'cairn serve' "
+			"or the "
 			"next import will apply them\n",
 			aerr.message);
 		if (rc == 0)
@@ -439,7 +446,8 @@ int cli_export(int argc, char **argv)
 	struct cairn_err err = CAIRN_ERR_INIT;
 	/* profiles reflect every logged event, even with no server running */
 	if (users && engine_catch_up(st, &err) < 0) {
-		fprintf(stderr, "cairn export: warning: applying pending events failed (%s); exporting profiles as they are\n",
+		fprintf(stderr,
+			"cairn export: warning: applying pending events failed (%s); exporting profiles as they are\n",
 			err.message);
 		cairn_err_clear(&err);
 	}
@@ -459,8 +467,8 @@ int cli_export(int argc, char **argv)
 	}
 	size_t count = 0;
 	if (users)
-		rc = ingest_export_users(st, ws, (enum ingest_import_format)format, a.no_bom ? 0 : INGEST_EXPORT_CSV_BOM,
-					 file_write, &out, &count, &err);
+		rc = ingest_export_users(st, ws, (enum ingest_import_format)format,
+					 a.no_bom ? 0 : INGEST_EXPORT_CSV_BOM, file_write, &out, &count, &err);
 	else
 		rc = ingest_export_events(st, ws, a.internal, file_write, &out, &count, &err);
 	if (fflush(out.f) != 0 && !out.err)

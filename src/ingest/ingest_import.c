@@ -31,11 +31,11 @@
 #include "core/shard.h"
 #include "core/xalloc.h"
 
-#define SRC_WINDOW (64u * 1024u)
-#define SNIFF_BYTES 4096u
+#define SRC_WINDOW     (64u * 1024u)
+#define SNIFF_BYTES    4096u
 #define PROGRESS_EVERY 512
-#define KIND_TAGS 100 /* beside enum ingest_kind: the internal "tags" message */
-#define TAG_MAX_BYTES 200
+#define KIND_TAGS      100 /* beside enum ingest_kind: the internal "tags" message */
+#define TAG_MAX_BYTES  200
 
 /* ==== byte source ============================================================ */
 
@@ -112,8 +112,9 @@ static int src_skip_bom(struct ingest_src *s, struct cairn_err *err)
 		return 0;
 	}
 	if (n >= 2 && ((q[0] == 0xFF && q[1] == 0xFE) || (q[0] == 0xFE && q[1] == 0xFF)))
-		return cairn_err_set(err, CAIRN_EINVAL, "unsupported_encoding", "",
-				     "The input is UTF-16; save it as UTF-8 (in Excel: \"CSV UTF-8\") and import it again.");
+		return cairn_err_set(
+			err, CAIRN_EINVAL, "unsupported_encoding", "",
+			"The input is UTF-16; save it as UTF-8 (in Excel: \"CSV UTF-8\") and import it again.");
 	return 0;
 }
 
@@ -176,7 +177,8 @@ static int csv_record(struct ingest_csv *c, struct cairn_err *err)
 			}
 			if (st == CSV_QUOTED && !problem[0])
 				snprintf(problem, sizeof problem,
-					 "field %zu opens a quote that is never closed (a stray '\"'? inside a quoted field "
+					 "field %zu opens a quote that is never closed (a stray '\"'? inside a quoted "
+					 "field "
 					 "write a quote as \"\")",
 					 c->nfields);
 			break;
@@ -202,7 +204,8 @@ static int csv_record(struct ingest_csv *c, struct cairn_err *err)
 			int ends = ch == ',' || ch == '\n' || (ch == '\r' && src_peekc(s) == '\n');
 			if (!ends && !problem[0])
 				snprintf(problem, sizeof problem,
-					 "field %zu has text after its closing quote (inside a quoted field write a quote "
+					 "field %zu has text after its closing quote (inside a quoted field write a "
+					 "quote "
 					 "as \"\")",
 					 c->nfields);
 		} else if (st == CSV_FIELD_START && ch == '"') {
@@ -260,7 +263,7 @@ int ingest_csv_next(struct ingest_csv *c, struct cairn_err *err)
 enum col_role { ROLE_TRAIT, ROLE_USER_ID, ROLE_ANON_ID, ROLE_TRAITS_JSON, ROLE_TAGS, ROLE_DROPPED, ROLE_UNNAMED };
 
 struct col {
-	char *name; /* trimmed header name */
+	char *name;   /* trimmed header name */
 	char *target; /* from --map, or NULL */
 	enum col_role role;
 	char **path; /* ROLE_TRAIT: traits.a.b → {"a","b"} */
@@ -269,7 +272,7 @@ struct col {
 
 struct row_msg {
 	json_t *j;
-	int kind; /* enum ingest_kind or KIND_TAGS */
+	int kind;	/* enum ingest_kind or KIND_TAGS */
 	char where[48]; /* prefix for its errors, e.g. "groups[2]" */
 };
 
@@ -441,11 +444,11 @@ static json_t *parse_object(const char *p, size_t n, const char *what, struct ca
 	json_t *v = json_loadb(p, n, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
 	if (!v) {
 		if (json_error_code(&je) == json_error_invalid_utf8)
-			cairn_err_set(e, CAIRN_EINVAL, "invalid_utf8", "", "%s is not valid UTF-8 (column %d); save the file as UTF-8",
-				      what, je.column);
+			cairn_err_set(e, CAIRN_EINVAL, "invalid_utf8", "",
+				      "%s is not valid UTF-8 (column %d); save the file as UTF-8", what, je.column);
 		else
-			cairn_err_set(e, CAIRN_EINVAL, "invalid_json", "", "%s is not valid JSON: %s (column %d)", what, je.text,
-				      je.column);
+			cairn_err_set(e, CAIRN_EINVAL, "invalid_json", "", "%s is not valid JSON: %s (column %d)", what,
+				      je.text, je.column);
 		return NULL;
 	}
 	if (!json_is_object(v)) {
@@ -469,8 +472,7 @@ static void merge_missing(json_t *dst, json_t *src)
 {
 	const char *k;
 	json_t *v;
-	json_object_foreach(src, k, v)
-	{
+	json_object_foreach (src, k, v) {
 		json_t *d = json_object_get(dst, k);
 		if (!d)
 			json_object_set(dst, k, v);
@@ -496,18 +498,18 @@ static void set_path(json_t *root, char *const *path, size_t depth, json_t *v)
 static int check_tags(const json_t *a, const char *where, struct cairn_err *e)
 {
 	if (!json_is_array(a))
-		return cairn_err_set(e, CAIRN_EINVAL, "invalid_tags", where, "%s: must be an array of tags, not %s", where,
-				     jsonx_type_name(a));
+		return cairn_err_set(e, CAIRN_EINVAL, "invalid_tags", where, "%s: must be an array of tags, not %s",
+				     where, jsonx_type_name(a));
 	if (json_array_size(a) > INGEST_IMPORT_MAX_TAGS)
 		return cairn_err_set(e, CAIRN_EINVAL, "invalid_tags", where, "%s: has more than %d tags", where,
 				     INGEST_IMPORT_MAX_TAGS);
 	size_t i;
 	json_t *t;
-	json_array_foreach(a, i, t)
-	{
+	json_array_foreach (a, i, t) {
 		if (!json_is_string(t) || json_string_length(t) == 0 || json_string_length(t) > TAG_MAX_BYTES)
 			return cairn_err_set(e, CAIRN_EINVAL, "invalid_tags", where,
-					     "%s[%zu]: a tag must be a string of 1 to %d bytes", where, i, TAG_MAX_BYTES);
+					     "%s[%zu]: a tag must be a string of 1 to %d bytes", where, i,
+					     TAG_MAX_BYTES);
 	}
 	return 0;
 }
@@ -574,14 +576,12 @@ static json_t *consent_flat(const json_t *consent)
 	json_t *flat = json_object();
 	const char *k;
 	json_t *v;
-	json_object_foreach((json_t *)consent, k, v)
-	{
+	json_object_foreach ((json_t *)consent, k, v) {
 		if (!strcmp(k, "topics") && json_is_object(v)) {
 			json_t *topics = json_object();
 			const char *t;
 			json_t *tv;
-			json_object_foreach(v, t, tv)
-			{
+			json_object_foreach (v, t, tv) {
 				const char *s = json_is_object(tv) ? jsonx_str(tv, "status") : json_string_value(tv);
 				json_object_set_new(topics, t, s ? json_string(s) : json_deep_copy(tv));
 			}
@@ -671,9 +671,10 @@ static int split_path(struct col *c, const char *t, struct cairn_err *err)
 		if (k < n && t[k] != '.')
 			continue;
 		if (k == start)
-			return cairn_err_set(err, CAIRN_EINVAL, "invalid_header", c->name,
-					     "Column '%s': '%s' is not a usable trait name (an empty part between dots).",
-					     c->name, t);
+			return cairn_err_set(
+				err, CAIRN_EINVAL, "invalid_header", c->name,
+				"Column '%s': '%s' is not a usable trait name (an empty part between dots).", c->name,
+				t);
 		c->path = xrealloc(c->path, (c->depth + 1) * sizeof *c->path);
 		c->path[c->depth++] = xstrndup(t + start, k - start);
 		start = k + 1;
@@ -697,8 +698,9 @@ static int apply_map(struct imp *im, struct cairn_err *err)
 		const char *spec = im->o->map[m];
 		const char *eq = strchr(spec, '=');
 		if (!eq)
-			return cairn_err_set(err, CAIRN_EINVAL, "invalid_map", "map",
-					     "The column map '%s' needs the form column=trait (column= drops a column).", spec);
+			return cairn_err_set(
+				err, CAIRN_EINVAL, "invalid_map", "map",
+				"The column map '%s' needs the form column=trait (column= drops a column).", spec);
 		const char *cname = spec;
 		size_t clen = (size_t)(eq - spec);
 		trim(&cname, &clen);
@@ -759,10 +761,11 @@ static int assign_roles(struct imp *im, size_t line, struct cairn_err *err)
 			continue;
 		}
 		if (*slot)
-			return cairn_err_set(err, CAIRN_EINVAL, "invalid_header", "",
-					     "line %zu: columns '%s' and '%s' both give the %s; drop one, or map one away "
-					     "(--map '%s=').",
-					     line, (*slot)->name, c->name, t, c->name);
+			return cairn_err_set(
+				err, CAIRN_EINVAL, "invalid_header", "",
+				"line %zu: columns '%s' and '%s' both give the %s; drop one, or map one away "
+				"(--map '%s=').",
+				line, (*slot)->name, c->name, t, c->name);
 		*slot = c;
 	}
 	if (!uid && !aid)
@@ -790,9 +793,10 @@ static int csv_header(struct imp *im, struct cairn_err *err)
 	struct cairn_err e = CAIRN_ERR_INIT;
 	int rc = ingest_csv_next(&im->csv, &e);
 	if (rc == 0)
-		return cairn_err_set(err, CAIRN_EINVAL, "empty_csv", "",
-				     "The CSV is empty: its first row must be a header naming the columns (user_id, email, "
-				     "…).");
+		return cairn_err_set(
+			err, CAIRN_EINVAL, "empty_csv", "",
+			"The CSV is empty: its first row must be a header naming the columns (user_id, email, "
+			"…).");
 	if (rc < 0 && strncmp(e.message, "line ", 5) != 0)
 		return cairn_err_set(err, rc, e.slug, "", "%s", e.message);
 	if (rc < 0)
@@ -808,10 +812,11 @@ static int csv_header(struct imp *im, struct cairn_err *err)
 		json_t *ok = json_stringn(f->ptr, f->len);
 		if (!ok || memchr(f->ptr, '\0', f->len)) {
 			json_decref(ok);
-			return cairn_err_set(err, CAIRN_EINVAL, "invalid_utf8", "",
-					     "line %zu: the header is not valid UTF-8; save the file as UTF-8 (in Excel: "
-					     "\"CSV UTF-8\").",
-					     line);
+			return cairn_err_set(
+				err, CAIRN_EINVAL, "invalid_utf8", "",
+				"line %zu: the header is not valid UTF-8; save the file as UTF-8 (in Excel: "
+				"\"CSV UTF-8\").",
+				line);
 		}
 		json_decref(ok);
 		const char *p = f->ptr;
@@ -856,24 +861,22 @@ static int csv_row(struct imp *im, struct msgset *ms, unsigned char digest[32], 
 			continue;
 		if (col->role == ROLE_UNNAMED) {
 			rc = cairn_err_set(e, CAIRN_EINVAL, "unnamed_column", "",
-					   "column %zu has a value but no name in the header; name it, or empty it", i + 1);
+					   "column %zu has a value but no name in the header; name it, or empty it",
+					   i + 1);
 			break;
 		}
 		json_t *s = memchr(f->ptr, '\0', f->len) ? NULL : json_stringn(f->ptr, f->len);
 		if (!s) {
-			rc = cairn_err_set(e, CAIRN_EINVAL, "invalid_utf8", col->name,
-					   "column '%s' is not valid UTF-8 text; save the file as UTF-8 (in Excel: \"CSV "
-					   "UTF-8\")",
-					   col->name);
+			rc = cairn_err_set(
+				e, CAIRN_EINVAL, "invalid_utf8", col->name,
+				"column '%s' is not valid UTF-8 text; save the file as UTF-8 (in Excel: \"CSV "
+				"UTF-8\")",
+				col->name);
 			break;
 		}
 		switch (col->role) {
-		case ROLE_USER_ID:
-			uid = s;
-			break;
-		case ROLE_ANON_ID:
-			aid = s;
-			break;
+		case ROLE_USER_ID: uid = s; break;
+		case ROLE_ANON_ID: aid = s; break;
 		case ROLE_TRAITS_JSON:
 			json_decref(s);
 			extra = parse_object(f->ptr, f->len, "the traits column", e);
@@ -886,9 +889,7 @@ static int csv_row(struct imp *im, struct msgset *ms, unsigned char digest[32], 
 			if (!tags)
 				rc = e->code;
 			break;
-		default:
-			set_path(traits, col->path, col->depth, s);
-			break;
+		default: set_path(traits, col->path, col->depth, s); break;
 		}
 	}
 	if (rc == 0 && !uid && !aid)
@@ -971,8 +972,7 @@ static int str_array(const json_t *v, const char *key, struct cairn_err *e)
 	size_t i;
 	json_t *x;
 	if (json_is_array(v)) {
-		json_array_foreach(v, i, x)
-		{
+		json_array_foreach (v, i, x) {
 			if (!json_is_string(x) || !json_string_length(x))
 				return cairn_err_set(e, CAIRN_EINVAL, "invalid_profile", key,
 						     "%s[%zu]: must be a non-empty string", key, i);
@@ -997,7 +997,8 @@ static int profile_row(json_t *p, struct msgset *ms, struct cairn_err *e)
 	json_t *groups = json_object_get(p, "groups");
 	json_t *lc = json_object_get(p, "lifecycle_stage");
 	if (id && !json_is_null(id) && (!json_is_string(id) || !json_string_length(id)))
-		return cairn_err_set(e, CAIRN_EINVAL, "invalid_profile", "id", "id: must be a non-empty string or null");
+		return cairn_err_set(e, CAIRN_EINVAL, "invalid_profile", "id",
+				     "id: must be a non-empty string or null");
 	if (!json_is_string(id))
 		id = NULL;
 	if (str_array(anon, "anonymous_ids", e) < 0 || str_array(uids, "user_ids", e) < 0)
@@ -1006,8 +1007,8 @@ static int profile_row(json_t *p, struct msgset *ms, struct cairn_err *e)
 		return cairn_err_set(e, CAIRN_EINVAL, "invalid_profile", "traits", "traits: must be an object, not %s",
 				     jsonx_type_name(traits));
 	if (consent && !json_is_null(consent) && !json_is_object(consent))
-		return cairn_err_set(e, CAIRN_EINVAL, "invalid_profile", "consent", "consent: must be an object, not %s",
-				     jsonx_type_name(consent));
+		return cairn_err_set(e, CAIRN_EINVAL, "invalid_profile", "consent",
+				     "consent: must be an object, not %s", jsonx_type_name(consent));
 	if (groups && !json_is_null(groups) && !json_is_array(groups))
 		return cairn_err_set(e, CAIRN_EINVAL, "invalid_profile", "groups", "groups: must be an array, not %s",
 				     jsonx_type_name(groups));
@@ -1032,7 +1033,8 @@ static int profile_row(json_t *p, struct msgset *ms, struct cairn_err *e)
 	}
 	json_t *who_key = id ? id : aid0;
 	const char *who_field = id ? "userId" : "anonymousId";
-	json_t *msg = json_pack("{s:s,s:o,s:o}", "type", "identify", "traits", t, "context", import_context(has_consent));
+	json_t *msg =
+		json_pack("{s:s,s:o,s:o}", "type", "identify", "traits", t, "context", import_context(has_consent));
 	if (id)
 		json_object_set(msg, "userId", id);
 	if (aid0)
@@ -1041,23 +1043,22 @@ static int profile_row(json_t *p, struct msgset *ms, struct cairn_err *e)
 	size_t i;
 	json_t *v;
 	if (id) {
-		json_array_foreach(anon, i, v)
-		{
+		json_array_foreach (anon, i, v) {
 			if (i > 0)
-				ms_add(ms, json_pack("{s:s,s:O,s:O}", "type", "identify", "userId", id, "anonymousId", v),
+				ms_add(ms,
+				       json_pack("{s:s,s:O,s:O}", "type", "identify", "userId", id, "anonymousId", v),
 				       INGEST_IDENTIFY, "anonymous_ids[%zu]", i);
 		}
-		json_array_foreach(uids, i, v)
-		{
+		json_array_foreach (uids, i, v) {
 			if (!json_equal(v, id))
 				ms_add(ms, json_pack("{s:s,s:O,s:O}", "type", "alias", "userId", id, "previousId", v),
 				       INGEST_ALIAS, "user_ids[%zu]", i);
 		}
 	}
-	json_array_foreach(groups, i, v)
-	{
+	json_array_foreach (groups, i, v) {
 		if (!json_is_object(v))
-			return cairn_err_set(e, CAIRN_EINVAL, "invalid_profile", "groups", "groups[%zu]: must be an object", i);
+			return cairn_err_set(e, CAIRN_EINVAL, "invalid_profile", "groups",
+					     "groups[%zu]: must be an object", i);
 		json_t *g = json_pack("{s:s,s:O}", "type", "group", who_field, who_key);
 		json_t *gid = json_object_get(v, "id");
 		json_t *gtraits = json_object_get(v, "traits");
@@ -1105,16 +1106,19 @@ static int ndjson_row(struct imp *im, struct msgset *ms, unsigned char digest[32
 	}
 	int k = type ? ingest_kind_from_name(type) : -1;
 	if (k < 0 || k == INGEST_BATCH) {
-		int internal = type && (!strcmp(type, "consent") || !strcmp(type, "tags") || !strcmp(type, "lifecycle"));
+		int internal =
+			type && (!strcmp(type, "consent") || !strcmp(type, "tags") || !strcmp(type, "lifecycle"));
 		if (internal)
-			cairn_err_set(e, CAIRN_EINVAL, "invalid_type", "type",
-				      "type: \"%s\" events are written by cairn itself (the management API) and cannot be "
-				      "imported; send consent as traits.consent on identify",
-				      type);
+			cairn_err_set(
+				e, CAIRN_EINVAL, "invalid_type", "type",
+				"type: \"%s\" events are written by cairn itself (the management API) and cannot be "
+				"imported; send consent as traits.consent on identify",
+				type);
 		else
 			cairn_err_set(e, CAIRN_EINVAL, "invalid_type", "type",
 				      "type: must be one of identify, track, page, screen, group, alias (got %s%s%s)",
-				      type ? "\"" : "", type ? type : (tv ? jsonx_type_name(tv) : "nothing"), type ? "\"" : "");
+				      type ? "\"" : "", type ? type : (tv ? jsonx_type_name(tv) : "nothing"),
+				      type ? "\"" : "");
 		json_decref(o);
 		return e->code;
 	}
@@ -1212,9 +1216,10 @@ static int spool_open(struct imp *im, struct cairn_err *err)
 	buf_addf(&path, "%s/.cairn-import-XXXXXX", dir);
 	int fd = path.overflow ? -1 : mkstemp(path.ptr);
 	if (fd < 0) {
-		int rc = cairn_err_set(err, CAIRN_EIO, "spool_failed", "",
-				       "Cannot create a temporary file in %s to check the import before writing it: %s.", dir,
-				       strerror(errno));
+		int rc =
+			cairn_err_set(err, CAIRN_EIO, "spool_failed", "",
+				      "Cannot create a temporary file in %s to check the import before writing it: %s.",
+				      dir, strerror(errno));
 		buf_release(&path);
 		return rc;
 	}
@@ -1223,7 +1228,8 @@ static int spool_open(struct imp *im, struct cairn_err *err)
 	im->spool = fdopen(fd, "w+b");
 	if (!im->spool) {
 		close(fd);
-		return cairn_err_set(err, CAIRN_EIO, "spool_failed", "", "Cannot open a temporary file: %s.", strerror(errno));
+		return cairn_err_set(err, CAIRN_EIO, "spool_failed", "", "Cannot open a temporary file: %s.",
+				     strerror(errno));
 	}
 	return 0;
 }
@@ -1327,10 +1333,11 @@ static int chunk_flush(struct imp *im, enum ingest_import_phase phase, struct ca
 	struct cairn_err we = CAIRN_ERR_INIT;
 	int rc = im->o->write(&ch->b, ch->dup, im->o->write_arg, &we);
 	if (rc < 0) {
-		rc = cairn_err_set(err, we.code ? we.code : CAIRN_EIO, "write_failed", "",
-				   "Writing to the event log failed after %zu rows were written (%s). Run the same import "
-				   "again to finish it: rows already written are recognized and not stored twice.",
-				   res->imported + res->duplicates, we.message[0] ? we.message : "no reason given");
+		rc = cairn_err_set(
+			err, we.code ? we.code : CAIRN_EIO, "write_failed", "",
+			"Writing to the event log failed after %zu rows were written (%s). Run the same import "
+			"again to finish it: rows already written are recognized and not stored twice.",
+			res->imported + res->duplicates, we.message[0] ? we.message : "no reason given");
 	} else {
 		size_t at = 0;
 		for (size_t r = 0; r < ch->nrows; r++) {
@@ -1401,10 +1408,11 @@ static int read_failed(struct imp *im, const struct cairn_err *e, struct cairn_e
 {
 	size_t done = im->res->imported + im->res->duplicates;
 	if (done)
-		return cairn_err_set(err, e->code, e->slug, "",
-				     "%s %zu rows were written before; run the import again once the input reads: they are "
-				     "not stored twice.",
-				     e->message, done);
+		return cairn_err_set(
+			err, e->code, e->slug, "",
+			"%s %zu rows were written before; run the import again once the input reads: they are "
+			"not stored twice.",
+			e->message, done);
 	return cairn_err_set(err, e->code, e->slug, "", "%s Nothing was imported.", e->message);
 }
 
@@ -1450,17 +1458,19 @@ static int write_spool(struct imp *im, struct cairn_err *err)
 {
 	if (fflush(im->spool) != 0 || ferror(im->spool) || fseek(im->spool, 0, SEEK_SET) != 0)
 		return cairn_err_set(err, CAIRN_EIO, "spool_failed", "",
-				     "Writing the import's temporary file failed (%s); nothing was imported.", strerror(errno));
+				     "Writing the import's temporary file failed (%s); nothing was imported.",
+				     strerror(errno));
 	for (;;) {
 		struct ingest_batch row;
 		int rc = spool_get(im, &row);
 		if (rc == 0)
 			break;
 		if (rc < 0)
-			return cairn_err_set(err, CAIRN_EIO, "spool_failed", "",
-					     "Reading back the import's temporary file failed after %zu rows were written; run "
-					     "the import again: rows already written are not stored twice.",
-					     im->res->imported + im->res->duplicates);
+			return cairn_err_set(
+				err, CAIRN_EIO, "spool_failed", "",
+				"Reading back the import's temporary file failed after %zu rows were written; run "
+				"the import again: rows already written are not stored twice.",
+				im->res->imported + im->res->duplicates);
 		if (chunk_add(im, &row, INGEST_PHASE_WRITE, err) < 0)
 			return err->code;
 	}
@@ -1512,11 +1522,12 @@ int ingest_import_run(const struct ingest_import_opts *o, struct ingest_src *src
 	if (rc == 0 && !o->skip_bad && res->skipped) {
 		res->aborted = 1;
 		const struct ingest_import_error *first = res->nerrors ? &res->errors[0] : NULL;
-		rc = cairn_err_set(err, CAIRN_EUNPROC, "invalid_rows", "",
-				   "%zu of %zu rows %s bad (first: line %zu: %s); nothing was imported. Fix %s, or skip "
-				   "bad rows (cairn import --skip-bad, or ?skip_bad=true).",
-				   res->skipped, res->rows, res->skipped == 1 ? "is" : "are", first ? first->line : 0,
-				   first ? first->message : "", res->skipped == 1 ? "it" : "them");
+		rc = cairn_err_set(
+			err, CAIRN_EUNPROC, "invalid_rows", "",
+			"%zu of %zu rows %s bad (first: line %zu: %s); nothing was imported. Fix %s, or skip "
+			"bad rows (cairn import --skip-bad, or ?skip_bad=true).",
+			res->skipped, res->rows, res->skipped == 1 ? "is" : "are", first ? first->line : 0,
+			first ? first->message : "", res->skipped == 1 ? "it" : "them");
 	} else if (rc == 0 && !o->skip_bad) {
 		rc = write_spool(&im, err);
 	}
@@ -1621,8 +1632,8 @@ static int user_ndjson(json_t *p, void *arg)
 	return export_emit(x);
 }
 
-static const char *const csv_columns[] = {"user_id", "anonymous_id", "email", "phone", "name", "first_name",
-					  "last_name", "lifecycle_stage", "tags", "created_at", "traits"};
+static const char *const csv_columns[] = {"user_id",   "anonymous_id",	  "email", "phone",	 "name",  "first_name",
+					  "last_name", "lifecycle_stage", "tags",  "created_at", "traits"};
 #define NCSV_COLUMNS (sizeof csv_columns / sizeof csv_columns[0])
 
 static void csv_cell(struct buf *b, const char *s, size_t n, int first)
@@ -1708,7 +1719,8 @@ static int export_finish(struct export_ctx *x, int rc, size_t *count, struct cai
 {
 	if (x->failed && !err->code)
 		rc = cairn_err_set(err, CAIRN_EIO, "write_failed", "",
-				   x->line.overflow ? "A record is too large to export." : "Writing the export failed.");
+				   x->line.overflow ? "A record is too large to export."
+						    : "Writing the export failed.");
 	else if (x->failed)
 		rc = err->code;
 	if (count)

@@ -48,21 +48,21 @@
 #include "ingest/ingest.h"
 #include "store/store.h"
 
-#define INGEST_IMPORT_MAX_RECORD (256u * 1024u) /* one CSV record or NDJSON line */
+#define INGEST_IMPORT_MAX_RECORD  (256u * 1024u) /* one CSV record or NDJSON line */
 #define INGEST_IMPORT_MAX_COLUMNS 1024
-#define INGEST_IMPORT_MAX_TAGS 1000             /* per row */
-#define INGEST_IMPORT_CHUNK 1000                /* messages per write (transaction) */
-#define INGEST_IMPORT_MAX_ERRORS 1000           /* listed; all are counted */
+#define INGEST_IMPORT_MAX_TAGS	  1000 /* per row */
+#define INGEST_IMPORT_CHUNK	  1000 /* messages per write (transaction) */
+#define INGEST_IMPORT_MAX_ERRORS  1000 /* listed; all are counted */
 
 /* ---- a byte source: a FILE (streamed) or memory -------------------------- */
 struct ingest_src {
-	FILE *f;                /* NULL for memory */
+	FILE *f;		/* NULL for memory */
 	const unsigned char *p; /* the window: memory, or own for a FILE */
 	size_t len, pos;
 	unsigned char *own;
 	uint64_t offset; /* bytes consumed before p[0] */
-	int eof;         /* nothing more will come into the window */
-	int error;       /* errno of a read failure, or 0 */
+	int eof;	 /* nothing more will come into the window */
+	int error;	 /* errno of a read failure, or 0 */
 };
 
 /* The source borrows p (memory) or f (not closed by release). */
@@ -85,9 +85,9 @@ struct ingest_csv_field {
 
 struct ingest_csv {
 	struct ingest_src *src;
-	size_t line;     /* line number of the next byte, from 1 */
+	size_t line;	 /* line number of the next byte, from 1 */
 	size_t rec_line; /* OUT: the line the last record started on */
-	size_t nfields;  /* OUT: fields of the last record */
+	size_t nfields;	 /* OUT: fields of the last record */
 	struct ingest_csv_field *fields;
 	/* private */
 	struct buf rec;
@@ -124,20 +124,20 @@ enum ingest_import_phase {
 struct ingest_import_progress {
 	enum ingest_import_phase phase;
 	uint64_t bytes; /* input bytes read */
-	size_t rows;    /* data rows read */
+	size_t rows;	/* data rows read */
 	size_t written; /* rows written (imported + duplicates) */
-	size_t total;   /* rows to write in INGEST_PHASE_WRITE, else 0 */
+	size_t total;	/* rows to write in INGEST_PHASE_WRITE, else 0 */
 };
 
 struct ingest_import_opts {
 	enum ingest_import_kind kind;
 	enum ingest_import_format format; /* AUTO: NDJSON if the input starts with '{', else CSV */
-	int skip_bad;                     /* 0: any bad row aborts and nothing is written */
-	const char *const *map;           /* "column=trait" renames (CSV only); "column=" drops */
+	int skip_bad;			  /* 0: any bad row aborts and nothing is written */
+	const char *const *map;		  /* "column=trait" renames (CSV only); "column=" drops */
 	size_t nmap;
 	int64_t received_at;   /* receivedAt, and timestamp when a row has none */
 	const char *spool_dir; /* abort mode's temporary file; NULL: $TMPDIR or /tmp */
-	size_t chunk;          /* messages per write; 0: INGEST_IMPORT_CHUNK */
+	size_t chunk;	       /* messages per write; 0: INGEST_IMPORT_CHUNK */
 	ingest_import_write_fn write;
 	void *write_arg;
 	/* Called every few hundred rows and at the end of each phase; may be NULL. */
@@ -151,12 +151,12 @@ struct ingest_import_error {
 };
 
 struct ingest_import_result {
-	size_t rows;       /* data rows read (not the header, not blank lines) */
+	size_t rows;	   /* data rows read (not the header, not blank lines) */
 	size_t imported;   /* rows with at least one newly stored message */
 	size_t duplicates; /* rows already stored by an earlier run: nothing written */
-	size_t skipped;    /* bad rows (left out in skip mode; the abort's cause otherwise) */
+	size_t skipped;	   /* bad rows (left out in skip mode; the abort's cause otherwise) */
 	size_t messages;   /* messages newly stored */
-	int aborted;       /* abort mode found bad rows: nothing was written */
+	int aborted;	   /* abort mode found bad rows: nothing was written */
 	struct ingest_import_error *errors;
 	size_t nerrors; /* listed: at most INGEST_IMPORT_MAX_ERRORS */
 	int errors_truncated;

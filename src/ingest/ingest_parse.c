@@ -41,7 +41,8 @@ const char *ingest_kind_name(enum ingest_kind k)
 }
 
 static const char *const consent_statuses[] = {"subscribed", "unsubscribed", "unknown"};
-static const char *const lifecycle_stages[] = {"subscriber", "lead", "mql", "sql", "opportunity", "customer", "dormant"};
+static const char *const lifecycle_stages[] = {"subscriber",  "lead",	  "mql",    "sql",
+					       "opportunity", "customer", "dormant"};
 
 static int in_list(const char *s, const char *const *list, size_t n)
 {
@@ -130,28 +131,29 @@ static int valid_timezone(const char *tz)
 static int check_consent(struct ctx *c, json_t *consent)
 {
 	if (!json_is_object(consent))
-		return fail(c, "traits.consent", "must be an object such as {\"email\":\"subscribed\"}%s%s", NULL, NULL);
+		return fail(c, "traits.consent", "must be an object such as {\"email\":\"subscribed\"}%s%s", NULL,
+			    NULL);
 	const char *ch;
 	json_t *v;
-	json_object_foreach(consent, ch, v)
-	{
+	json_object_foreach (consent, ch, v) {
 		if (!strcmp(ch, "topics")) {
 			if (!json_is_object(v))
-				return fail(c, "traits.consent.topics", "must be an object of topic: status%s%s", NULL, NULL);
+				return fail(c, "traits.consent.topics", "must be an object of topic: status%s%s", NULL,
+					    NULL);
 			const char *t;
 			json_t *s;
-			json_object_foreach(v, t, s)
-			{
+			json_object_foreach (v, t, s) {
 				if (!json_is_string(s) || !in_list(json_string_value(s), consent_statuses, 3))
-					return fail(c, "traits.consent.topics",
-						    "topic '%s' must be \"subscribed\", \"unsubscribed\" or \"unknown\"%s", t,
-						    NULL);
+					return fail(
+						c, "traits.consent.topics",
+						"topic '%s' must be \"subscribed\", \"unsubscribed\" or \"unknown\"%s",
+						t, NULL);
 			}
 			continue;
 		}
 		if (!json_is_string(v) || !in_list(json_string_value(v), consent_statuses, 3))
-			return fail(c, "traits.consent", "channel '%s' must be \"subscribed\", \"unsubscribed\" or \"unknown\"%s",
-				    ch, NULL);
+			return fail(c, "traits.consent",
+				    "channel '%s' must be \"subscribed\", \"unsubscribed\" or \"unknown\"%s", ch, NULL);
 	}
 	return 0;
 }
@@ -159,8 +161,8 @@ static int check_consent(struct ctx *c, json_t *consent)
 /* Reserved traits have types users rely on; everything else is free-form. */
 static int check_traits(struct ctx *c, json_t *traits)
 {
-	static const char *const string_traits[] = {"email", "phone", "first_name", "last_name", "name",
-						    "locale", "preferred_channel"};
+	static const char *const string_traits[] = {"email", "phone",  "first_name",	   "last_name",
+						    "name",  "locale", "preferred_channel"};
 	if (!traits)
 		return 0;
 	for (size_t i = 0; i < sizeof string_traits / sizeof string_traits[0]; i++) {
@@ -183,7 +185,8 @@ static int check_traits(struct ctx *c, json_t *traits)
 	    (!json_is_string(lc) ||
 	     !in_list(json_string_value(lc), lifecycle_stages, sizeof lifecycle_stages / sizeof lifecycle_stages[0])))
 		return fail(c, "traits.lifecycle_stage",
-			    "must be one of subscriber, lead, mql, sql, opportunity, customer, dormant%s%s", NULL, NULL);
+			    "must be one of subscriber, lead, mql, sql, opportunity, customer, dormant%s%s", NULL,
+			    NULL);
 	json_t *consent = json_object_get(traits, "consent");
 	if (consent && !json_is_null(consent))
 		return check_consent(c, consent);
@@ -235,8 +238,7 @@ static int one_message(struct ctx *c, json_t *msg, enum ingest_kind kind, int64_
 		const char *t = jsonx_str(msg, "type");
 		int k = t ? ingest_kind_from_name(t) : -1;
 		if (k < 0 || k == INGEST_BATCH)
-			return fail(c, "type",
-				    "must be one of identify, track, page, screen, group, alias (got %s)%s",
+			return fail(c, "type", "must be one of identify, track, page, screen, group, alias (got %s)%s",
 				    t ? t : "nothing", NULL);
 		kind = (enum ingest_kind)k;
 	}
@@ -294,8 +296,7 @@ static int one_message(struct ctx *c, json_t *msg, enum ingest_kind kind, int64_
 		free(prev);
 		break;
 	}
-	default:
-		break;
+	default: break;
 	}
 	json_t *mid = json_object_get(msg, "messageId");
 	char idbuf[48];
@@ -381,8 +382,8 @@ static int syntax_error(struct cairn_err *err, const char *p, size_t at, const c
 {
 	int line, col;
 	line_col(p, at, &line, &col);
-	return cairn_err_set(err, CAIRN_EINVAL, "invalid_json", "", "The body is not valid JSON: %s (line %d, column %d).",
-			     what, line, col);
+	return cairn_err_set(err, CAIRN_EINVAL, "invalid_json", "",
+			     "The body is not valid JSON: %s (line %d, column %d).", what, line, col);
 }
 
 /* Parses the JSON value at p[i] with jansson; *end is the byte after it. */
@@ -395,7 +396,8 @@ static json_t *value_at(const char *p, size_t i, size_t n, size_t *end, struct c
 			syntax_error(err, p, i + (size_t)(je.position > 0 ? je.position : 0),
 				     "strings may not contain the NUL character (\\u0000)");
 		else if (json_error_code(&je) == json_error_invalid_utf8)
-			cairn_err_set(err, CAIRN_EINVAL, "invalid_utf8", "", "The body is not valid UTF-8 (near byte %zu); send UTF-8 text.",
+			cairn_err_set(err, CAIRN_EINVAL, "invalid_utf8", "",
+				      "The body is not valid UTF-8 (near byte %zu); send UTF-8 text.",
 				      i + (size_t)je.position);
 		else
 			syntax_error(err, p, i + (size_t)(je.position > 0 ? je.position : 0), je.text);
@@ -403,8 +405,8 @@ static json_t *value_at(const char *p, size_t i, size_t n, size_t *end, struct c
 	}
 	if (jsonx_depth(v, INGEST_MAX_DEPTH) > INGEST_MAX_DEPTH) {
 		json_decref(v);
-		cairn_err_set(err, CAIRN_EINVAL, "too_deep", "", "The JSON is nested more than %d levels deep; flatten it.",
-			      INGEST_MAX_DEPTH);
+		cairn_err_set(err, CAIRN_EINVAL, "too_deep", "",
+			      "The JSON is nested more than %d levels deep; flatten it.", INGEST_MAX_DEPTH);
 		return NULL;
 	}
 	*end = i + (size_t)je.position;
@@ -422,7 +424,8 @@ static int parse_batch(const char *p, size_t n, int64_t received_at, struct inge
 	int rc = 0, seen_batch = 0;
 	size_t i = skip_ws(p, 0, n);
 	if (i >= n || p[i] != '{') {
-		rc = cairn_err_set(err, CAIRN_EINVAL, "invalid_json", "", "The body must be a JSON object with a \"batch\" array.");
+		rc = cairn_err_set(err, CAIRN_EINVAL, "invalid_json", "",
+				   "The body must be a JSON object with a \"batch\" array.");
 		goto done;
 	}
 	i = skip_ws(p, i + 1, n);
@@ -463,7 +466,8 @@ static int parse_batch(const char *p, size_t n, int64_t received_at, struct inge
 			seen_batch++;
 			if (i >= n || p[i] != '[') {
 				json_decref(key);
-				rc = cairn_err_set(err, CAIRN_EINVAL, "invalid_batch", "batch", "\"batch\" must be an array of messages.");
+				rc = cairn_err_set(err, CAIRN_EINVAL, "invalid_batch", "batch",
+						   "\"batch\" must be an array of messages.");
 				break;
 			}
 			i = skip_ws(p, i + 1, n);
@@ -479,7 +483,8 @@ static int parse_batch(const char *p, size_t n, int64_t received_at, struct inge
 					if (count == INGEST_MAX_BATCH) {
 						json_decref(m);
 						rc = cairn_err_set(err, CAIRN_ETOOBIG, "batch_too_large", "batch",
-								   "The batch has more than 2500 messages; send at most 2500 per request.");
+								   "The batch has more than 2500 messages; send at "
+								   "most 2500 per request.");
 						break;
 					}
 					xgrow((void **)&starts, &cap, count + 1, sizeof *starts);
@@ -538,7 +543,8 @@ static int parse_batch(const char *p, size_t n, int64_t received_at, struct inge
 	if (rc == 0 && skip_ws(p, i, n) != n)
 		rc = syntax_error(err, p, i, "unexpected data after the JSON object");
 	if (rc == 0 && !seen_batch)
-		rc = cairn_err_set(err, CAIRN_EINVAL, "invalid_batch", "batch", "The body needs a \"batch\" array of messages.");
+		rc = cairn_err_set(err, CAIRN_EINVAL, "invalid_batch", "batch",
+				   "The body needs a \"batch\" array of messages.");
 	if (rc == 0) {
 		struct ctx c = {.err = err, .path = ""};
 		out->msgs = xcalloc(count ? count : 1, sizeof *out->msgs);
@@ -565,9 +571,11 @@ int ingest_parse(enum ingest_kind kind, const char *body, size_t len, int64_t re
 	memset(out, 0, sizeof *out);
 	if (len > INGEST_MAX_REQUEST)
 		return cairn_err_set(err, CAIRN_ETOOBIG, "request_too_large", "",
-				     "The request is %zu bytes; a request may be at most 500 KB. Send smaller batches.", len);
+				     "The request is %zu bytes; a request may be at most 500 KB. Send smaller batches.",
+				     len);
 	if (len == 0)
-		return cairn_err_set(err, CAIRN_EINVAL, "invalid_json", "", "The request body is empty; send a JSON object.");
+		return cairn_err_set(err, CAIRN_EINVAL, "invalid_json", "",
+				     "The request body is empty; send a JSON object.");
 	int rc;
 	if (kind == INGEST_BATCH) {
 		rc = parse_batch(body, len, received_at, out, err);

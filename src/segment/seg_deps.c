@@ -37,24 +37,14 @@ static int visit(void *arg, const struct cond_dep *d)
 	const char *t = ev->type ? ev->type : "";
 	int hit = 0;
 	switch (d->kind) {
-	case COND_TRAIT:
-		hit = !strcmp(t, "identify") || !strcmp(t, "alias") || !strcmp(t, "lifecycle");
-		break;
+	case COND_TRAIT: hit = !strcmp(t, "identify") || !strcmp(t, "alias") || !strcmp(t, "lifecycle"); break;
 	case COND_PROPERTY:
 		hit = !d->in_where; /* the current event itself */
 		break;
-	case COND_EVENT:
-		hit = s->is_track && named(ev, d->name);
-		break;
-	case COND_TAG:
-		hit = !strcmp(t, "tags") || named(ev, "Tag Added") || named(ev, "Tag Removed");
-		break;
-	case COND_CONSENT:
-		hit = !strcmp(t, "identify") || !strcmp(t, "consent");
-		break;
-	case COND_SEGMENT:
-		hit = named(ev, "Segment Entered") || named(ev, "Segment Exited");
-		break;
+	case COND_EVENT: hit = s->is_track && named(ev, d->name); break;
+	case COND_TAG: hit = !strcmp(t, "tags") || named(ev, "Tag Added") || named(ev, "Tag Removed"); break;
+	case COND_CONSENT: hit = !strcmp(t, "identify") || !strcmp(t, "consent"); break;
+	case COND_SEGMENT: hit = named(ev, "Segment Entered") || named(ev, "Segment Exited"); break;
 	case COND_COMPUTED: {
 		hit = 1; /* unknown or any-event traits (first/last seen) */
 		for (size_t i = 0; i < sizeof computed_sources / sizeof computed_sources[0]; i++) {

@@ -85,15 +85,9 @@ static int collect_dep(void *arg, const struct cond_dep *d)
 {
 	struct live_seg *s = arg;
 	switch (d->kind) {
-	case COND_TRAIT:
-		s->deps |= DEP_TRAIT;
-		break;
-	case COND_TAG:
-		s->deps |= DEP_TAG;
-		break;
-	case COND_CONSENT:
-		s->deps |= DEP_CONSENT;
-		break;
+	case COND_TRAIT: s->deps |= DEP_TRAIT; break;
+	case COND_TAG: s->deps |= DEP_TAG; break;
+	case COND_CONSENT: s->deps |= DEP_CONSENT; break;
 	case COND_EVENT:
 		s->deps |= DEP_EVENTS;
 		for (size_t i = 0; i < s->nevents; i++) {
@@ -103,11 +97,8 @@ static int collect_dep(void *arg, const struct cond_dep *d)
 		s->events = xrealloc(s->events, (s->nevents + 1) * sizeof *s->events);
 		s->events[s->nevents++] = xstrdup(d->name);
 		break;
-	case COND_PROPERTY:
-		break; /* inside `where`: part of its event clause */
-	default:   /* computed, segment, score */
-		s->deps |= DEP_ALL;
-		break;
+	case COND_PROPERTY: break; /* inside `where`: part of its event clause */
+	default: /* computed, segment, score */ s->deps |= DEP_ALL; break;
 	}
 	return 0;
 }
@@ -245,7 +236,8 @@ static int relevant(const struct live_seg *s, const struct store_event *ev)
 		return 1;
 	if (!strcmp(t, "track")) {
 		/* tagging rules change tags and say so with these events */
-		if ((s->deps & DEP_TAG) && ev->name && (!strcmp(ev->name, "Tag Added") || !strcmp(ev->name, "Tag Removed")))
+		if ((s->deps & DEP_TAG) && ev->name &&
+		    (!strcmp(ev->name, "Tag Added") || !strcmp(ev->name, "Tag Removed")))
 			return 1;
 		for (size_t i = 0; ev->name && i < s->nevents; i++) {
 			if (!strcmp(s->events[i], ev->name))
@@ -321,8 +313,8 @@ static int eval_one(struct store *st, int64_t ws, const char *id, const struct c
 	return store_seg_due_set(st, ws, id, pid, next, err);
 }
 
-static int emit(struct store *st, int64_t ws, int64_t pid, const struct live_seg *s, enum change ch,
-		const char *cause, int64_t ts, struct cairn_err *err)
+static int emit(struct store *st, int64_t ws, int64_t pid, const struct live_seg *s, enum change ch, const char *cause,
+		int64_t ts, struct cairn_err *err)
 {
 	if (ch == CH_NONE)
 		return 0;
@@ -449,7 +441,8 @@ static int check_dep(void *arg, const struct cond_dep *d)
 	}
 	if (rc == CAIRN_ENOTFOUND)
 		return cairn_err_set(k->err, CAIRN_EUNPROC, "invalid_condition", "condition",
-				     "The condition uses segment '%s', which does not exist in this workspace.", d->name);
+				     "The condition uses segment '%s', which does not exist in this workspace.",
+				     d->name);
 	*k->err = e;
 	return rc;
 }

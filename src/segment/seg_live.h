@@ -19,7 +19,7 @@
 #include "store/store.h"
 
 #define SEG_LIVE_TICK_MAX 1000 /* due (segment, profile) pairs re-evaluated per tick */
-#define SEG_LIVE_SAMPLE 20     /* user ids in a preview's sample */
+#define SEG_LIVE_SAMPLE	  20   /* user ids in a preview's sample */
 
 int seg_live_apply(struct store *st, const struct store_event *ev, int64_t profile_id, struct cairn_err *err);
 int seg_live_tick(struct store *st, int64_t now_ms, struct cairn_err *err);

@@ -68,7 +68,7 @@ struct seg_ctx {
 	struct cond_ctx cond;
 	struct store *st;
 	int64_t ws, profile_id;
-	json_t *traits;   /* owned */
+	json_t *traits;	  /* owned */
 	json_t *computed; /* owned; NULL until first asked */
 	int64_t computed_at;
 };

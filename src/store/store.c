@@ -38,8 +38,9 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_IDENTITY_LINK] = "INSERT INTO identities (workspace_id, kind, value, profile_id, first_seen)"
 			    " VALUES (?,?,?,?,?) ON CONFLICT (workspace_id, kind, value)"
 			    " DO UPDATE SET profile_id = excluded.profile_id",
-	[S_PROFILE_CREATE] = "INSERT INTO profiles (workspace_id, user_id, first_seen, last_seen, created_at, updated_at)"
-			     " VALUES (?,?,?,?,?,?)",
+	[S_PROFILE_CREATE] =
+		"INSERT INTO profiles (workspace_id, user_id, first_seen, last_seen, created_at, updated_at)"
+		" VALUES (?,?,?,?,?,?)",
 	[S_PROFILE_GET] = "SELECT workspace_id, user_id, traits, lifecycle, first_seen, last_seen, created_at,"
 			  " updated_at FROM profiles WHERE profile_id = ?",
 	[S_PROFILE_PUT] = "UPDATE profiles SET user_id = ?, traits = ?, lifecycle = ?, first_seen = ?, last_seen = ?,"
@@ -67,7 +68,8 @@ int store_sqlerr(struct store_conn *c, struct cairn_err *err, const char *what)
 {
 	const char *msg = c && c->db ? sqlite3_errmsg(c->db) : "no connection";
 	log_error("store error", "op", what, "sqlite", msg, NULL);
-	return cairn_err_set(err, CAIRN_EIO, "storage_error", "", "The store failed while %s (%s); try again.", what, msg);
+	return cairn_err_set(err, CAIRN_EIO, "storage_error", "", "The store failed while %s (%s); try again.", what,
+			     msg);
 }
 
 int store_prepare(struct store_conn *c, const char *sql, sqlite3_stmt **s, struct cairn_err *err, const char *what)
@@ -117,7 +119,8 @@ sqlite3_stmt *store_stmt(struct store_conn *c, enum stmt_id id)
 	sqlite3_stmt *s = c->stmts[id];
 	if (!s) {
 		if (sqlite3_prepare_v3(c->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
-			log_error("cannot prepare statement", "sql", stmt_sql[id], "sqlite", sqlite3_errmsg(c->db), NULL);
+			log_error("cannot prepare statement", "sql", stmt_sql[id], "sqlite", sqlite3_errmsg(c->db),
+				  NULL);
 			abort(); /* a bug: every statement must prepare against the current schema */
 		}
 		c->stmts[id] = s;
@@ -368,8 +371,8 @@ static void *checkpointer_main(void *arg)
 			int log_frames = 0, ckpt_frames = 0;
 			sqlite3_wal_checkpoint_v2(c->db, dbs[i], SQLITE_CHECKPOINT_PASSIVE, &log_frames, &ckpt_frames);
 			if (log_frames > CKPT_RESTART_FRAMES) {
-				int rc = sqlite3_wal_checkpoint_v2(c->db, dbs[i], SQLITE_CHECKPOINT_RESTART, &log_frames,
-								   &ckpt_frames);
+				int rc = sqlite3_wal_checkpoint_v2(c->db, dbs[i], SQLITE_CHECKPOINT_RESTART,
+								   &log_frames, &ckpt_frames);
 				char m[96];
 				snprintf(m, sizeof m, "rc=%d log=%d ckpt=%d", rc, log_frames, ckpt_frames);
 				log_debug("checkpoint restart", "db", dbs[i], "result", m, NULL);

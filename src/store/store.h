@@ -76,8 +76,8 @@ int store_key_add(struct store *st, int64_t ws, enum store_key_kind kind, const 
 /* Finds an unrevoked key by hash: 0 with *ws and *kind, or CAIRN_ENOTFOUND. */
 int store_key_lookup(struct store *st, const unsigned char hash[32], int64_t *ws, int *kind, struct cairn_err *err);
 /* Creates or replaces (same email) a member with an argon2id hash. */
-int store_member_put(struct store *st, int64_t ws, const char *email, const char *pwhash, const char *role,
-		     int64_t now, struct cairn_err *err);
+int store_member_put(struct store *st, int64_t ws, const char *email, const char *pwhash, const char *role, int64_t now,
+		     struct cairn_err *err);
 
 /* ---- the event log ------------------------------------------------------- */
 struct store_event {
@@ -87,9 +87,9 @@ struct store_event {
 	const char *type; /* identify track page screen group alias | internal: consent tags lifecycle */
 	const char *name; /* event name (track), page/screen name, or NULL */
 	const char *message_id;
-	const char *user_id;      /* or NULL */
+	const char *user_id;	  /* or NULL */
 	const char *anonymous_id; /* or NULL */
-	int64_t ts;               /* event time after skew correction, ms */
+	int64_t ts;		  /* event time after skew correction, ms */
 	int64_t received_at;
 	const char *body; /* the normalized message, JSON */
 	size_t body_len;
@@ -99,8 +99,7 @@ struct store_event {
  * dup[i] (OUT) is 1 when events[i].message_id was already stored for its
  * workspace (then nothing is written for it), else 0 and events[i].id set.
  * On error nothing of the batch is stored. */
-int store_log_append(struct store *st, struct store_event *events, size_t n, unsigned char *dup,
-		     struct cairn_err *err);
+int store_log_append(struct store *st, struct store_event *events, size_t n, unsigned char *dup, struct cairn_err *err);
 /* Moves the messageIds of events appended since the last call into the
  * idempotency index (dedup.db), sorted, in one transaction. The
  * checkpointer thread calls it every 200 ms; store_close calls it last. */
@@ -110,8 +109,7 @@ int64_t store_log_head(struct store *st);
 /* Calls fn for events with id > after_id in id order, at most limit. The
  * event's strings are valid only during the call. */
 typedef int (*store_event_fn)(const struct store_event *ev, void *arg);
-int store_log_scan(struct store *st, int64_t after_id, int limit, store_event_fn fn, void *arg,
-		   struct cairn_err *err);
+int store_log_scan(struct store *st, int64_t after_id, int limit, store_event_fn fn, void *arg, struct cairn_err *err);
 
 /* ---- engine transactions (state.db) -------------------------------------- */
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK on this thread's connection. */
@@ -154,8 +152,7 @@ int store_timeline_add(struct store *st, int64_t ws, int64_t profile_id, const s
 /* scope "channel" or "topic". */
 int store_consent_put(struct store *st, int64_t ws, int64_t profile_id, const char *scope, const char *name,
 		      const char *status, int64_t at, const char *source, struct cairn_err *err);
-int store_tag_add(struct store *st, int64_t ws, int64_t profile_id, const char *tag, int64_t at,
-		  struct cairn_err *err);
+int store_tag_add(struct store *st, int64_t ws, int64_t profile_id, const char *tag, int64_t at, struct cairn_err *err);
 int store_tag_remove(struct store *st, int64_t ws, int64_t profile_id, const char *tag, struct cairn_err *err);
 int store_group_put(struct store *st, int64_t ws, const char *group_id, json_t *traits, int64_t now,
 		    struct cairn_err *err);

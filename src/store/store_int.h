@@ -40,7 +40,7 @@ struct store_conn {
 	sqlite3_stmt *stmts[S_COUNT];
 	struct store *st;
 	struct store_conn *next; /* all connections, for store_close */
-	int64_t generation;      /* equals st->generation while valid */
+	int64_t generation;	 /* equals st->generation while valid */
 };
 
 /* Keys of events appended by this process and not yet in dd.event_dedup:

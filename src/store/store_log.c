@@ -106,7 +106,8 @@ static int64_t mark_get(struct store_conn *c)
 {
 	sqlite3_stmt *s;
 	int64_t v = 0;
-	if (sqlite3_prepare_v2(c->db, "SELECT upto FROM dd.dedup_mark WHERE name = 'indexed'", -1, &s, NULL) == SQLITE_OK &&
+	if (sqlite3_prepare_v2(c->db, "SELECT upto FROM dd.dedup_mark WHERE name = 'indexed'", -1, &s, NULL) ==
+		    SQLITE_OK &&
 	    sqlite3_step(s) == SQLITE_ROW)
 		v = sqlite3_column_int64(s, 0);
 	sqlite3_finalize(s);
@@ -118,8 +119,8 @@ int store_dedup_load_tail(struct store *st, struct cairn_err *err)
 	struct store_conn *c = store_conn(st);
 	int64_t mark = mark_get(c);
 	sqlite3_stmt *s;
-	if (sqlite3_prepare_v2(c->db, "SELECT id, workspace_id, message_id FROM ev.events WHERE id > ? ORDER BY id", -1, &s,
-			       NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(c->db, "SELECT id, workspace_id, message_id FROM ev.events WHERE id > ? ORDER BY id", -1,
+			       &s, NULL) != SQLITE_OK)
 		return store_sqlerr(c, err, "reading the log tail");
 	sqlite3_bind_int64(s, 1, mark);
 	pthread_mutex_lock(&st->recent_lock);
@@ -153,7 +154,8 @@ static int append_one(struct store *st, struct store_conn *c, struct store_event
 	pthread_mutex_lock(&st->recent_lock);
 	int64_t recent_id = set_get(&st->recent, key);
 	pthread_mutex_unlock(&st->recent_lock);
-	*dup = (recent_id && same_event(c, S_LOG_EVENT_CHECK, recent_id, ev)) || same_event(c, S_LOG_DEDUP_CHECK, key, ev);
+	*dup = (recent_id && same_event(c, S_LOG_EVENT_CHECK, recent_id, ev)) ||
+	       same_event(c, S_LOG_DEDUP_CHECK, key, ev);
 	if (*dup) {
 		ev->id = 0;
 		return 0;
@@ -180,8 +182,7 @@ static int append_one(struct store *st, struct store_conn *c, struct store_event
 	return 0;
 }
 
-int store_log_append(struct store *st, struct store_event *events, size_t n, unsigned char *dup,
-		     struct cairn_err *err)
+int store_log_append(struct store *st, struct store_event *events, size_t n, unsigned char *dup, struct cairn_err *err)
 {
 	struct store_conn *c = store_conn(st);
 	if (store_exec_stmt(c, store_stmt(c, S_BEGIN), err, "starting a log transaction") < 0)
@@ -219,8 +220,8 @@ int store_log_index(struct store *st, struct cairn_err *err)
 	int64_t mark = mark_get(c);
 	/* read the log past the mark in one short read transaction */
 	sqlite3_stmt *s;
-	if (sqlite3_prepare_v2(c->db, "SELECT id, workspace_id, message_id FROM ev.events WHERE id > ? ORDER BY id", -1, &s,
-			       NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(c->db, "SELECT id, workspace_id, message_id FROM ev.events WHERE id > ? ORDER BY id", -1,
+			       &s, NULL) != SQLITE_OK)
 		return store_sqlerr(c, err, "reading the log for indexing");
 	sqlite3_bind_int64(s, 1, mark);
 	struct key_row *rows = NULL;
@@ -240,11 +241,13 @@ int store_log_index(struct store *st, struct cairn_err *err)
 		qsort(rows, n, sizeof *rows, cmp_key);
 		sqlite3_stmt *ins = NULL, *mk = NULL;
 		rc = sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK &&
+				     sqlite3_prepare_v2(
+					     c->db,
+					     "INSERT INTO dd.event_dedup (key, workspace_id, event_id) VALUES (?,?,?)"
+					     " ON CONFLICT DO NOTHING",
+					     -1, &ins, NULL) == SQLITE_OK &&
 				     sqlite3_prepare_v2(c->db,
-							"INSERT INTO dd.event_dedup (key, workspace_id, event_id) VALUES (?,?,?)"
-							" ON CONFLICT DO NOTHING",
-							-1, &ins, NULL) == SQLITE_OK &&
-				     sqlite3_prepare_v2(c->db, "UPDATE dd.dedup_mark SET upto = ? WHERE name = 'indexed'", -1,
+							"UPDATE dd.dedup_mark SET upto = ? WHERE name = 'indexed'", -1,
 							&mk, NULL) == SQLITE_OK
 			     ? 0
 			     : -1;
@@ -301,8 +304,7 @@ static const char *col_text(sqlite3_stmt *s, int i)
 	return (const char *)sqlite3_column_text(s, i);
 }
 
-int store_log_scan(struct store *st, int64_t after_id, int limit, store_event_fn fn, void *arg,
-		   struct cairn_err *err)
+int store_log_scan(struct store *st, int64_t after_id, int limit, store_event_fn fn, void *arg, struct cairn_err *err)
 {
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s = store_stmt(c, S_LOG_SCAN);

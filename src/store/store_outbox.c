@@ -13,7 +13,8 @@ int store_profile_ids(struct store *st, int64_t profile_id, char **user_id, char
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
 	*user_id = *anonymous_id = NULL;
-	if (store_prepare(c, "SELECT user_id FROM profiles WHERE profile_id = ?", &s, err, "using the engine outbox") < 0)
+	if (store_prepare(c, "SELECT user_id FROM profiles WHERE profile_id = ?", &s, err, "using the engine outbox") <
+	    0)
 		return CAIRN_EIO;
 	sqlite3_bind_int64(s, 1, profile_id);
 	int found = sqlite3_step(s) == SQLITE_ROW;
@@ -24,8 +25,10 @@ int store_profile_ids(struct store *st, int64_t profile_id, char **user_id, char
 		return cairn_err_set(err, CAIRN_ENOTFOUND, "not_found", "", "No such profile.");
 	if (*user_id)
 		return 0;
-	if (store_prepare(c, "SELECT value FROM identities WHERE profile_id = ? AND kind = 'anonymous' ORDER BY first_seen LIMIT 1",
-		 &s, err, "using the engine outbox") < 0)
+	if (store_prepare(c,
+			  "SELECT value FROM identities WHERE profile_id = ? AND kind = 'anonymous' ORDER BY "
+			  "first_seen LIMIT 1",
+			  &s, err, "using the engine outbox") < 0)
 		return CAIRN_EIO;
 	sqlite3_bind_int64(s, 1, profile_id);
 	if (sqlite3_step(s) == SQLITE_ROW)
@@ -39,9 +42,10 @@ int store_outbox_add(struct store *st, const struct store_event *ev, int64_t pro
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
 	if (store_prepare(c,
-		 "INSERT INTO engine_outbox (workspace_id, profile_id, message_id, user_id, anonymous_id, name, body, ts)"
-		 " VALUES (?,?,?,?,?,?,?,?)",
-		 &s, err, "using the engine outbox") < 0)
+			  "INSERT INTO engine_outbox (workspace_id, profile_id, message_id, user_id, anonymous_id, "
+			  "name, body, ts)"
+			  " VALUES (?,?,?,?,?,?,?,?)",
+			  &s, err, "using the engine outbox") < 0)
 		return CAIRN_EIO;
 	sqlite3_bind_int64(s, 1, ev->workspace_id);
 	sqlite3_bind_int64(s, 2, profile_id);
@@ -61,10 +65,11 @@ int store_outbox_scan(struct store *st, int limit, store_event_fn fn, void *arg,
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
 	*upto = 0;
-	if (store_prepare(c,
-		 "SELECT id, workspace_id, message_id, user_id, anonymous_id, name, body, ts FROM engine_outbox"
-		 " ORDER BY id LIMIT ?",
-		 &s, err, "using the engine outbox") < 0)
+	if (store_prepare(
+		    c,
+		    "SELECT id, workspace_id, message_id, user_id, anonymous_id, name, body, ts FROM engine_outbox"
+		    " ORDER BY id LIMIT ?",
+		    &s, err, "using the engine outbox") < 0)
 		return CAIRN_EIO;
 	sqlite3_bind_int(s, 1, limit);
 	int rc, ret = 0;

@@ -56,8 +56,8 @@ int store_workspace_find(struct store *st, const char *name, int64_t *ws_id, str
 	if (rc == SQLITE_ROW)
 		return 0;
 	if (rc == SQLITE_DONE)
-		return cairn_err_set(err, CAIRN_ENOTFOUND, "workspace_not_found", "", "There is no workspace named '%s'.",
-				     name);
+		return cairn_err_set(err, CAIRN_ENOTFOUND, "workspace_not_found", "",
+				     "There is no workspace named '%s'.", name);
 	return store_sqlerr(c, err, "finding a workspace");
 }
 
@@ -67,7 +67,8 @@ int store_key_add(struct store *st, int64_t ws, enum store_key_kind kind, const 
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
 	if (revoke_old) {
-		if (run(c, "UPDATE api_keys SET revoked_at = ? WHERE workspace_id = ? AND kind = ? AND revoked_at IS NULL",
+		if (run(c,
+			"UPDATE api_keys SET revoked_at = ? WHERE workspace_id = ? AND kind = ? AND revoked_at IS NULL",
 			err, "revoking keys", &s) < 0)
 			return CAIRN_EIO;
 		sqlite3_bind_int64(s, 1, now);
@@ -112,8 +113,8 @@ int store_key_lookup(struct store *st, const unsigned char hash[32], int64_t *ws
 	return store_sqlerr(c, err, "checking a key");
 }
 
-int store_member_put(struct store *st, int64_t ws, const char *email, const char *pwhash, const char *role,
-		     int64_t now, struct cairn_err *err)
+int store_member_put(struct store *st, int64_t ws, const char *email, const char *pwhash, const char *role, int64_t now,
+		     struct cairn_err *err)
 {
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
@@ -368,8 +369,7 @@ int store_consent_put(struct store *st, int64_t ws, int64_t profile_id, const ch
 	return store_exec_stmt(c, s, err, "recording consent");
 }
 
-int store_tag_add(struct store *st, int64_t ws, int64_t profile_id, const char *tag, int64_t at,
-		  struct cairn_err *err)
+int store_tag_add(struct store *st, int64_t ws, int64_t profile_id, const char *tag, int64_t at, struct cairn_err *err)
 {
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s = store_stmt(c, S_TAG_ADD);
@@ -402,7 +402,8 @@ int store_group_put(struct store *st, int64_t ws, const char *group_id, json_t *
 	sqlite3_bind_int64(q, 1, ws);
 	store_bind_text(q, 2, group_id);
 	if (sqlite3_step(q) == SQLITE_ROW)
-		merged = jsonx_loadb((const char *)sqlite3_column_text(q, 0), (size_t)sqlite3_column_bytes(q, 0), 0, NULL);
+		merged = jsonx_loadb((const char *)sqlite3_column_text(q, 0), (size_t)sqlite3_column_bytes(q, 0), 0,
+				     NULL);
 	sqlite3_finalize(q);
 	if (!merged)
 		merged = json_object();

@@ -46,15 +46,15 @@ int store_profile_resolve(struct store *st, int64_t ws, const char *id, int64_t 
 			     "No user or anonymous id '%s' in this workspace.", id);
 }
 
-static json_t *profile_row_json(struct store_conn *c, int64_t ws, int64_t pid, sqlite3_stmt *row,
-				struct cairn_err *err)
+static json_t *profile_row_json(struct store_conn *c, int64_t ws, int64_t pid, sqlite3_stmt *row, struct cairn_err *err)
 {
 	/* row columns: user_id, traits, lifecycle, first_seen, last_seen, created_at, updated_at */
 	json_t *p = json_object();
 	json_object_set_new(p, "id", col_str(row, 0));
 	json_t *anon = json_array(), *aliases = json_array();
 	sqlite3_stmt *s;
-	if (prep(c, "SELECT kind, value FROM identities WHERE profile_id = ? ORDER BY first_seen, value", &s, err) == 0) {
+	if (prep(c, "SELECT kind, value FROM identities WHERE profile_id = ? ORDER BY first_seen, value", &s, err) ==
+	    0) {
 		sqlite3_bind_int64(s, 1, pid);
 		while (sqlite3_step(s) == SQLITE_ROW) {
 			const char *kind = (const char *)sqlite3_column_text(s, 0);
@@ -67,8 +67,8 @@ static json_t *profile_row_json(struct store_conn *c, int64_t ws, int64_t pid, s
 	json_object_set_new(p, "traits", col_json(row, 1));
 
 	json_t *consent = json_object(), *topics = json_object();
-	if (prep(c, "SELECT scope, name, status, updated_at, source FROM consents WHERE profile_id = ? ORDER BY name", &s,
-		 err) == 0) {
+	if (prep(c, "SELECT scope, name, status, updated_at, source FROM consents WHERE profile_id = ? ORDER BY name",
+		 &s, err) == 0) {
 		sqlite3_bind_int64(s, 1, pid);
 		while (sqlite3_step(s) == SQLITE_ROW) {
 			json_t *rec = json_pack("{s:o,s:o,s:o}", "status", col_str(s, 2), "updated_at",
@@ -100,7 +100,8 @@ static json_t *profile_row_json(struct store_conn *c, int64_t ws, int64_t pid, s
 		sqlite3_bind_int64(s, 1, pid);
 		sqlite3_bind_int64(s, 2, ws);
 		while (sqlite3_step(s) == SQLITE_ROW)
-			json_array_append_new(groups, json_pack("{s:o,s:o}", "id", col_str(s, 0), "traits", col_json(s, 1)));
+			json_array_append_new(groups,
+					      json_pack("{s:o,s:o}", "id", col_str(s, 0), "traits", col_json(s, 1)));
 		sqlite3_finalize(s);
 	}
 	json_object_set_new(p, "groups", groups);
@@ -118,12 +119,12 @@ static json_t *profile_row_json(struct store_conn *c, int64_t ws, int64_t pid, s
 
 /* first/last seen come from the timeline (two index seeks) so the engine
  * does not rewrite the profile row for every event */
-#define PROFILE_COLS                                                                                               \
-	"p.user_id, p.traits, p.lifecycle,"                                                                        \
-	" coalesce((SELECT min(t.ts) FROM timeline t WHERE t.workspace_id = p.workspace_id"                        \
-	"  AND t.profile_id = p.profile_id), p.first_seen),"                                                       \
-	" coalesce((SELECT max(t.ts) FROM timeline t WHERE t.workspace_id = p.workspace_id"                        \
-	"  AND t.profile_id = p.profile_id), p.last_seen),"                                                        \
+#define PROFILE_COLS                                                                                                   \
+	"p.user_id, p.traits, p.lifecycle,"                                                                            \
+	" coalesce((SELECT min(t.ts) FROM timeline t WHERE t.workspace_id = p.workspace_id"                            \
+	"  AND t.profile_id = p.profile_id), p.first_seen),"                                                           \
+	" coalesce((SELECT max(t.ts) FROM timeline t WHERE t.workspace_id = p.workspace_id"                            \
+	"  AND t.profile_id = p.profile_id), p.last_seen),"                                                            \
 	" p.created_at, p.updated_at, p.profile_id"
 
 json_t *store_profile_json(struct store *st, int64_t ws, const char *id, struct cairn_err *err)
@@ -267,11 +268,12 @@ json_t *store_events_json(struct store *st, int64_t ws, const char *name, int li
 	sqlite3_stmt *s;
 	int rc;
 	if (name)
-		rc = prep(c,
-			  "SELECT t.ts, t.event_id, " EVENT_COLS " FROM timeline t JOIN ev.events e ON e.id = t.event_id"
-			  " WHERE t.workspace_id = ?1 AND t.name = ?5 AND (t.ts < ?2 OR (t.ts = ?2 AND t.event_id < ?3))"
-			  " ORDER BY t.ts DESC, t.event_id DESC LIMIT ?4",
-			  &s, err);
+		rc = prep(
+			c,
+			"SELECT t.ts, t.event_id, " EVENT_COLS " FROM timeline t JOIN ev.events e ON e.id = t.event_id"
+			" WHERE t.workspace_id = ?1 AND t.name = ?5 AND (t.ts < ?2 OR (t.ts = ?2 AND t.event_id < ?3))"
+			" ORDER BY t.ts DESC, t.event_id DESC LIMIT ?4",
+			&s, err);
 	else /* all events: log order (newest first), the cursor's ts part is the id */
 		rc = prep(c,
 			  "SELECT e.id, e.id, " EVENT_COLS " FROM ev.events e WHERE e.workspace_id = ?1 AND e.id < ?3"
@@ -399,7 +401,8 @@ int store_profiles_each(struct store *st, int64_t ws, store_json_fn fn, void *ar
 {
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
-	if (prep(c, "SELECT " PROFILE_COLS " FROM profiles p WHERE p.workspace_id = ? ORDER BY p.profile_id", &s, err) < 0)
+	if (prep(c, "SELECT " PROFILE_COLS " FROM profiles p WHERE p.workspace_id = ? ORDER BY p.profile_id", &s, err) <
+	    0)
 		return CAIRN_EIO;
 	sqlite3_bind_int64(s, 1, ws);
 	int rc, ret = 0;

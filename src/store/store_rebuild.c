@@ -12,9 +12,9 @@
  * adds derived state adds its tables here (and `cairn rebuild --check`
  * proves it is a function of the log). */
 static const char *const derived_tables[] = {
-	"profiles", "identities", "timeline", "consents", "profile_tags", "groups", "group_members", "engine_cursors",
-	"engine_outbox", "seg_daily", "seg_state", "seg_members", "seg_due", "seg_sizes", "tagging_state", "tagging_due",
-	"seg_rfm", "seg_rfm_runs",
+	"profiles",	 "identities",	   "timeline",	    "consents",	   "profile_tags", "groups",
+	"group_members", "engine_cursors", "engine_outbox", "seg_daily",   "seg_state",	   "seg_members",
+	"seg_due",	 "seg_sizes",	   "tagging_state", "tagging_due", "seg_rfm",	   "seg_rfm_runs",
 };
 
 static int exec_sql(struct store_conn *c, const char *sql, struct cairn_err *err)
@@ -79,7 +79,8 @@ int store_workspace_ids(struct store *st, int64_t **ids, size_t *n, struct cairn
 	sqlite3_stmt *s;
 	*ids = NULL;
 	*n = 0;
-	if (sqlite3_prepare_v2(c->db, "SELECT workspace_id FROM workspaces ORDER BY workspace_id", -1, &s, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(c->db, "SELECT workspace_id FROM workspaces ORDER BY workspace_id", -1, &s, NULL) !=
+	    SQLITE_OK)
 		return store_sqlerr(c, err, "listing workspaces");
 	size_t cap = 0;
 	while (sqlite3_step(s) == SQLITE_ROW) {

@@ -76,11 +76,12 @@ static int not_found(struct cairn_err *err, const char *id)
 static int record_size(struct store_conn *c, int64_t ws, const char *seg, int64_t now, struct cairn_err *err)
 {
 	sqlite3_stmt *s;
-	if (prep_ws_seg(c,
-			"INSERT INTO seg_sizes (workspace_id, segment_id, day, size) SELECT workspace_id, segment_id, ?3,"
-			" size FROM segments WHERE workspace_id = ?1 AND segment_id = ?2 AND true"
-			" ON CONFLICT (workspace_id, segment_id, day) DO UPDATE SET size = excluded.size",
-			ws, seg, &s, err, "recording a segment's size") < 0)
+	if (prep_ws_seg(
+		    c,
+		    "INSERT INTO seg_sizes (workspace_id, segment_id, day, size) SELECT workspace_id, segment_id, ?3,"
+		    " size FROM segments WHERE workspace_id = ?1 AND segment_id = ?2 AND true"
+		    " ON CONFLICT (workspace_id, segment_id, day) DO UPDATE SET size = excluded.size",
+		    ws, seg, &s, err, "recording a segment's size") < 0)
 		return CAIRN_EIO;
 	sqlite3_bind_int64(s, 3, store_seg_day(now));
 	return store_run_finalize(c, s, err, "recording a segment's size");
@@ -93,12 +94,13 @@ int store_segment_insert(struct store *st, int64_t ws, const char *id, const cha
 {
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
-	if (prep_ws_seg(c,
-			"INSERT INTO segments (workspace_id, segment_id, name, condition, size, created_at, updated_at)"
-			" VALUES (?1, ?2, ?3, ?4, 0, ?5, ?5) ON CONFLICT (workspace_id, segment_id) DO UPDATE SET"
-			" name = excluded.name, condition = excluded.condition, size = 0, created_at = excluded.created_at,"
-			" updated_at = excluded.updated_at, archived_at = NULL WHERE segments.archived_at IS NOT NULL",
-			ws, id, &s, err, "saving a segment") < 0)
+	if (prep_ws_seg(
+		    c,
+		    "INSERT INTO segments (workspace_id, segment_id, name, condition, size, created_at, updated_at)"
+		    " VALUES (?1, ?2, ?3, ?4, 0, ?5, ?5) ON CONFLICT (workspace_id, segment_id) DO UPDATE SET"
+		    " name = excluded.name, condition = excluded.condition, size = 0, created_at = excluded.created_at,"
+		    " updated_at = excluded.updated_at, archived_at = NULL WHERE segments.archived_at IS NOT NULL",
+		    ws, id, &s, err, "saving a segment") < 0)
 		return CAIRN_EIO;
 	store_bind_text(s, 3, name);
 	store_bind_text(s, 4, condition);
@@ -106,9 +108,10 @@ int store_segment_insert(struct store *st, int64_t ws, const char *id, const cha
 	if (store_run_finalize(c, s, err, "saving a segment") < 0)
 		return CAIRN_EIO;
 	if (sqlite3_changes(c->db) == 0)
-		return cairn_err_set(err, CAIRN_ECONFLICT, "segment_exists", "id",
-				     "A segment '%s' already exists; change it with PUT /api/v1/segments/%s or pick another id.",
-				     id, id);
+		return cairn_err_set(
+			err, CAIRN_ECONFLICT, "segment_exists", "id",
+			"A segment '%s' already exists; change it with PUT /api/v1/segments/%s or pick another id.", id,
+			id);
 	return record_size(c, ws, id, now, err);
 }
 
@@ -193,9 +196,9 @@ int store_segments_list(struct store *st, int64_t ws, int limit, const char *cur
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
 	if (store_prepare(c,
-		 "SELECT " SEG_COLS " FROM segments WHERE workspace_id = ?1 AND archived_at IS NULL"
-		 " AND segment_id > ?2 ORDER BY segment_id LIMIT ?3",
-		 &s, err, "listing segments") < 0)
+			  "SELECT " SEG_COLS " FROM segments WHERE workspace_id = ?1 AND archived_at IS NULL"
+			  " AND segment_id > ?2 ORDER BY segment_id LIMIT ?3",
+			  &s, err, "listing segments") < 0)
 		return CAIRN_EIO;
 	sqlite3_bind_int64(s, 1, ws);
 	store_bind_text(s, 2, after);
@@ -263,10 +266,11 @@ int store_seg_member_add(struct store *st, int64_t ws, const char *seg, int64_t 
 {
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
-	if (prep_ws_seg(c,
-			"INSERT INTO seg_members (workspace_id, segment_id, profile_id, entered_at) VALUES (?1, ?2, ?3, ?4)"
-			" ON CONFLICT (workspace_id, segment_id, profile_id) DO NOTHING",
-			ws, seg, &s, err, "adding a segment member") < 0)
+	if (prep_ws_seg(
+		    c,
+		    "INSERT INTO seg_members (workspace_id, segment_id, profile_id, entered_at) VALUES (?1, ?2, ?3, ?4)"
+		    " ON CONFLICT (workspace_id, segment_id, profile_id) DO NOTHING",
+		    ws, seg, &s, err, "adding a segment member") < 0)
 		return CAIRN_EIO;
 	sqlite3_bind_int64(s, 3, profile_id);
 	sqlite3_bind_int64(s, 4, at);
@@ -280,8 +284,8 @@ int store_seg_member_remove(struct store *st, int64_t ws, const char *seg, int64
 {
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
-	if (prep_ws_seg(c, "DELETE FROM seg_members WHERE workspace_id = ?1 AND segment_id = ?2 AND profile_id = ?3", ws,
-			seg, &s, err, "removing a segment member") < 0)
+	if (prep_ws_seg(c, "DELETE FROM seg_members WHERE workspace_id = ?1 AND segment_id = ?2 AND profile_id = ?3",
+			ws, seg, &s, err, "removing a segment member") < 0)
 		return CAIRN_EIO;
 	sqlite3_bind_int64(s, 3, profile_id);
 	if (store_run_finalize(c, s, err, "removing a segment member") < 0)
@@ -294,7 +298,7 @@ int store_seg_profile_forget(struct store *st, int64_t ws, int64_t profile_id, i
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
 	if (store_prepare(c, "SELECT segment_id FROM seg_members WHERE workspace_id = ?1 AND profile_id = ?2", &s, err,
-		 "reading a profile's segments") < 0)
+			  "reading a profile's segments") < 0)
 		return CAIRN_EIO;
 	sqlite3_bind_int64(s, 1, ws);
 	sqlite3_bind_int64(s, 2, profile_id);
@@ -315,8 +319,8 @@ int store_seg_profile_forget(struct store *st, int64_t ws, int64_t profile_id, i
 	free(segs);
 	if (out < 0)
 		return out;
-	if (store_prepare(c, "DELETE FROM seg_due WHERE workspace_id = ?1 AND profile_id = ?2", &s, err, "forgetting a profile") <
-	    0)
+	if (store_prepare(c, "DELETE FROM seg_due WHERE workspace_id = ?1 AND profile_id = ?2", &s, err,
+			  "forgetting a profile") < 0)
 		return CAIRN_EIO;
 	sqlite3_bind_int64(s, 1, ws);
 	sqlite3_bind_int64(s, 2, profile_id);
@@ -328,10 +332,11 @@ int store_seg_due_set(struct store *st, int64_t ws, const char *seg, int64_t pro
 {
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
-	const char *sql = due_at == INT64_MAX
-				  ? "DELETE FROM seg_due WHERE workspace_id = ?1 AND segment_id = ?2 AND profile_id = ?3"
-				  : "INSERT INTO seg_due (workspace_id, segment_id, profile_id, due_at) VALUES (?1, ?2, ?3, ?4)"
-				    " ON CONFLICT (workspace_id, segment_id, profile_id) DO UPDATE SET due_at = excluded.due_at";
+	const char *sql =
+		due_at == INT64_MAX
+			? "DELETE FROM seg_due WHERE workspace_id = ?1 AND segment_id = ?2 AND profile_id = ?3"
+			: "INSERT INTO seg_due (workspace_id, segment_id, profile_id, due_at) VALUES (?1, ?2, ?3, ?4)"
+			  " ON CONFLICT (workspace_id, segment_id, profile_id) DO UPDATE SET due_at = excluded.due_at";
 	if (prep_ws_seg(c, sql, ws, seg, &s, err, "scheduling a segment check") < 0)
 		return CAIRN_EIO;
 	sqlite3_bind_int64(s, 3, profile_id);
@@ -358,9 +363,9 @@ int store_seg_due_list(struct store *st, int64_t now, int limit, struct store_se
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
 	if (store_prepare(c,
-		 "SELECT workspace_id, segment_id, profile_id, due_at FROM seg_due WHERE due_at <= ?1"
-		 " ORDER BY due_at LIMIT ?2",
-		 &s, err, "reading due segment checks") < 0)
+			  "SELECT workspace_id, segment_id, profile_id, due_at FROM seg_due WHERE due_at <= ?1"
+			  " ORDER BY due_at LIMIT ?2",
+			  &s, err, "reading due segment checks") < 0)
 		return CAIRN_EIO;
 	sqlite3_bind_int64(s, 1, now);
 	sqlite3_bind_int(s, 2, limit);
@@ -397,10 +402,11 @@ int store_seg_profiles(struct store *st, int64_t ws, int64_t after, int64_t *ids
 	*n = 0;
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
-	if (store_prepare(c,
-		 "SELECT profile_id FROM profiles WHERE workspace_id = ?1 AND profile_id > ?2 ORDER BY profile_id"
-		 " LIMIT ?3",
-		 &s, err, "listing profiles") < 0)
+	if (store_prepare(
+		    c,
+		    "SELECT profile_id FROM profiles WHERE workspace_id = ?1 AND profile_id > ?2 ORDER BY profile_id"
+		    " LIMIT ?3",
+		    &s, err, "listing profiles") < 0)
 		return CAIRN_EIO;
 	sqlite3_bind_int64(s, 1, ws);
 	sqlite3_bind_int64(s, 2, after);
@@ -472,8 +478,8 @@ json_t *store_seg_members_json(struct store *st, int64_t ws, const char *seg, in
 		}
 		last = sqlite3_column_int64(s, 0);
 		const char *id = (const char *)sqlite3_column_text(s, 2);
-		json_array_append_new(out, json_pack("{s:o,s:o}", "id", id ? json_string(id) : json_null(), "entered_at",
-						     jsonx_time(sqlite3_column_int64(s, 1))));
+		json_array_append_new(out, json_pack("{s:o,s:o}", "id", id ? json_string(id) : json_null(),
+						     "entered_at", jsonx_time(sqlite3_column_int64(s, 1))));
 		n++;
 	}
 	sqlite3_finalize(s);
@@ -516,9 +522,10 @@ char *store_seg_profile_label(struct store *st, int64_t profile_id)
 	sqlite3_stmt *s;
 	struct cairn_err err = CAIRN_ERR_INIT;
 	if (store_prepare(c,
-		 "SELECT " MEMBER_LABEL " FROM (SELECT ?1 AS profile_id, workspace_id FROM profiles WHERE profile_id = ?1) m"
-		 " LEFT JOIN profiles p ON p.profile_id = m.profile_id",
-		 &s, &err, "reading a profile") < 0)
+			  "SELECT " MEMBER_LABEL
+			  " FROM (SELECT ?1 AS profile_id, workspace_id FROM profiles WHERE profile_id = ?1) m"
+			  " LEFT JOIN profiles p ON p.profile_id = m.profile_id",
+			  &s, &err, "reading a profile") < 0)
 		return NULL;
 	sqlite3_bind_int64(s, 1, profile_id);
 	char *out = sqlite3_step(s) == SQLITE_ROW ? store_col_dup(s, 0) : NULL;
@@ -531,11 +538,12 @@ int store_seg_sizes_each(struct store *st, int64_t ws, const char *seg, int64_t 
 {
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
-	if (prep_ws_seg(c,
-			"SELECT day, size FROM (SELECT day, size FROM seg_sizes WHERE workspace_id = ?1 AND segment_id = ?2"
-			" AND day < ?3 ORDER BY day DESC LIMIT 1) UNION ALL SELECT day, size FROM seg_sizes"
-			" WHERE workspace_id = ?1 AND segment_id = ?2 AND day >= ?3 ORDER BY day",
-			ws, seg, &s, err, "reading a segment's history") < 0)
+	if (prep_ws_seg(
+		    c,
+		    "SELECT day, size FROM (SELECT day, size FROM seg_sizes WHERE workspace_id = ?1 AND segment_id = ?2"
+		    " AND day < ?3 ORDER BY day DESC LIMIT 1) UNION ALL SELECT day, size FROM seg_sizes"
+		    " WHERE workspace_id = ?1 AND segment_id = ?2 AND day >= ?3 ORDER BY day",
+		    ws, seg, &s, err, "reading a segment's history") < 0)
 		return CAIRN_EIO;
 	sqlite3_bind_int64(s, 3, since_day);
 	int rc, out = 0;

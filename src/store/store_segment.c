@@ -30,10 +30,10 @@
 #include "store/store_int.h"
 #include "store/store_segment.h"
 
-#define NAME_SENT "Email Sent"
-#define NAME_OPENED "Email Opened"
+#define NAME_SENT    "Email Sent"
+#define NAME_OPENED  "Email Opened"
 #define NAME_CLICKED "Email Link Clicked"
-#define NAME_ORDER "Order Completed"
+#define NAME_ORDER   "Order Completed"
 
 /* "All time" in days and ms, far enough from INT64 limits for arithmetic. */
 #define ALL_TIME_MS (-(1LL << 52))
@@ -58,13 +58,15 @@ enum seg_stmt {
 };
 
 static const char *const seg_sql[SS_COUNT] = {
-	[SS_DAILY_UPSERT] = "INSERT INTO seg_daily (workspace_id, profile_id, name, day, count, revenue, first_ts, last_ts)"
-			    " VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?6) ON CONFLICT (workspace_id, profile_id, name, day)"
-			    " DO UPDATE SET count = count + 1, revenue = revenue + excluded.revenue,"
-			    " first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts)",
-	[SS_STREAK_INC] = "INSERT INTO seg_state (workspace_id, profile_id, unopened_emails, last_email_at)"
-			  " VALUES (?1, ?2, 1, ?3) ON CONFLICT (workspace_id, profile_id) DO UPDATE SET"
-			  " unopened_emails = unopened_emails + 1, last_email_at = max(last_email_at, excluded.last_email_at)",
+	[SS_DAILY_UPSERT] =
+		"INSERT INTO seg_daily (workspace_id, profile_id, name, day, count, revenue, first_ts, last_ts)"
+		" VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?6) ON CONFLICT (workspace_id, profile_id, name, day)"
+		" DO UPDATE SET count = count + 1, revenue = revenue + excluded.revenue,"
+		" first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts)",
+	[SS_STREAK_INC] =
+		"INSERT INTO seg_state (workspace_id, profile_id, unopened_emails, last_email_at)"
+		" VALUES (?1, ?2, 1, ?3) ON CONFLICT (workspace_id, profile_id) DO UPDATE SET"
+		" unopened_emails = unopened_emails + 1, last_email_at = max(last_email_at, excluded.last_email_at)",
 	[SS_STREAK_RESET] = "INSERT INTO seg_state (workspace_id, profile_id, unopened_emails, last_email_at)"
 			    " VALUES (?1, ?2, 0, ?3) ON CONFLICT (workspace_id, profile_id) DO UPDATE SET"
 			    " unopened_emails = 0, last_email_at = max(last_email_at, excluded.last_email_at)",
@@ -83,12 +85,13 @@ static const char *const seg_sql[SS_COUNT] = {
 	[SS_ALL_TIME] = "SELECT sum(count), sum(revenue), max(last_ts) FROM seg_daily WHERE workspace_id = ?1"
 			" AND profile_id = ?2 AND name = ?3",
 	/* WHERE true: an UPSERT on INSERT … SELECT needs a WHERE to parse */
-	[SS_MERGE_DAILY] = "INSERT INTO seg_daily (workspace_id, profile_id, name, day, count, revenue, first_ts, last_ts)"
-			   " SELECT workspace_id, ?3, name, day, count, revenue, first_ts, last_ts FROM seg_daily"
-			   " WHERE workspace_id = ?1 AND profile_id = ?2 AND true"
-			   " ON CONFLICT (workspace_id, profile_id, name, day) DO UPDATE SET"
-			   " count = count + excluded.count, revenue = revenue + excluded.revenue,"
-			   " first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts)",
+	[SS_MERGE_DAILY] =
+		"INSERT INTO seg_daily (workspace_id, profile_id, name, day, count, revenue, first_ts, last_ts)"
+		" SELECT workspace_id, ?3, name, day, count, revenue, first_ts, last_ts FROM seg_daily"
+		" WHERE workspace_id = ?1 AND profile_id = ?2 AND true"
+		" ON CONFLICT (workspace_id, profile_id, name, day) DO UPDATE SET"
+		" count = count + excluded.count, revenue = revenue + excluded.revenue,"
+		" first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts)",
 	[SS_MERGE_DAILY_DEL] = "DELETE FROM seg_daily WHERE workspace_id = ?1 AND profile_id = ?2",
 	/* the streak whose latest email event is later describes the person now */
 	[SS_MERGE_STATE] = "INSERT INTO seg_state (workspace_id, profile_id, unopened_emails, last_email_at)"
@@ -380,8 +383,8 @@ int store_seg_scan(struct store *st, int64_t ws, int64_t profile_id, const char 
 	return out;
 }
 
-int store_seg_oldest(struct store *st, int64_t ws, int64_t profile_id, const char *name, int64_t since,
-		     int64_t until, int64_t *out_ms, struct cairn_err *err)
+int store_seg_oldest(struct store *st, int64_t ws, int64_t profile_id, const char *name, int64_t since, int64_t until,
+		     int64_t *out_ms, struct cairn_err *err)
 {
 	struct store_conn *c = store_conn(st);
 	if (since <= 0)
@@ -458,10 +461,10 @@ static const struct window_trait {
 	const char *event;
 	int days;
 } windows[] = {
-	{"email_sent_7d", NAME_SENT, 7},       {"email_sent_30d", NAME_SENT, 30},
-	{"email_sent_90d", NAME_SENT, 90},     {"email_opened_7d", NAME_OPENED, 7},
-	{"email_opened_30d", NAME_OPENED, 30}, {"email_opened_90d", NAME_OPENED, 90},
-	{"email_clicked_7d", NAME_CLICKED, 7}, {"email_clicked_30d", NAME_CLICKED, 30},
+	{"email_sent_7d", NAME_SENT, 7},	 {"email_sent_30d", NAME_SENT, 30},
+	{"email_sent_90d", NAME_SENT, 90},	 {"email_opened_7d", NAME_OPENED, 7},
+	{"email_opened_30d", NAME_OPENED, 30},	 {"email_opened_90d", NAME_OPENED, 90},
+	{"email_clicked_7d", NAME_CLICKED, 7},	 {"email_clicked_30d", NAME_CLICKED, 30},
 	{"email_clicked_90d", NAME_CLICKED, 90},
 };
 
@@ -522,7 +525,8 @@ int store_seg_rfm_run(struct store *st, int64_t now_ms, struct cairn_err *err)
 	int64_t day = store_seg_day(now_ms);
 	sqlite3_stmt *s;
 	if (store_prepare(c,
-			  "SELECT w.workspace_id FROM workspaces w LEFT JOIN seg_rfm_runs r ON r.workspace_id = w.workspace_id"
+			  "SELECT w.workspace_id FROM workspaces w LEFT JOIN seg_rfm_runs r ON r.workspace_id = "
+			  "w.workspace_id"
 			  " WHERE r.day IS NULL OR r.day < ?",
 			  &s, err, "planning RFM scores") < 0)
 		return CAIRN_EIO;
@@ -559,8 +563,7 @@ int store_seg_rfm_run(struct store *st, int64_t now_ms, struct cairn_err *err)
 	return 0;
 }
 
-json_t *store_seg_computed_json(struct store *st, int64_t ws, int64_t profile_id, int64_t now_ms,
-				struct cairn_err *err)
+json_t *store_seg_computed_json(struct store *st, int64_t ws, int64_t profile_id, int64_t now_ms, struct cairn_err *err)
 {
 	struct store_conn *c = store_conn(st);
 	json_t *o = json_object();
@@ -571,9 +574,11 @@ json_t *store_seg_computed_json(struct store *st, int64_t ws, int64_t profile_id
 	if (sqlite3_step(s) != SQLITE_ROW)
 		goto fail;
 	json_object_set_new(o, "first_seen_at",
-			    sqlite3_column_type(s, 0) == SQLITE_NULL ? json_null() : jsonx_time(sqlite3_column_int64(s, 0)));
+			    sqlite3_column_type(s, 0) == SQLITE_NULL ? json_null()
+								     : jsonx_time(sqlite3_column_int64(s, 0)));
 	json_object_set_new(o, "last_seen_at",
-			    sqlite3_column_type(s, 1) == SQLITE_NULL ? json_null() : jsonx_time(sqlite3_column_int64(s, 1)));
+			    sqlite3_column_type(s, 1) == SQLITE_NULL ? json_null()
+								     : jsonx_time(sqlite3_column_int64(s, 1)));
 	sqlite3_reset(s);
 
 	int64_t counts[sizeof windows / sizeof windows[0]];
@@ -595,7 +600,8 @@ json_t *store_seg_computed_json(struct store *st, int64_t ws, int64_t profile_id
 	int rc = sqlite3_step(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		goto fail;
-	json_object_set_new(o, "consecutive_unopened_emails", json_integer(rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0));
+	json_object_set_new(o, "consecutive_unopened_emails",
+			    json_integer(rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0));
 	sqlite3_reset(s);
 
 	s = stmt(c, SS_ALL_TIME);

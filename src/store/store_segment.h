@@ -43,7 +43,7 @@
 /* What an applied event does to the unopened-email streak. */
 enum store_seg_streak {
 	STORE_SEG_STREAK_KEEP = 0,
-	STORE_SEG_STREAK_INC,   /* an email was sent: +1 */
+	STORE_SEG_STREAK_INC,	/* an email was sent: +1 */
 	STORE_SEG_STREAK_RESET, /* opened or clicked: back to 0 */
 };
 
@@ -84,8 +84,8 @@ int store_seg_scan(struct store *st, int64_t ws, int64_t profile_id, const char 
 
 /* A time <= the earliest event named name in [since, until]: 0 with *out_ms,
  * 1 when there is none. Answered from the buckets (may be early). */
-int store_seg_oldest(struct store *st, int64_t ws, int64_t profile_id, const char *name, int64_t since,
-		     int64_t until, int64_t *out_ms, struct cairn_err *err);
+int store_seg_oldest(struct store *st, int64_t ws, int64_t profile_id, const char *name, int64_t since, int64_t until,
+		     int64_t *out_ms, struct cairn_err *err);
 
 /* 1 when the profile has tag, 0 when not, <0 on failure. */
 int store_seg_has_tag(struct store *st, int64_t ws, int64_t profile_id, const char *tag, struct cairn_err *err);

@@ -69,22 +69,24 @@ int store_tagging_rule_insert(struct store *st, int64_t ws, const char *id, cons
 {
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
-	if (prep_ws_rule(c,
-			 "INSERT INTO tagging_rules (workspace_id, rule_id, definition, created_at, updated_at)"
-			 " VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT (workspace_id, rule_id) DO UPDATE SET"
-			 " definition = excluded.definition, created_at = excluded.created_at,"
-			 " updated_at = excluded.updated_at, archived_at = NULL WHERE tagging_rules.archived_at IS NOT NULL",
-			 ws, id, &s, err, "saving a tagging rule") < 0)
+	if (prep_ws_rule(
+		    c,
+		    "INSERT INTO tagging_rules (workspace_id, rule_id, definition, created_at, updated_at)"
+		    " VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT (workspace_id, rule_id) DO UPDATE SET"
+		    " definition = excluded.definition, created_at = excluded.created_at,"
+		    " updated_at = excluded.updated_at, archived_at = NULL WHERE tagging_rules.archived_at IS NOT NULL",
+		    ws, id, &s, err, "saving a tagging rule") < 0)
 		return CAIRN_EIO;
 	store_bind_text(s, 3, definition);
 	sqlite3_bind_int64(s, 4, now);
 	if (store_run_finalize(c, s, err, "saving a tagging rule") < 0)
 		return CAIRN_EIO;
 	if (sqlite3_changes(c->db) == 0)
-		return cairn_err_set(err, CAIRN_ECONFLICT, "rule_exists", "id",
-				     "A tagging rule '%s' already exists; change it with PUT /api/v1/tagging-rules/%s or "
-				     "pick another id.",
-				     id, id);
+		return cairn_err_set(
+			err, CAIRN_ECONFLICT, "rule_exists", "id",
+			"A tagging rule '%s' already exists; change it with PUT /api/v1/tagging-rules/%s or "
+			"pick another id.",
+			id, id);
 	return 0;
 }
 
@@ -164,9 +166,9 @@ int store_tagging_rules_list(struct store *st, int64_t ws, int limit, const char
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
 	if (store_prepare(c,
-		 "SELECT " RULE_COLS " FROM tagging_rules WHERE workspace_id = ?1 AND archived_at IS NULL"
-		 " AND rule_id > ?2 ORDER BY rule_id LIMIT ?3",
-		 &s, err, "listing tagging rules") < 0)
+			  "SELECT " RULE_COLS " FROM tagging_rules WHERE workspace_id = ?1 AND archived_at IS NULL"
+			  " AND rule_id > ?2 ORDER BY rule_id LIMIT ?3",
+			  &s, err, "listing tagging rules") < 0)
 		return CAIRN_EIO;
 	sqlite3_bind_int64(s, 1, ws);
 	store_bind_text(s, 2, after);
@@ -197,9 +199,9 @@ int store_tagging_defaults_claim(struct store *st, int64_t ws, int64_t now, stru
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
 	if (store_prepare(c,
-		 "INSERT INTO tagging_defaults (workspace_id, installed_at) VALUES (?1, ?2)"
-		 " ON CONFLICT (workspace_id) DO NOTHING",
-		 &s, err, "installing default tagging rules") < 0)
+			  "INSERT INTO tagging_defaults (workspace_id, installed_at) VALUES (?1, ?2)"
+			  " ON CONFLICT (workspace_id) DO NOTHING",
+			  &s, err, "installing default tagging rules") < 0)
 		return CAIRN_EIO;
 	sqlite3_bind_int64(s, 1, ws);
 	sqlite3_bind_int64(s, 2, now);
@@ -236,9 +238,8 @@ int store_tagging_has_tag(struct store *st, int64_t ws, int64_t profile_id, cons
 
 int store_tagging_state_get(struct store *st, int64_t ws, const char *rule, int64_t profile_id, struct cairn_err *err)
 {
-	return exists(st,
-		      "SELECT 1 FROM tagging_state WHERE workspace_id = ?1 AND rule_id = ?2 AND profile_id = ?3", ws,
-		      rule, profile_id, err, "reading a tagging rule's state");
+	return exists(st, "SELECT 1 FROM tagging_state WHERE workspace_id = ?1 AND rule_id = ?2 AND profile_id = ?3",
+		      ws, rule, profile_id, err, "reading a tagging rule's state");
 }
 
 int store_tagging_state_set(struct store *st, int64_t ws, const char *rule, int64_t profile_id, int on,
@@ -260,12 +261,12 @@ int store_tagging_due_set(struct store *st, int64_t ws, const char *rule, int64_
 {
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
-	const char *sql = keep_earlier
-				  ? "INSERT INTO tagging_due (workspace_id, rule_id, profile_id, due_at, cause)"
-				    " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (workspace_id, rule_id, profile_id) DO NOTHING"
-				  : "INSERT INTO tagging_due (workspace_id, rule_id, profile_id, due_at, cause)"
-				    " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (workspace_id, rule_id, profile_id) DO UPDATE"
-				    " SET due_at = excluded.due_at, cause = excluded.cause";
+	const char *sql =
+		keep_earlier ? "INSERT INTO tagging_due (workspace_id, rule_id, profile_id, due_at, cause)"
+			       " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (workspace_id, rule_id, profile_id) DO NOTHING"
+			     : "INSERT INTO tagging_due (workspace_id, rule_id, profile_id, due_at, cause)"
+			       " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (workspace_id, rule_id, profile_id) DO UPDATE"
+			       " SET due_at = excluded.due_at, cause = excluded.cause";
 	if (prep_ws_rule(c, sql, ws, rule, &s, err, "scheduling a tagging rule") < 0)
 		return CAIRN_EIO;
 	sqlite3_bind_int64(s, 3, profile_id);
@@ -274,8 +275,7 @@ int store_tagging_due_set(struct store *st, int64_t ws, const char *rule, int64_
 	return store_run_finalize(c, s, err, "scheduling a tagging rule");
 }
 
-int store_tagging_due_delete(struct store *st, int64_t ws, const char *rule, int64_t profile_id,
-			     struct cairn_err *err)
+int store_tagging_due_delete(struct store *st, int64_t ws, const char *rule, int64_t profile_id, struct cairn_err *err)
 {
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
@@ -294,9 +294,9 @@ int store_tagging_due_list(struct store *st, int64_t now, int limit, struct stor
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
 	if (store_prepare(c,
-		 "SELECT workspace_id, rule_id, profile_id, due_at, cause FROM tagging_due WHERE due_at <= ?1"
-		 " ORDER BY due_at LIMIT ?2",
-		 &s, err, "reading due tagging rules") < 0)
+			  "SELECT workspace_id, rule_id, profile_id, due_at, cause FROM tagging_due WHERE due_at <= ?1"
+			  " ORDER BY due_at LIMIT ?2",
+			  &s, err, "reading due tagging rules") < 0)
 		return CAIRN_EIO;
 	sqlite3_bind_int64(s, 1, now);
 	sqlite3_bind_int(s, 2, limit);

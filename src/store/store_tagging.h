@@ -80,8 +80,7 @@ int store_tagging_state_set(struct store *st, int64_t ws, const char *rule, int6
 int store_tagging_due_set(struct store *st, int64_t ws, const char *rule, int64_t profile_id, int64_t due_at,
 			  const char *cause, int keep_earlier, struct cairn_err *err);
 /* Drops the due row of (ws, rule, profile), if any. */
-int store_tagging_due_delete(struct store *st, int64_t ws, const char *rule, int64_t profile_id,
-			     struct cairn_err *err);
+int store_tagging_due_delete(struct store *st, int64_t ws, const char *rule, int64_t profile_id, struct cairn_err *err);
 struct store_tagging_due {
 	int64_t ws;
 	char *rule;

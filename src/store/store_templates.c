@@ -17,10 +17,10 @@
 
 /* Columns every version read selects, in this order (see read_version). */
 #define VERSION_COLS                                                                                                   \
-	"v.template_id, v.version, v.name, v.channel, v.locale, v.body, v.created_at, t.created_at, t.version,"     \
+	"v.template_id, v.version, v.name, v.channel, v.locale, v.body, v.created_at, t.created_at, t.version,"        \
 	" t.archived_at"
 #define VERSION_JOIN                                                                                                   \
-	" FROM template_versions v JOIN templates t ON t.workspace_id = v.workspace_id"                              \
+	" FROM template_versions v JOIN templates t ON t.workspace_id = v.workspace_id"                                \
 	" AND t.template_id = v.template_id"
 
 void store_template_release(struct store_template *t)
@@ -74,9 +74,9 @@ static int load_version(struct store_conn *c, int64_t ws, const char *id, int64_
 {
 	sqlite3_stmt *s;
 	if (store_prepare(c,
-		 "SELECT " VERSION_COLS VERSION_JOIN " WHERE v.workspace_id = ?1 AND v.template_id = ?2"
-		 " AND v.version = CASE WHEN ?3 > 0 THEN ?3 ELSE t.version END",
-		 &s, err, "reading a template") < 0)
+			  "SELECT " VERSION_COLS VERSION_JOIN " WHERE v.workspace_id = ?1 AND v.template_id = ?2"
+			  " AND v.version = CASE WHEN ?3 > 0 THEN ?3 ELSE t.version END",
+			  &s, err, "reading a template") < 0)
 		return CAIRN_EIO;
 	sqlite3_bind_int64(s, 1, ws);
 	store_bind_text(s, 2, id);
@@ -110,10 +110,11 @@ static int insert_version(struct store_conn *c, int64_t ws, const struct store_t
 			  int64_t now, struct cairn_err *err)
 {
 	sqlite3_stmt *s;
-	if (store_prepare(c,
-		 "INSERT INTO template_versions (workspace_id, template_id, version, name, channel, locale, body,"
-		 " created_at) VALUES (?,?,?,?,?,?,?,?)",
-		 &s, err, "saving a template version") < 0)
+	if (store_prepare(
+		    c,
+		    "INSERT INTO template_versions (workspace_id, template_id, version, name, channel, locale, body,"
+		    " created_at) VALUES (?,?,?,?,?,?,?,?)",
+		    &s, err, "saving a template version") < 0)
 		return CAIRN_EIO;
 	char *body = json_dumps(d->body, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	sqlite3_bind_int64(s, 1, ws);
@@ -135,13 +136,14 @@ static int put_head(struct store_conn *c, int64_t ws, const struct store_templat
 		    int64_t now, struct cairn_err *err)
 {
 	sqlite3_stmt *s;
-	if (store_prepare(c,
-		 "INSERT INTO templates (workspace_id, template_id, name, channel, locale, version, created_at,"
-		 " updated_at, archived_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?7,NULL)"
-		 " ON CONFLICT (workspace_id, template_id) DO UPDATE SET name = excluded.name,"
-		 " channel = excluded.channel, locale = excluded.locale, version = excluded.version,"
-		 " updated_at = excluded.updated_at, archived_at = NULL",
-		 &s, err, "saving a template") < 0)
+	if (store_prepare(
+		    c,
+		    "INSERT INTO templates (workspace_id, template_id, name, channel, locale, version, created_at,"
+		    " updated_at, archived_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?7,NULL)"
+		    " ON CONFLICT (workspace_id, template_id) DO UPDATE SET name = excluded.name,"
+		    " channel = excluded.channel, locale = excluded.locale, version = excluded.version,"
+		    " updated_at = excluded.updated_at, archived_at = NULL",
+		    &s, err, "saving a template") < 0)
 		return CAIRN_EIO;
 	sqlite3_bind_int64(s, 1, ws);
 	store_bind_text(s, 2, d->id);
@@ -170,8 +172,8 @@ static int write_version(struct store_conn *c, int64_t ws, const struct store_te
 	return rc;
 }
 
-int store_template_create(struct store *st, int64_t ws, const struct store_template_draft *d, int restore,
-			  int64_t now, struct store_template *out, struct cairn_err *err)
+int store_template_create(struct store *st, int64_t ws, const struct store_template_draft *d, int restore, int64_t now,
+			  struct store_template *out, struct cairn_err *err)
 {
 	memset(out, 0, sizeof *out);
 	if (store_begin(st, err) < 0)
@@ -188,7 +190,8 @@ int store_template_create(struct store *st, int64_t ws, const struct store_templ
 			store_rollback(st);
 			if (!live)
 				return cairn_err_set(err, CAIRN_ECONFLICT, "template_exists", "id",
-						     "Template id '%s' belongs to a deleted (archived) template.", d->id);
+						     "Template id '%s' belongs to a deleted (archived) template.",
+						     d->id);
 			return cairn_err_set(err, CAIRN_ECONFLICT, "template_exists", "id",
 					     "A template with id '%s' already exists; update it with PUT "
 					     "/api/v1/templates/%s or choose another id.",
@@ -208,9 +211,8 @@ int store_template_create(struct store *st, int64_t ws, const struct store_templ
 	return rc;
 }
 
-int store_template_update(struct store *st, int64_t ws, const struct store_template_draft *d,
-			  int64_t expect_version, int64_t now, struct store_template *out, int *created,
-			  struct cairn_err *err)
+int store_template_update(struct store *st, int64_t ws, const struct store_template_draft *d, int64_t expect_version,
+			  int64_t now, struct store_template *out, int *created, struct cairn_err *err)
 {
 	memset(out, 0, sizeof *out);
 	*created = 0;
@@ -226,9 +228,9 @@ int store_template_update(struct store *st, int64_t ws, const struct store_templ
 	if (rc < 0) {
 		store_rollback(st);
 		if (rc == CAIRN_ENOTFOUND)
-			return cairn_err_set(err, CAIRN_ENOTFOUND, "template_not_found", "",
-					     "No template '%s' in this workspace; create it with POST /api/v1/templates.",
-					     d->id);
+			return cairn_err_set(
+				err, CAIRN_ENOTFOUND, "template_not_found", "",
+				"No template '%s' in this workspace; create it with POST /api/v1/templates.", d->id);
 		return rc;
 	}
 	if (draft_equals(d, &cur)) {
@@ -272,8 +274,8 @@ int store_template_get(struct store *st, int64_t ws, const char *id, int64_t ver
 			int64_t latest = out->latest_version;
 			store_template_release(out);
 			return cairn_err_set(err, CAIRN_ENOTFOUND, "version_not_found", "version",
-					     "Template '%s' has versions 1 to %" PRId64 ", not %" PRId64 ".", id, latest,
-					     version);
+					     "Template '%s' has versions 1 to %" PRId64 ", not %" PRId64 ".", id,
+					     latest, version);
 		}
 		return cairn_err_set(err, CAIRN_ENOTFOUND, "template_not_found", "",
 				     "No template '%s' in this workspace.", id);
@@ -299,9 +301,9 @@ int store_template_archive(struct store *st, int64_t ws, const char *id, int64_t
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
 	if (store_prepare(c,
-		 "UPDATE templates SET archived_at = ?3 WHERE workspace_id = ?1 AND template_id = ?2"
-		 " AND archived_at IS NULL",
-		 &s, err, "deleting a template") < 0) {
+			  "UPDATE templates SET archived_at = ?3 WHERE workspace_id = ?1 AND template_id = ?2"
+			  " AND archived_at IS NULL",
+			  &s, err, "deleting a template") < 0) {
 		store_rollback(st);
 		return CAIRN_EIO;
 	}
@@ -312,8 +314,8 @@ int store_template_archive(struct store *st, int64_t ws, const char *id, int64_t
 	sqlite3_finalize(s);
 	if (rc == 0 && sqlite3_changes(c->db) == 0) {
 		store_rollback(st);
-		return cairn_err_set(err, CAIRN_ENOTFOUND, "template_not_found", "", "No template '%s' in this workspace.",
-				     id);
+		return cairn_err_set(err, CAIRN_ENOTFOUND, "template_not_found", "",
+				     "No template '%s' in this workspace.", id);
 	}
 	if (rc == 0) {
 		rc = load_version(c, ws, id, 0, out, err);
@@ -391,11 +393,11 @@ int store_templates_list(struct store *st, int64_t ws, const char *channel, int 
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
 	if (store_prepare(c,
-		 "SELECT " VERSION_COLS VERSION_JOIN " AND v.version = t.version"
-		 " WHERE t.workspace_id = ?1 AND t.template_id > ?2 AND (?3 IS NULL OR t.channel = ?3)"
-		 " AND (CASE WHEN t.archived_at IS NULL THEN 0 ELSE 1 END) = ?4"
-		 " ORDER BY t.template_id LIMIT ?5",
-		 &s, err, "listing templates") < 0)
+			  "SELECT " VERSION_COLS VERSION_JOIN " AND v.version = t.version"
+			  " WHERE t.workspace_id = ?1 AND t.template_id > ?2 AND (?3 IS NULL OR t.channel = ?3)"
+			  " AND (CASE WHEN t.archived_at IS NULL THEN 0 ELSE 1 END) = ?4"
+			  " ORDER BY t.template_id LIMIT ?5",
+			  &s, err, "listing templates") < 0)
 		return CAIRN_EIO;
 	sqlite3_bind_int64(s, 1, ws);
 	store_bind_text(s, 2, after);
@@ -407,8 +409,8 @@ int store_templates_list(struct store *st, int64_t ws, const char *channel, int 
 	return rc;
 }
 
-int store_template_versions(struct store *st, int64_t ws, const char *id, int with_body, int limit,
-			    const char *cursor, struct store_template_page *out, struct cairn_err *err)
+int store_template_versions(struct store *st, int64_t ws, const char *id, int with_body, int limit, const char *cursor,
+			    struct store_template_page *out, struct cairn_err *err)
 {
 	memset(out, 0, sizeof *out);
 	int64_t before = INT64_MAX;
@@ -425,16 +427,16 @@ int store_template_versions(struct store *st, int64_t ws, const char *id, int wi
 	struct store_template head;
 	int rc = load_version(c, ws, id, 0, &head, err);
 	if (rc == CAIRN_ENOTFOUND)
-		return cairn_err_set(err, CAIRN_ENOTFOUND, "template_not_found", "", "No template '%s' in this workspace.",
-				     id);
+		return cairn_err_set(err, CAIRN_ENOTFOUND, "template_not_found", "",
+				     "No template '%s' in this workspace.", id);
 	if (rc < 0)
 		return rc;
 	store_template_release(&head);
 	sqlite3_stmt *s;
 	if (store_prepare(c,
-		 "SELECT " VERSION_COLS VERSION_JOIN " WHERE v.workspace_id = ?1 AND v.template_id = ?2"
-		 " AND v.version < ?3 ORDER BY v.version DESC LIMIT ?4",
-		 &s, err, "listing template versions") < 0)
+			  "SELECT " VERSION_COLS VERSION_JOIN " WHERE v.workspace_id = ?1 AND v.template_id = ?2"
+			  " AND v.version < ?3 ORDER BY v.version DESC LIMIT ?4",
+			  &s, err, "listing template versions") < 0)
 		return CAIRN_EIO;
 	sqlite3_bind_int64(s, 1, ws);
 	store_bind_text(s, 2, id);
@@ -459,14 +461,14 @@ json_t *store_template_user(struct store *st, int64_t ws, const char *id, struct
 	/* what the system owns wins over a trait of the same name */
 	json_t *anon = json_object_get(p, "anonymous_ids");
 	json_object_set(user, "id", json_object_get(p, "id"));
-	json_object_set_new(user, "anonymous_id", json_is_array(anon) && json_array_size(anon)
-							  ? json_incref(json_array_get(anon, 0))
-							  : json_null());
+	json_object_set_new(user, "anonymous_id",
+			    json_is_array(anon) && json_array_size(anon) ? json_incref(json_array_get(anon, 0))
+									 : json_null());
 	json_object_set(user, "tags", json_object_get(p, "tags"));
 	json_object_set_new(user, "computed", json_object());
 	/* the rest only where no trait has the name */
-	static const char *const extra[] = {"anonymous_ids", "lifecycle_stage", "consent", "groups", "first_seen",
-					    "last_seen"};
+	static const char *const extra[] = {"anonymous_ids", "lifecycle_stage", "consent",
+					    "groups",	     "first_seen",	"last_seen"};
 	for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++) {
 		if (!json_object_get(user, extra[i]))
 			json_object_set(user, extra[i], json_object_get(p, extra[i]));
@@ -480,7 +482,8 @@ char *store_template_workspace_name(struct store *st, int64_t ws)
 	struct store_conn *c = store_conn(st);
 	struct cairn_err err = CAIRN_ERR_INIT;
 	sqlite3_stmt *s;
-	if (store_prepare(c, "SELECT name FROM workspaces WHERE workspace_id = ?", &s, &err, "reading the workspace") < 0)
+	if (store_prepare(c, "SELECT name FROM workspaces WHERE workspace_id = ?", &s, &err, "reading the workspace") <
+	    0)
 		return NULL;
 	sqlite3_bind_int64(s, 1, ws);
 	char *name = sqlite3_step(s) == SQLITE_ROW ? store_col_dup(s, 0) : NULL;

@@ -42,7 +42,7 @@ struct store_template_draft {
 	const char *name;
 	const char *channel;
 	const char *locale; /* or NULL */
-	json_t *body;       /* a JSON object */
+	json_t *body;	    /* a JSON object */
 };
 
 /* One version of a template, owned by the holder (store_template_release). */
@@ -54,9 +54,9 @@ struct store_template {
 	json_t *body; /* NULL when a list was asked without bodies */
 	int64_t version;
 	int64_t latest_version; /* the template's latest version */
-	int64_t created_at;     /* when version 1 was saved, ms */
-	int64_t updated_at;     /* when this version was saved, ms */
-	int64_t archived_at;    /* 0 unless the template is archived */
+	int64_t created_at;	/* when version 1 was saved, ms */
+	int64_t updated_at;	/* when this version was saved, ms */
+	int64_t archived_at;	/* 0 unless the template is archived */
 };
 void store_template_release(struct store_template *t);
 
@@ -72,8 +72,8 @@ void store_template_page_release(struct store_template_page *p);
  * is 1 — restores it as its next version. CAIRN_ECONFLICT (template_exists)
  * when a live template has the id, or an archived one and restore is 0.
  * out (OUT) is the stored version. */
-int store_template_create(struct store *st, int64_t ws, const struct store_template_draft *d, int restore,
-			  int64_t now, struct store_template *out, struct cairn_err *err);
+int store_template_create(struct store *st, int64_t ws, const struct store_template_draft *d, int restore, int64_t now,
+			  struct store_template *out, struct cairn_err *err);
 
 /* Saves d as the next version of d->id. When d equals the latest version
  * (name, channel, locale and body) nothing is written, *created (OUT) is 0
@@ -81,9 +81,8 @@ int store_template_create(struct store *st, int64_t ws, const struct store_templ
  * when expect_version > 0 and the latest version is not expect_version,
  * CAIRN_ECONFLICT (version_conflict). CAIRN_ENOTFOUND when no live template
  * has the id. */
-int store_template_update(struct store *st, int64_t ws, const struct store_template_draft *d,
-			  int64_t expect_version, int64_t now, struct store_template *out, int *created,
-			  struct cairn_err *err);
+int store_template_update(struct store *st, int64_t ws, const struct store_template_draft *d, int64_t expect_version,
+			  int64_t now, struct store_template *out, int *created, struct cairn_err *err);
 
 /* version 0: the latest version of a live template (CAIRN_ENOTFOUND, slug
  * template_not_found or template_archived, when there is none). version > 0:
@@ -105,8 +104,8 @@ int store_templates_list(struct store *st, int64_t ws, const char *channel, int 
 
 /* Versions of a template (live or archived), newest first; paging as for
  * store_templates_list. CAIRN_ENOTFOUND when the id was never saved. */
-int store_template_versions(struct store *st, int64_t ws, const char *id, int with_body, int limit,
-			    const char *cursor, struct store_template_page *out, struct cairn_err *err);
+int store_template_versions(struct store *st, int64_t ws, const char *id, int with_body, int limit, const char *cursor,
+			    struct store_template_page *out, struct cairn_err *err);
 
 /* ---- the data templates render with (CONVENTIONS §6) --------------------- */
 

@@ -45,13 +45,13 @@ enum tpl_syntax { TPL_LAX = 0, TPL_STRICT = 1, TPL_STRICT2 = 2 };
 
 struct tpl_opts {
 	enum tpl_syntax syntax;
-	int max_nesting;      /* nested blocks; 0 = TPL_DEFAULT_MAX_NESTING */
-	size_t max_source;    /* bytes of source; 0 = TPL_DEFAULT_MAX_SOURCE */
-	const char *name;     /* for messages ("templates.footer"); may be NULL */
+	int max_nesting;   /* nested blocks; 0 = TPL_DEFAULT_MAX_NESTING */
+	size_t max_source; /* bytes of source; 0 = TPL_DEFAULT_MAX_SOURCE */
+	const char *name;  /* for messages ("templates.footer"); may be NULL */
 };
 
 #define TPL_DEFAULT_MAX_NESTING 100
-#define TPL_DEFAULT_MAX_SOURCE (1024u * 1024u)
+#define TPL_DEFAULT_MAX_SOURCE	(1024u * 1024u)
 
 /* Compiles src (UTF-8, len bytes, need not be NUL-terminated). opts may be
  * NULL (lax). Returns a template the caller frees with tpl_free, or NULL
@@ -68,18 +68,18 @@ typedef const struct tpl *(*tpl_partial_fn)(void *ud, const char *name, size_t l
 /* Safety limits of one render. A zero field takes the default. Hitting one
  * ends the render with CAIRN_ETOOBIG and a message naming the limit. */
 struct tpl_limits {
-	uint64_t max_steps;           /* nodes rendered + filter calls */
-	uint64_t max_iterations;      /* loop iterations, all loops together */
-	size_t max_output;            /* bytes appended to out by this render */
-	size_t max_memory;            /* temporary bytes (strings, arrays) */
-	int max_depth;                /* nested render/include */
+	uint64_t max_steps;	 /* nodes rendered + filter calls */
+	uint64_t max_iterations; /* loop iterations, all loops together */
+	size_t max_output;	 /* bytes appended to out by this render */
+	size_t max_memory;	 /* temporary bytes (strings, arrays) */
+	int max_depth;		 /* nested render/include */
 };
 
-#define TPL_DEFAULT_MAX_STEPS 1000000u
+#define TPL_DEFAULT_MAX_STEPS	   1000000u
 #define TPL_DEFAULT_MAX_ITERATIONS 200000u
-#define TPL_DEFAULT_MAX_OUTPUT BUF_MAX_RENDER
-#define TPL_DEFAULT_MAX_MEMORY (16u * 1024u * 1024u)
-#define TPL_DEFAULT_MAX_DEPTH 10
+#define TPL_DEFAULT_MAX_OUTPUT	   BUF_MAX_RENDER
+#define TPL_DEFAULT_MAX_MEMORY	   (16u * 1024u * 1024u)
+#define TPL_DEFAULT_MAX_DEPTH	   10
 
 struct tpl_render_opts {
 	/* Render-time strictness (Shopify's strict_variables/strict_filters):

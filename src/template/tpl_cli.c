@@ -67,7 +67,8 @@ static int read_input(struct input *in, struct cairn_err *err)
 			break;
 	if (b.overflow) {
 		buf_release(&b);
-		cairn_err_set(err, CAIRN_ETOOBIG, "input_too_large", "", "The input is larger than %u bytes.", MAX_INPUT);
+		cairn_err_set(err, CAIRN_ETOOBIG, "input_too_large", "", "The input is larger than %u bytes.",
+			      MAX_INPUT);
 		return -1;
 	}
 	memset(in, 0, sizeof *in);
@@ -220,7 +221,8 @@ static int cmd_bench(void)
 		tpl_render(t, in.data, &in.ro, &out, &err);
 	}
 	double el = now_s() - t0;
-	printf("{\"parse_us\":%.2f,\"renders_per_sec\":%.0f,\"render_us\":%.3f,\"output_bytes\":%zu,\"iterations\":%lld}\n",
+	printf("{\"parse_us\":%.2f,\"renders_per_sec\":%.0f,\"render_us\":%.3f,\"output_bytes\":%zu,\"iterations\":%"
+	       "lld}\n",
 	       parse_us, (double)iters / el, el / (double)iters * 1e6, out.len, (long long)iters);
 	buf_release(&out);
 	tpl_free(t);

@@ -26,10 +26,10 @@ static int lower(int c)
 	return (c >= 'A' && c <= 'Z') ? c + 32 : c;
 }
 
-static const char *const months[] = {"january", "february", "march",     "april",   "may",      "june",
-				     "july",    "august",   "september", "october", "november", "december"};
-static const char *const mon_cap[] = {"January", "February", "March",     "April",   "May",      "June",
-				      "July",    "August",   "September", "October", "November", "December"};
+static const char *const months[] = {"january", "february", "march",	 "april",   "may",	"june",
+				     "july",	"august",   "september", "october", "november", "december"};
+static const char *const mon_cap[] = {"January", "February", "March",	  "April",   "May",	 "June",
+				      "July",	 "August",   "September", "October", "November", "December"};
 static const char *const day_cap[] = {"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"};
 
 static int month_of(const char *w, size_t n)
@@ -63,8 +63,8 @@ static int64_t num(const char *s, size_t n)
 }
 
 /* Parses a date-time string. Returns 0 and fills the fields, or -1. */
-static int parse_str(const char *s, size_t n, int64_t *y, int *mo, int *d, int *h, int *mi, int *sec, int *ms,
-		     int *off, int *has_off)
+static int parse_str(const char *s, size_t n, int64_t *y, int *mo, int *d, int *h, int *mi, int *sec, int *ms, int *off,
+		     int *has_off)
 {
 	const char *e = s + n, *c = s;
 	*y = -1;
@@ -180,7 +180,8 @@ static int parse_str(const char *s, size_t n, int64_t *y, int *mo, int *d, int *
 				continue;
 			}
 			if ((l == 3 && (lower(b[0]) == 'u' || lower(b[0]) == 'g')) &&
-			    ((lower(b[1]) == 't' && lower(b[2]) == 'c') || (lower(b[1]) == 'm' && lower(b[2]) == 't'))) {
+			    ((lower(b[1]) == 't' && lower(b[2]) == 'c') ||
+			     (lower(b[1]) == 'm' && lower(b[2]) == 't'))) {
 				*has_off = 1;
 				continue;
 			}
@@ -191,15 +192,19 @@ static int parse_str(const char *s, size_t n, int64_t *y, int *mo, int *d, int *
 			static const char *const wd[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
 			int okw = 0;
 			for (int i = 0; i < 7 && !okw; i++)
-				okw = l >= 3 && lower(b[0]) == wd[i][0] && lower(b[1]) == wd[i][1] && lower(b[2]) == wd[i][2];
-			if (okw || (l == 2 && ((lower(b[0]) == 's' && lower(b[1]) == 't') || (lower(b[0]) == 'n' && lower(b[1]) == 'd') ||
-					      (lower(b[0]) == 'r' && lower(b[1]) == 'd') || (lower(b[0]) == 't' && lower(b[1]) == 'h'))))
+				okw = l >= 3 && lower(b[0]) == wd[i][0] && lower(b[1]) == wd[i][1] &&
+				      lower(b[2]) == wd[i][2];
+			if (okw || (l == 2 && ((lower(b[0]) == 's' && lower(b[1]) == 't') ||
+					       (lower(b[0]) == 'n' && lower(b[1]) == 'd') ||
+					       (lower(b[0]) == 'r' && lower(b[1]) == 'd') ||
+					       (lower(b[0]) == 't' && lower(b[1]) == 'h'))))
 				continue;
 			if (l == 2 && lower(b[0]) == 'a' && lower(b[1]) == 't')
 				continue;
 			return -1;
 		}
-		if (ch == ' ' || ch == ',' || ch == '.' || ch == '-' || ch == '/' || ch == '\t' || ch == '(' || ch == ')') {
+		if (ch == ' ' || ch == ',' || ch == '.' || ch == '-' || ch == '/' || ch == '\t' || ch == '(' ||
+		    ch == ')') {
 			c++;
 			continue;
 		}
@@ -280,7 +285,8 @@ int tpl_time_parse(struct rs *rs, struct tval v, int64_t *ms, int *offset_s, int
 	if (y < 0 || y > 9999)
 		return -1;
 	int64_t days = clock_days_from_civil(y, (unsigned)mo, (unsigned)d);
-	*ms = days * 86400000LL + (int64_t)h * 3600000 + (int64_t)mi * 60000 + (int64_t)sec * 1000 + msec - (int64_t)off * 1000;
+	*ms = days * 86400000LL + (int64_t)h * 3600000 + (int64_t)mi * 60000 + (int64_t)sec * 1000 + msec -
+	      (int64_t)off * 1000;
 	*offset_s = off;
 	*has_offset = has ? T_OFFSET : T_WALL;
 	return 0;
@@ -479,45 +485,19 @@ static void fmt(struct buf *b, const char *f, size_t fn, const struct tm_f *t, i
 		char tmp[64];
 		int h12 = t->hour % 12 == 0 ? 12 : t->hour % 12;
 		switch (c) {
-		case 'Y':
-			emit_num(b, t->year, 1, '0', width, pad, nopad);
-			break;
-		case 'C':
-			emit_num(b, t->year / 100, 2, '0', width, pad, nopad);
-			break;
-		case 'y':
-			emit_num(b, ((t->year % 100) + 100) % 100, 2, '0', width, pad, nopad);
-			break;
-		case 'm':
-			emit_num(b, t->mon, 2, '0', width, pad, nopad);
-			break;
-		case 'd':
-			emit_num(b, t->mday, 2, '0', width, pad, nopad);
-			break;
-		case 'e':
-			emit_num(b, t->mday, 2, ' ', width, pad, nopad);
-			break;
-		case 'j':
-			emit_num(b, t->yday + 1, 3, '0', width, pad, nopad);
-			break;
-		case 'H':
-			emit_num(b, t->hour, 2, '0', width, pad, nopad);
-			break;
-		case 'k':
-			emit_num(b, t->hour, 2, ' ', width, pad, nopad);
-			break;
-		case 'I':
-			emit_num(b, h12, 2, '0', width, pad, nopad);
-			break;
-		case 'l':
-			emit_num(b, h12, 2, ' ', width, pad, nopad);
-			break;
-		case 'M':
-			emit_num(b, t->min, 2, '0', width, pad, nopad);
-			break;
-		case 'S':
-			emit_num(b, t->sec, 2, '0', width, pad, nopad);
-			break;
+		case 'Y': emit_num(b, t->year, 1, '0', width, pad, nopad); break;
+		case 'C': emit_num(b, t->year / 100, 2, '0', width, pad, nopad); break;
+		case 'y': emit_num(b, ((t->year % 100) + 100) % 100, 2, '0', width, pad, nopad); break;
+		case 'm': emit_num(b, t->mon, 2, '0', width, pad, nopad); break;
+		case 'd': emit_num(b, t->mday, 2, '0', width, pad, nopad); break;
+		case 'e': emit_num(b, t->mday, 2, ' ', width, pad, nopad); break;
+		case 'j': emit_num(b, t->yday + 1, 3, '0', width, pad, nopad); break;
+		case 'H': emit_num(b, t->hour, 2, '0', width, pad, nopad); break;
+		case 'k': emit_num(b, t->hour, 2, ' ', width, pad, nopad); break;
+		case 'I': emit_num(b, h12, 2, '0', width, pad, nopad); break;
+		case 'l': emit_num(b, h12, 2, ' ', width, pad, nopad); break;
+		case 'M': emit_num(b, t->min, 2, '0', width, pad, nopad); break;
+		case 'S': emit_num(b, t->sec, 2, '0', width, pad, nopad); break;
 		case 'L':
 		case 'N': {
 			int w = width > 0 ? width : (c == 'L' ? 3 : 9);
@@ -527,21 +507,11 @@ static void fmt(struct buf *b, const char *f, size_t fn, const struct tm_f *t, i
 			buf_add(b, tmp, (size_t)w);
 			break;
 		}
-		case 's':
-			emit_num(b, t->epoch_s, 1, '0', width, pad, nopad);
-			break;
-		case 'u':
-			emit_num(b, t->wday == 0 ? 7 : t->wday, 1, '0', width, pad, nopad);
-			break;
-		case 'w':
-			emit_num(b, t->wday, 1, '0', width, pad, nopad);
-			break;
-		case 'U':
-			emit_num(b, (t->yday + 7 - t->wday) / 7, 2, '0', width, pad, nopad);
-			break;
-		case 'W':
-			emit_num(b, (t->yday + 7 - (t->wday + 6) % 7) / 7, 2, '0', width, pad, nopad);
-			break;
+		case 's': emit_num(b, t->epoch_s, 1, '0', width, pad, nopad); break;
+		case 'u': emit_num(b, t->wday == 0 ? 7 : t->wday, 1, '0', width, pad, nopad); break;
+		case 'w': emit_num(b, t->wday, 1, '0', width, pad, nopad); break;
+		case 'U': emit_num(b, (t->yday + 7 - t->wday) / 7, 2, '0', width, pad, nopad); break;
+		case 'W': emit_num(b, (t->yday + 7 - (t->wday + 6) % 7) / 7, 2, '0', width, pad, nopad); break;
 		case 'G':
 		case 'g':
 		case 'V': {
@@ -581,24 +551,17 @@ static void fmt(struct buf *b, const char *f, size_t fn, const struct tm_f *t, i
 			if (colons == 1)
 				snprintf(tmp, sizeof tmp, "%c%02d:%02d", neg ? '-' : '+', o / 3600, o / 60 % 60);
 			else if (colons >= 2)
-				snprintf(tmp, sizeof tmp, "%c%02d:%02d:%02d", neg ? '-' : '+', o / 3600, o / 60 % 60, o % 60);
+				snprintf(tmp, sizeof tmp, "%c%02d:%02d:%02d", neg ? '-' : '+', o / 3600, o / 60 % 60,
+					 o % 60);
 			else
 				snprintf(tmp, sizeof tmp, "%c%02d%02d", neg ? '-' : '+', o / 3600, o / 60 % 60);
 			emit(b, tmp, strlen(tmp), width, pad ? pad : '0', 0, 0);
 			break;
 		}
-		case 'Z':
-			emit(b, t->zname, strlen(t->zname), width, pad ? pad : ' ', upper, 0);
-			break;
-		case 'n':
-			buf_addch(b, '\n');
-			break;
-		case 't':
-			buf_addch(b, '\t');
-			break;
-		case '%':
-			buf_addch(b, '%');
-			break;
+		case 'Z': emit(b, t->zname, strlen(t->zname), width, pad ? pad : ' ', upper, 0); break;
+		case 'n': buf_addch(b, '\n'); break;
+		case 't': buf_addch(b, '\t'); break;
+		case '%': buf_addch(b, '%'); break;
 		case 'c':
 		case 'D':
 		case 'x':
@@ -609,14 +572,14 @@ static void fmt(struct buf *b, const char *f, size_t fn, const struct tm_f *t, i
 		case 'R':
 		case 'v':
 		case '+': {
-			const char *sub = c == 'c' ? "%a %b %e %H:%M:%S %Y"
+			const char *sub = c == 'c'		   ? "%a %b %e %H:%M:%S %Y"
 					  : (c == 'D' || c == 'x') ? "%m/%d/%y"
-					  : c == 'F'		     ? "%Y-%m-%d"
+					  : c == 'F'		   ? "%Y-%m-%d"
 					  : (c == 'X' || c == 'T') ? "%H:%M:%S"
-					  : c == 'r'		     ? "%I:%M:%S %p"
-					  : c == 'R'		     ? "%H:%M"
-					  : c == 'v'		     ? "%e-%^b-%Y"
-								     : "%a %b %e %H:%M:%S %Z %Y";
+					  : c == 'r'		   ? "%I:%M:%S %p"
+					  : c == 'R'		   ? "%H:%M"
+					  : c == 'v'		   ? "%e-%^b-%Y"
+								   : "%a %b %e %H:%M:%S %Z %Y";
 			if (depth < 2) {
 				struct buf inner;
 				buf_init(&inner, 4096);
@@ -626,8 +589,7 @@ static void fmt(struct buf *b, const char *f, size_t fn, const struct tm_f *t, i
 			}
 			break;
 		}
-		default:
-			buf_add(b, f + start, i + 1 - start);
+		default: buf_add(b, f + start, i + 1 - start);
 		}
 	}
 }
@@ -661,8 +623,8 @@ int tpl_strftime(struct rs *rs, struct buf *b, const char *f, size_t fn, int64_t
 		st = U_ZERO_ERROR;
 		int dst = ucal_inDaylightTime(z->cal, &st);
 		st = U_ZERO_ERROR;
-		int32_t l = ucal_getTimeZoneDisplayName(z->cal, dst ? UCAL_SHORT_DST : UCAL_SHORT_STANDARD, "en_US", un, 32,
-							&st);
+		int32_t l = ucal_getTimeZoneDisplayName(z->cal, dst ? UCAL_SHORT_DST : UCAL_SHORT_STANDARD, "en_US", un,
+							32, &st);
 		if (U_SUCCESS(st)) {
 			int32_t ol = 0;
 			u_strToUTF8(t.zname, sizeof t.zname, &ol, un, l, &st);

@@ -17,17 +17,17 @@
 
 #include "template/tpl_int.h"
 
-#define FARGS                                                                                                  \
-	struct rs *rs, const struct tpl_fcall *fc, struct tval in, int argc, const struct tval *argv, int kwc, \
+#define FARGS                                                                                                          \
+	struct rs *rs, const struct tpl_fcall *fc, struct tval in, int argc, const struct tval *argv, int kwc,         \
 		const char *const *kw, const struct tval *kwv
-#define UNUSED_FARGS                                                                                           \
-	(void)rs;                                                                                              \
-	(void)fc;                                                                                              \
-	(void)in;                                                                                              \
-	(void)argc;                                                                                            \
-	(void)argv;                                                                                            \
-	(void)kwc;                                                                                             \
-	(void)kw;                                                                                              \
+#define UNUSED_FARGS                                                                                                   \
+	(void)rs;                                                                                                      \
+	(void)fc;                                                                                                      \
+	(void)in;                                                                                                      \
+	(void)argc;                                                                                                    \
+	(void)argv;                                                                                                    \
+	(void)kwc;                                                                                                     \
+	(void)kw;                                                                                                      \
 	(void)kwv
 
 static int fline(const struct tpl_fcall *fc)
@@ -35,13 +35,13 @@ static int fline(const struct tpl_fcall *fc)
 	return fc ? fc->line : 0;
 }
 
-static struct tval S(struct rs *rs, struct tval v)
-{
+static struct tval S(struct rs *rs, struct tval v) {
 	return tv_to_s(rs, v);
 }
 
 /* A growable pool string: build in a buf, then copy to the pool. */
-static struct tval buf_to_val(struct rs *rs, const struct tpl_fcall *fc, struct buf *b)
+static struct tval
+buf_to_val(struct rs *rs, const struct tpl_fcall *fc, struct buf *b)
 {
 	if (b->overflow || b->len > rs->lim.max_output) {
 		rs_fail(rs, CAIRN_ETOOBIG, fline(fc), "A filter result is larger than %zu bytes.", rs->lim.max_output);
@@ -289,8 +289,8 @@ static struct tval f_url_encode(FARGS)
 	sbuf(rs, &b);
 	for (size_t i = 0; i < s.s.n; i++) {
 		unsigned char c = (unsigned char)s.s.p[i];
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-		    c == '-' || c == '~')
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+		    c == '.' || c == '-' || c == '~')
 			buf_addch(&b, (char)c);
 		else if (c == ' ')
 			buf_addch(&b, '+');
@@ -368,7 +368,8 @@ static struct tval b64_enc(struct rs *rs, const struct tpl_fcall *fc, struct tva
 		char t[4] = {alpha[p[i] >> 2], alpha[(p[i] & 3) << 4], '=', '='};
 		buf_add(&b, t, 4);
 	} else if (n - i == 2) {
-		char t[4] = {alpha[p[i] >> 2], alpha[((p[i] & 3) << 4) | (p[i + 1] >> 4)], alpha[(p[i + 1] & 15) << 2], '='};
+		char t[4] = {alpha[p[i] >> 2], alpha[((p[i] & 3) << 4) | (p[i + 1] >> 4)], alpha[(p[i + 1] & 15) << 2],
+			     '='};
 		buf_add(&b, t, 4);
 	}
 	return buf_to_val(rs, fc, &b);
@@ -704,15 +705,15 @@ static struct tval f_split(FARGS)
 	struct tval s = S(rs, in), pat = S(rs, argv[0]);
 	size_t cap = 16, n = 0;
 	struct tval *v = tp_alloc(rs, sizeof *v * cap);
-#define PUSH(x)                                                              \
-	do {                                                                 \
-		if (n == cap) {                                              \
-			struct tval *nv = tp_alloc(rs, sizeof *nv * cap * 2); \
-			memcpy(nv, v, sizeof *nv * cap);                     \
-			v = nv;                                              \
-			cap *= 2;                                            \
-		}                                                            \
-		v[n++] = (x);                                                \
+#define PUSH(x)                                                                                                        \
+	do {                                                                                                           \
+		if (n == cap) {                                                                                        \
+			struct tval *nv = tp_alloc(rs, sizeof *nv * cap * 2);                                          \
+			memcpy(nv, v, sizeof *nv *cap);                                                                \
+			v = nv;                                                                                        \
+			cap *= 2;                                                                                      \
+		}                                                                                                      \
+		v[n++] = (x);                                                                                          \
 	} while (0)
 	const char *p = s.s.p, *e = s.s.p + s.s.n;
 	if (pat.s.n == 1 && pat.s.p[0] == ' ') {
@@ -1029,8 +1030,7 @@ static int sort_cmp(struct sortctx *sc, struct tval a, struct tval b)
 }
 
 /* Stable merge sort of items by keys. */
-static void msort(struct sortctx *sc, struct tval *items, struct tval *keys, struct tval *ti, struct tval *tk,
-		  size_t n)
+static void msort(struct sortctx *sc, struct tval *items, struct tval *keys, struct tval *ti, struct tval *tk, size_t n)
 {
 	if (n < 2)
 		return;
@@ -1059,8 +1059,8 @@ static void msort(struct sortctx *sc, struct tval *items, struct tval *keys, str
 	memcpy(keys, tk, sizeof *tk * n);
 }
 
-static struct tval do_sort(struct rs *rs, const struct tpl_fcall *fc, struct tval in, int argc,
-			   const struct tval *argv, int natural)
+static struct tval do_sort(struct rs *rs, const struct tpl_fcall *fc, struct tval in, int argc, const struct tval *argv,
+			   int natural)
 {
 	struct tarr *a = tv_flatten(rs, in);
 	size_t n = a->n;
@@ -1169,7 +1169,7 @@ static int to_dec(struct tval v, struct dec *d)
 
 static double dec_to_double(struct dec d)
 {
-	static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+	static const double p10[] = {1e0,  1e1,	 1e2,  1e3,  1e4,  1e5,	 1e6,  1e7,  1e8,  1e9,	 1e10, 1e11,
 				     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 	/* exact operands: one correctly rounded division */
 	if (d.s <= 22 && d.m < ((__int128)1 << 53) && d.m > -((__int128)1 << 53))
@@ -1539,9 +1539,9 @@ struct currency {
 };
 
 static const struct currency currencies[] = {
-	{"KRW", "\xe2\x82\xa9", 0}, {"USD", "$", 2},     {"EUR", "\xe2\x82\xac", 2}, {"GBP", "\xc2\xa3", 2},
-	{"JPY", "\xc2\xa5", 0},     {"CNY", "CN\xc2\xa5", 2}, {"CAD", "CA$", 2}, {"AUD", "A$", 2},
-	{"VND", "\xe2\x82\xab", 0}, {"TWD", "NT$", 2},   {"HKD", "HK$", 2}, {"INR", "\xe2\x82\xb9", 2},
+	{"KRW", "\xe2\x82\xa9", 0}, {"USD", "$", 2},	      {"EUR", "\xe2\x82\xac", 2}, {"GBP", "\xc2\xa3", 2},
+	{"JPY", "\xc2\xa5", 0},	    {"CNY", "CN\xc2\xa5", 2}, {"CAD", "CA$", 2},	  {"AUD", "A$", 2},
+	{"VND", "\xe2\x82\xab", 0}, {"TWD", "NT$", 2},	      {"HKD", "HK$", 2},	  {"INR", "\xe2\x82\xb9", 2},
 };
 
 static struct tval f_money(FARGS)

@@ -37,8 +37,8 @@ enum tv_type {
 	TV_FLOAT,
 	TV_STR,
 	TV_JSON,  /* a JSON array or object from the data (never a scalar) */
-	TV_ARR,   /* an array built while rendering */
-	TV_OBJ,   /* an object built while rendering (json filter output etc.) */
+	TV_ARR,	  /* an array built while rendering */
+	TV_OBJ,	  /* an object built while rendering (json filter output etc.) */
 	TV_RANGE, /* lo..hi, inclusive */
 	TV_EMPTY, /* the `empty` literal */
 	TV_BLANK, /* the `blank` literal */
@@ -104,7 +104,7 @@ struct tpl_lookup {
 	const char *key; /* static key (NUL-terminated) or NULL when dyn */
 	size_t len;
 	struct tpl_expr *dyn; /* [expr] */
-	int command;          /* dot-access size/first/last */
+	int command;	      /* dot-access size/first/last */
 };
 
 struct tpl_expr {
@@ -176,8 +176,8 @@ enum node_kind {
 
 struct tpl_branch {
 	struct tpl_cond *cond; /* NULL: else */
-	int negate;            /* unless */
-	int nvals;             /* case/when values */
+	int negate;	       /* unless */
+	int nvals;	       /* case/when values */
 	struct tpl_expr **vals;
 	struct tpl_body body;
 };
@@ -203,7 +203,7 @@ struct tpl_node {
 			const char *name;
 			size_t n;
 			uint32_t hash;
-			struct tpl_var *var;   /* assign */
+			struct tpl_var *var;  /* assign */
 			struct tpl_body body; /* capture */
 		} as;
 		struct {
@@ -225,7 +225,7 @@ struct tpl_node {
 		} loop;
 		struct {
 			struct tpl_expr *group; /* NULL: unnamed */
-			const char *key;        /* unnamed, literal values: shared key */
+			const char *key;	/* unnamed, literal values: shared key */
 			size_t keyn;
 			int nv;
 			struct tpl_expr **v;
@@ -345,7 +345,7 @@ int dbl_short(double x, int64_t *m, int *k);
 /* Writes v in decimal to out (24 bytes), returns the length. */
 size_t fmt_int(int64_t v, char *out);
 int tv_to_number(struct tval v, struct tval *out); /* int or float */
-int64_t tv_to_int(struct tval v, int *ok);         /* Shopify to_integer */
+int64_t tv_to_int(struct tval v, int *ok);	   /* Shopify to_integer */
 /* Parses a Liquid number literal; 0 if markup is not one. */
 int parse_number_lit(const char *s, size_t n, struct tval *out);
 
@@ -357,8 +357,7 @@ size_t u8_off(const char *s, size_t n, size_t cp);
 /* ---- filters (tpl_filters.c) ---------------------------------------------- */
 
 typedef struct tval (*tpl_filter_fn)(struct rs *rs, const struct tpl_fcall *fc, struct tval in, int argc,
-				     const struct tval *argv, int kwc, const char *const *kw,
-				     const struct tval *kwv);
+				     const struct tval *argv, int kwc, const char *const *kw, const struct tval *kwv);
 
 struct tpl_filter_def {
 	const char *name;
@@ -378,8 +377,8 @@ const struct tpl_filter_def *tpl_filter_find(const char *name, size_t n);
 int tpl_time_parse(struct rs *rs, struct tval v, int64_t *ms, int *offset_s, int *has_offset);
 /* Formats with Ruby's strftime directives at ms in zone tz (IANA name; NULL
  * → fixed offset_s). Returns 0, -1 for an unknown zone. */
-int tpl_strftime(struct rs *rs, struct buf *b, const char *fmt, size_t fn, int64_t ms, const char *tz,
-		 int offset_s, int has_offset);
+int tpl_strftime(struct rs *rs, struct buf *b, const char *fmt, size_t fn, int64_t ms, const char *tz, int offset_s,
+		 int has_offset);
 void tpl_date_cache_free(struct rs *rs);
 
 /* ---- parse helpers shared with validate ----------------------------------- */

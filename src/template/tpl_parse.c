@@ -28,10 +28,10 @@
 /* ---- parser state ---------------------------------------------------------- */
 
 struct tsrc {
-	int lines;       /* 0: document tokens; 1: lines of a liquid tag */
-	const char *p;   /* lines: next unread byte */
+	int lines;	 /* 0: document tokens; 1: lines of a liquid tag */
+	const char *p;	 /* lines: next unread byte */
 	const char *end; /* lines: end of the markup */
-	int line;        /* lines: line number of the next line */
+	int line;	 /* lines: line number of the next line */
 };
 
 struct parser {
@@ -91,8 +91,9 @@ static int perr(struct parser *p, const char *fmt, ...)
 	va_end(ap);
 	char field[128];
 	snprintf(field, sizeof field, "%s", p->name ? p->name : "template");
-	cairn_err_set(p->err, CAIRN_EUNPROC, "template_syntax", field, "Liquid syntax error (%s%sline %d, column %d): %s",
-		      p->name ? p->name : "", p->name ? ", " : "", p->tok_line, p->tok_col, msg);
+	cairn_err_set(p->err, CAIRN_EUNPROC, "template_syntax", field,
+		      "Liquid syntax error (%s%sline %d, column %d): %s", p->name ? p->name : "", p->name ? ", " : "",
+		      p->tok_line, p->tok_col, msg);
 	return -1;
 }
 
@@ -572,7 +573,24 @@ static struct tpl_expr *lax_expr(struct parser *p, const char *s, size_t n)
 
 /* ---- strict lexer ------------------------------------------------------------ */
 
-enum lt { L_END, L_ID, L_STR, L_NUM, L_CMP, L_DOT, L_DOTDOT, L_PIPE, L_COLON, L_COMMA, L_LSQ, L_RSQ, L_LP, L_RP, L_Q, L_DASH };
+enum lt {
+	L_END,
+	L_ID,
+	L_STR,
+	L_NUM,
+	L_CMP,
+	L_DOT,
+	L_DOTDOT,
+	L_PIPE,
+	L_COLON,
+	L_COMMA,
+	L_LSQ,
+	L_RSQ,
+	L_LP,
+	L_RP,
+	L_Q,
+	L_DASH
+};
 
 struct ltok {
 	int t;
@@ -587,8 +605,9 @@ struct lex {
 
 static const char *lt_name(int t)
 {
-	static const char *const names[] = {"end of markup", "identifier", "string", "number", "comparison",
-					    "'.'", "'..'", "'|'", "':'", "','", "'['", "']'", "'('", "')'", "'?'", "'-'"};
+	static const char *const names[] = {"end of markup", "identifier", "string", "number", "comparison", "'.'",
+					    "'..'",	     "'|'",	   "':'",    "','",    "'['",	     "']'",
+					    "'('",	     "')'",	   "'?'",    "'-'"};
 	return names[t];
 }
 
@@ -652,7 +671,8 @@ static int lex_run(struct parser *p, const char *s, size_t n, struct lex *lx)
 			if (f < e && *f == '?')
 				f++;
 			t->t = L_ID;
-			if ((size_t)(f - c) == 8 && memcmp(c, "contains", 8) == 0 && (f >= e || is_ws((unsigned char)*f)))
+			if ((size_t)(f - c) == 8 && memcmp(c, "contains", 8) == 0 &&
+			    (f >= e || is_ws((unsigned char)*f)))
 				t->t = L_CMP;
 		} else if (ch == '.' && f < e && *f == '.') {
 			t->t = L_DOTDOT;
@@ -669,8 +689,7 @@ static int lex_run(struct parser *p, const char *s, size_t n, struct lex *lx)
 			case ')': t->t = L_RP; break;
 			case '?': t->t = L_Q; break;
 			case '-': t->t = L_DASH; break;
-			default:
-				return perr(p, "Unexpected character '%c' in \"%.*s\".", ch, (int)n, s);
+			default: return perr(p, "Unexpected character '%c' in \"%.*s\".", ch, (int)n, s);
 			}
 		}
 		t->n = (size_t)(f - c);
@@ -696,8 +715,8 @@ static struct ltok *consume(struct parser *p, struct lex *lx, int t)
 {
 	struct ltok *k = &lx->v[lx->i];
 	if (k->t != t) {
-		perr(p, "Expected %s but found %s%s%.*s%s.", lt_name(t), lt_name(k->t), k->n ? " '" : "", (int)k->n, k->p,
-		     k->n ? "'" : "");
+		perr(p, "Expected %s but found %s%s%.*s%s.", lt_name(t), lt_name(k->t), k->n ? " '" : "", (int)k->n,
+		     k->p, k->n ? "'" : "");
 		return NULL;
 	}
 	if (k->t != L_END)
@@ -786,9 +805,7 @@ static struct tpl_expr *strict_expr(struct parser *p, struct lex *lx)
 			return finish_var(p, k->lit.s.p, k->lit.s.n, NULL, &lb);
 		return finish_var(p, NULL, 0, k, &lb);
 	}
-	case L_STR:
-		lx->i++;
-		return mk_str(p, t->p + 1, t->n - 2);
+	case L_STR: lx->i++; return mk_str(p, t->p + 1, t->n - 2);
 	case L_NUM:
 		lx->i++;
 		if (!parse_number_lit(t->p, t->n, &v))
@@ -1393,8 +1410,8 @@ static int bad_end(struct parser *p, const char *blk, struct tok *end, int got, 
 	p->tok_line = end->line;
 	p->tok_col = end->col;
 	if (is_end_like(end->name, end->name_n))
-		return perr(p, "'%.*s' is not a valid delimiter for %s tags; use end%s.", (int)end->name_n, end->name, blk,
-			    blk);
+		return perr(p, "'%.*s' is not a valid delimiter for %s tags; use end%s.", (int)end->name_n, end->name,
+			    blk, blk);
 	return perr(p, "Unknown tag '%.*s'.", (int)end->name_n, end->name);
 }
 
@@ -1602,7 +1619,8 @@ static int when_values(struct parser *p, struct tpl_branch *b, const char *s, si
 			c = y;
 		}
 		if (!nv)
-			return perr(p, "Syntax error in tag 'case' - Valid when condition: {%% when [condition] [or condition2...] %%}.");
+			return perr(p, "Syntax error in tag 'case' - Valid when condition: {%% when [condition] [or "
+				       "condition2...] %%}.");
 	} else {
 		struct lex lx;
 		if (lex_run(p, s, n, &lx) < 0)
@@ -2132,7 +2150,8 @@ static int inc_lax(struct parser *p, struct tpl_node *n, struct tok *tk, int ren
 			}
 		}
 		if (!nb)
-			return perr(p, "Error in tag 'include' - Valid syntax: include '[template]' (with|for) [object|collection].");
+			return perr(p, "Error in tag 'include' - Valid syntax: include '[template]' (with|for) "
+				       "[object|collection].");
 		n->inc.name = lax_expr(p, nb, (size_t)(ne - nb));
 	}
 	/* (\s+(with|for)\s+(QF+))?(\s+as\s+([\w-]+))? */
@@ -2298,7 +2317,8 @@ static int parse_liquid(struct parser *p, struct tpl_body *body, const char *mk,
 		p->tok_line = end.line;
 		p->tok_col = end.col;
 		if (is_end_like(end.name, end.name_n))
-			return perr(p, "'%.*s' without a matching opening tag inside 'liquid'.", (int)end.name_n, end.name);
+			return perr(p, "'%.*s' without a matching opening tag inside 'liquid'.", (int)end.name_n,
+				    end.name);
 		return perr(p, "Unknown tag '%.*s'.", (int)end.name_n, end.name);
 	}
 	return 0;

@@ -93,7 +93,8 @@ void *tp_alloc(struct rs *rs, size_t n)
 		n = 16;
 	p->total += n;
 	if (p->total > rs->lim.max_memory && !rs->failed)
-		rs_fail(rs, CAIRN_ETOOBIG, 0, "The template needs more than %zu bytes of working memory.", rs->lim.max_memory);
+		rs_fail(rs, CAIRN_ETOOBIG, 0, "The template needs more than %zu bytes of working memory.",
+			rs->lim.max_memory);
 	for (;;) {
 		struct tpool_chunk *c = p->cur;
 		if (c && c->size - c->used >= n) {
@@ -384,7 +385,8 @@ static struct tval eval_var(struct rctx *c, const struct tpl_expr *x, int line)
 		struct tval key = l->key ? tv_str(l->key, l->len) : eval(c, l->dyn, line);
 		if (v.t == TV_NIL) {
 			if (c->rs->ro->strict_variables && key.t == TV_STR)
-				rs_fail(c->rs, CAIRN_EUNPROC, line, "Undefined variable '%.*s'.", (int)key.s.n, key.s.p);
+				rs_fail(c->rs, CAIRN_EUNPROC, line, "Undefined variable '%.*s'.", (int)key.s.n,
+					key.s.p);
 			return tv_nil();
 		}
 		v = step(c, v, key, l->command, &found);
@@ -416,10 +418,8 @@ static int64_t range_bound(struct rctx *c, struct tval v, int line)
 static struct tval eval(struct rctx *c, const struct tpl_expr *x, int line)
 {
 	switch (x->kind) {
-	case EX_LIT:
-		return x->lit;
-	case EX_VAR:
-		return eval_var(c, x, line);
+	case EX_LIT: return x->lit;
+	case EX_VAR: return eval_var(c, x, line);
 	default: {
 		struct tval v = {.t = TV_RANGE};
 		v.r.lo = range_bound(c, eval(c, x->lo, line), line);
@@ -483,10 +483,8 @@ static int cond_cmp(struct rctx *c, const struct tpl_cond *k, int line)
 	struct tval r = eval(c, k->r, line);
 	int cmp;
 	switch (k->op) {
-	case OP_EQ:
-		return tv_equal(l, r);
-	case OP_NE:
-		return !tv_equal(l, r);
+	case OP_EQ: return tv_equal(l, r);
+	case OP_NE: return !tv_equal(l, r);
 	case OP_CONTAINS:
 		if (l.t == TV_STR) {
 			struct tval rs = tv_to_s(c->rs, r);
@@ -603,7 +601,8 @@ static int make_seg(struct rctx *c, const struct tpl_node *n, struct seg *s)
 	}
 	int64_t from = 0;
 	if (n->loop.offset_continue) {
-		struct var *e = vmap_find(&c->offsets, n->loop.regname, n->loop.regn, tpl_hash(n->loop.regname, n->loop.regn));
+		struct var *e =
+			vmap_find(&c->offsets, n->loop.regname, n->loop.regn, tpl_hash(n->loop.regname, n->loop.regn));
 		from = e ? e->v.i : 0;
 	} else if (n->loop.has_offset) {
 		from = attr_int(c, n->loop.offset, n->line);
@@ -796,7 +795,8 @@ static void render_include(struct rctx *c, const struct tpl_node *n)
 	else
 		name = tv_to_s(rs, eval(c, n->inc.name, n->line));
 	if (rs->depth >= rs->lim.max_depth) {
-		rs_fail(rs, CAIRN_ETOOBIG, n->line, "render/include nested more than %d levels deep.", rs->lim.max_depth);
+		rs_fail(rs, CAIRN_ETOOBIG, n->line, "render/include nested more than %d levels deep.",
+			rs->lim.max_depth);
 		return;
 	}
 	const struct tpl *t = get_partial(c, name.s.p, name.s.n, n->line);
@@ -813,7 +813,8 @@ static void render_include(struct rctx *c, const struct tpl_node *n)
 	if (n->kind == N_INCLUDE) {
 		int base = c->sn;
 		for (int i = 0; i < n->inc.nkv; i++)
-			push_var(c, n->inc.kv[i].k, n->inc.kv[i].kn, n->inc.kv[i].hash, eval(c, n->inc.kv[i].v, n->line));
+			push_var(c, n->inc.kv[i].k, n->inc.kv[i].kn, n->inc.kv[i].hash,
+				 eval(c, n->inc.kv[i].v, n->line));
 		if (!has_with) {
 			int f;
 			with = lookup_name(c, name.s.p, name.s.n, tpl_hash(name.s.p, name.s.n), &f);
@@ -885,9 +886,7 @@ static void render_node(struct rctx *c, const struct tpl_node *n)
 	struct rs *rs = c->rs;
 	struct buf *o = rs->out;
 	switch (n->kind) {
-	case N_TEXT:
-		buf_add(o, n->text.p, n->text.n);
-		return;
+	case N_TEXT: buf_add(o, n->text.p, n->text.n); return;
 	case N_OUT: {
 		struct tval v = apply_filters(c, n->var, n->line);
 		if (!rs->failed)
@@ -956,25 +955,13 @@ static void render_node(struct rctx *c, const struct tpl_node *n)
 		}
 		return;
 	}
-	case N_FOR:
-		render_for(c, n);
-		return;
-	case N_TABLEROW:
-		render_tablerow(c, n);
-		return;
-	case N_CYCLE:
-		render_cycle(c, n);
-		return;
-	case N_BREAK:
-		c->interrupt = 1;
-		return;
-	case N_CONTINUE:
-		c->interrupt = 2;
-		return;
+	case N_FOR: render_for(c, n); return;
+	case N_TABLEROW: render_tablerow(c, n); return;
+	case N_CYCLE: render_cycle(c, n); return;
+	case N_BREAK: c->interrupt = 1; return;
+	case N_CONTINUE: c->interrupt = 2; return;
 	case N_INCLUDE:
-	case N_RENDER:
-		render_include(c, n);
-		return;
+	case N_RENDER: render_include(c, n); return;
 	case N_IFCHANGED: {
 		size_t start = o->len;
 		render_body(c, &n->body);
@@ -987,8 +974,7 @@ static void render_node(struct rctx *c, const struct tpl_node *n)
 		c->has_ifchanged = 1;
 		return;
 	}
-	default:
-		return;
+	default: return;
 	}
 }
 
@@ -1167,7 +1153,9 @@ static void add_unique(json_t *arr, const char *s)
 {
 	size_t i;
 	json_t *v;
-	json_array_foreach(arr, i, v) if (strcmp(json_string_value(v), s) == 0) return;
+	json_array_foreach (arr, i, v)
+		if (strcmp(json_string_value(v), s) == 0)
+			return;
 	json_array_append_new(arr, json_string(s));
 }
 
@@ -1201,7 +1189,8 @@ static void v_var_path(struct vstate *vs, const struct tpl_expr *x)
 		buf_add(&b, l->key, l->len);
 		if (checking) {
 			json_t *nx = json_is_object(cur) ? json_object_getn(cur, l->key, l->len) : NULL;
-			if (!nx && !(l->command && (json_is_array(cur) || json_is_string(cur) || json_is_object(cur)))) {
+			if (!nx &&
+			    !(l->command && (json_is_array(cur) || json_is_string(cur) || json_is_object(cur)))) {
 				if (json_is_object(cur))
 					known = 0;
 				checking = 0;
@@ -1285,11 +1274,8 @@ static void v_def_node(struct vstate *vs, const struct tpl_node *n)
 		v_collect_defs(vs, &n->loop.body);
 		v_collect_defs(vs, &n->loop.els);
 		break;
-	case N_IFCHANGED:
-		v_collect_defs(vs, &n->body);
-		break;
-	default:
-		break;
+	case N_IFCHANGED: v_collect_defs(vs, &n->body); break;
+	default: break;
 	}
 }
 
@@ -1304,15 +1290,9 @@ static void v_body(struct vstate *vs, const struct tpl_body *b);
 static void v_node(struct vstate *vs, const struct tpl_node *n)
 {
 	switch (n->kind) {
-	case N_OUT:
-		v_var(vs, n->var);
-		break;
-	case N_ASSIGN:
-		v_var(vs, n->as.var);
-		break;
-	case N_CAPTURE:
-		v_body(vs, &n->as.body);
-		break;
+	case N_OUT: v_var(vs, n->var); break;
+	case N_ASSIGN: v_var(vs, n->as.var); break;
+	case N_CAPTURE: v_body(vs, &n->as.body); break;
 	case N_IF:
 	case N_CASE:
 		v_expr(vs, n->cond.subject);
@@ -1349,11 +1329,8 @@ static void v_node(struct vstate *vs, const struct tpl_node *n)
 		for (int i = 0; i < n->inc.nkv; i++)
 			v_expr(vs, n->inc.kv[i].v);
 		break;
-	case N_IFCHANGED:
-		v_body(vs, &n->body);
-		break;
-	default:
-		break;
+	case N_IFCHANGED: v_body(vs, &n->body); break;
+	default: break;
 	}
 }
 

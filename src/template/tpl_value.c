@@ -16,18 +16,12 @@ struct tval tv_from_json(json_t *j)
 	if (!j)
 		return v;
 	switch (json_typeof(j)) {
-	case JSON_STRING:
-		return tv_str(json_string_value(j), json_string_length(j));
-	case JSON_INTEGER:
-		return tv_int((int64_t)json_integer_value(j));
-	case JSON_REAL:
-		return tv_float(json_real_value(j));
-	case JSON_TRUE:
-		return tv_bool(1);
-	case JSON_FALSE:
-		return tv_bool(0);
-	case JSON_NULL:
-		return v;
+	case JSON_STRING: return tv_str(json_string_value(j), json_string_length(j));
+	case JSON_INTEGER: return tv_int((int64_t)json_integer_value(j));
+	case JSON_REAL: return tv_float(json_real_value(j));
+	case JSON_TRUE: return tv_bool(1);
+	case JSON_FALSE: return tv_bool(0);
+	case JSON_NULL: return v;
 	default:
 		v.t = TV_JSON;
 		v.j = j;
@@ -46,7 +40,8 @@ int tv_truthy(struct tval v)
 
 /* ---- numbers ------------------------------------------------------------------ */
 
-static const double pow10tab[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16};
+static const double pow10tab[] = {1e0, 1e1,  1e2,  1e3,	 1e4,  1e5,  1e6,  1e7, 1e8,
+				  1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16};
 
 int dbl_short(double x, int64_t *m, int *k)
 {
@@ -227,9 +222,7 @@ int tv_to_number(struct tval v, struct tval *out)
 {
 	switch (v.t) {
 	case TV_INT:
-	case TV_FLOAT:
-		*out = v;
-		return 0;
+	case TV_FLOAT: *out = v; return 0;
 	case TV_STR: {
 		const char *s = v.s.p;
 		size_t n = v.s.n;
@@ -284,9 +277,7 @@ int tv_to_number(struct tval v, struct tval *out)
 			*out = tv_int(neg ? -r : r);
 		return 0;
 	}
-	default:
-		*out = tv_int(0);
-		return 0;
+	default: *out = tv_int(0); return 0;
 	}
 }
 
@@ -294,8 +285,7 @@ int64_t tv_to_int(struct tval v, int *ok)
 {
 	*ok = 1;
 	switch (v.t) {
-	case TV_INT:
-		return v.i;
+	case TV_INT: return v.i;
 	case TV_FLOAT:
 		if (isnan(v.f) || isinf(v.f)) {
 			*ok = 0;
@@ -324,9 +314,7 @@ int64_t tv_to_int(struct tval v, int *ok)
 		}
 		return r;
 	}
-	default:
-		*ok = 0;
-		return 0;
+	default: *ok = 0; return 0;
 	}
 }
 
@@ -371,30 +359,21 @@ int tv_is_array(struct tval v)
 size_t tv_len(struct tval v)
 {
 	switch (v.t) {
-	case TV_ARR:
-		return v.a->n;
-	case TV_JSON:
-		return json_is_array(v.j) ? json_array_size(v.j) : json_object_size(v.j);
-	case TV_OBJ:
-		return v.o->n;
-	case TV_RANGE:
-		return v.r.hi >= v.r.lo ? (size_t)(v.r.hi - v.r.lo + 1) : 0;
-	default:
-		return 0;
+	case TV_ARR: return v.a->n;
+	case TV_JSON: return json_is_array(v.j) ? json_array_size(v.j) : json_object_size(v.j);
+	case TV_OBJ: return v.o->n;
+	case TV_RANGE: return v.r.hi >= v.r.lo ? (size_t)(v.r.hi - v.r.lo + 1) : 0;
+	default: return 0;
 	}
 }
 
 struct tval tv_item(struct tval v, size_t i)
 {
 	switch (v.t) {
-	case TV_ARR:
-		return i < v.a->n ? v.a->v[i] : tv_nil();
-	case TV_JSON:
-		return json_is_array(v.j) ? tv_from_json(json_array_get(v.j, i)) : tv_nil();
-	case TV_RANGE:
-		return tv_int(v.r.lo + (int64_t)i);
-	default:
-		return tv_nil();
+	case TV_ARR: return i < v.a->n ? v.a->v[i] : tv_nil();
+	case TV_JSON: return json_is_array(v.j) ? tv_from_json(json_array_get(v.j, i)) : tv_nil();
+	case TV_RANGE: return tv_int(v.r.lo + (int64_t)i);
+	default: return tv_nil();
 	}
 }
 
@@ -421,7 +400,8 @@ struct tarr *tv_flatten(struct rs *rs, struct tval v)
 		return a;
 	}
 	if (v.t == TV_RANGE && tv_len(v) > 10000000) {
-		rs_fail(rs, CAIRN_ETOOBIG, 0, "The range %lld..%lld is too large.", (long long)v.r.lo, (long long)v.r.hi);
+		rs_fail(rs, CAIRN_ETOOBIG, 0, "The range %lld..%lld is too large.", (long long)v.r.lo,
+			(long long)v.r.hi);
 		return tarr_new(rs, 0);
 	}
 	size_t n = 0;
@@ -485,36 +465,28 @@ struct tval tv_get(struct rs *rs, struct tval obj, struct tval key, int *found)
 int tv_is_empty(struct tval v)
 {
 	switch (v.t) {
-	case TV_STR:
-		return v.s.n == 0;
+	case TV_STR: return v.s.n == 0;
 	case TV_JSON:
 	case TV_ARR:
-	case TV_OBJ:
-		return tv_len(v) == 0;
-	case TV_RANGE:
-		return tv_len(v) == 0;
+	case TV_OBJ: return tv_len(v) == 0;
+	case TV_RANGE: return tv_len(v) == 0;
 	case TV_EMPTY:
-	case TV_BLANK:
-		return 1;
-	default:
-		return 0;
+	case TV_BLANK: return 1;
+	default: return 0;
 	}
 }
 
 int tv_is_blank(struct tval v)
 {
 	switch (v.t) {
-	case TV_NIL:
-		return 1;
-	case TV_BOOL:
-		return !v.b;
+	case TV_NIL: return 1;
+	case TV_BOOL: return !v.b;
 	case TV_STR:
 		for (size_t i = 0; i < v.s.n; i++)
 			if (!strchr(" \t\n\r\f\v", v.s.p[i]))
 				return 0;
 		return 1;
-	default:
-		return tv_is_empty(v);
+	default: return tv_is_empty(v);
 	}
 }
 
@@ -541,7 +513,8 @@ int tv_equal(struct tval a, struct tval b)
 		b = t;
 	}
 	if (b.t == TV_EMPTY)
-		return a.t == TV_EMPTY || a.t == TV_BLANK || ((a.t == TV_STR || tv_is_array(a) || obj_like(a)) && tv_is_empty(a));
+		return a.t == TV_EMPTY || a.t == TV_BLANK ||
+		       ((a.t == TV_STR || tv_is_array(a) || obj_like(a)) && tv_is_empty(a));
 	if (b.t == TV_BLANK)
 		return tv_is_blank(a) || a.t == TV_EMPTY || a.t == TV_BLANK;
 	if (is_num(a) && is_num(b)) {
@@ -577,18 +550,12 @@ int tv_equal(struct tval a, struct tval b)
 	if (a.t != b.t)
 		return 0;
 	switch (a.t) {
-	case TV_NIL:
-		return 1;
-	case TV_BOOL:
-		return a.b == b.b;
-	case TV_STR:
-		return a.s.n == b.s.n && memcmp(a.s.p, b.s.p, a.s.n) == 0;
-	case TV_SELF:
-		return a.self == b.self;
-	case TV_LOOP:
-		return a.loop == b.loop;
-	default:
-		return 0;
+	case TV_NIL: return 1;
+	case TV_BOOL: return a.b == b.b;
+	case TV_STR: return a.s.n == b.s.n && memcmp(a.s.p, b.s.p, a.s.n) == 0;
+	case TV_SELF: return a.self == b.self;
+	case TV_LOOP: return a.loop == b.loop;
+	default: return 0;
 	}
 }
 
@@ -675,12 +642,8 @@ void tv_inspect(struct rs *rs, struct tval v, struct buf *b, int depth)
 		return;
 	}
 	switch (v.t) {
-	case TV_NIL:
-		buf_adds(b, "nil");
-		return;
-	case TV_STR:
-		inspect_str(v.s.p, v.s.n, b);
-		return;
+	case TV_NIL: buf_adds(b, "nil"); return;
+	case TV_STR: inspect_str(v.s.p, v.s.n, b); return;
 	case TV_JSON:
 		if (json_is_array(v.j)) {
 			buf_addch(b, '[');
@@ -733,8 +696,7 @@ void tv_inspect(struct rs *rs, struct tval v, struct buf *b, int depth)
 		}
 		buf_addch(b, '}');
 		return;
-	default:
-		tv_render(rs, v, b);
+	default: tv_render(rs, v, b);
 	}
 }
 
@@ -745,27 +707,17 @@ static void render_to_s(struct rs *rs, struct tval v, struct buf *b)
 	case TV_EMPTY:
 	case TV_BLANK:
 	case TV_LOOP:
-	case TV_SELF:
-		return;
-	case TV_BOOL:
-		buf_adds(b, v.b ? "true" : "false");
-		return;
+	case TV_SELF: return;
+	case TV_BOOL: buf_adds(b, v.b ? "true" : "false"); return;
 	case TV_INT: {
 		char tmp[24];
 		buf_add(b, tmp, fmt_int(v.i, tmp));
 		return;
 	}
-	case TV_FLOAT:
-		fmt_float(v.f, b);
-		return;
-	case TV_STR:
-		buf_add(b, v.s.p, v.s.n);
-		return;
-	case TV_RANGE:
-		buf_addf(b, "%lld..%lld", (long long)v.r.lo, (long long)v.r.hi);
-		return;
-	default:
-		tv_inspect(rs, v, b, 0);
+	case TV_FLOAT: fmt_float(v.f, b); return;
+	case TV_STR: buf_add(b, v.s.p, v.s.n); return;
+	case TV_RANGE: buf_addf(b, "%lld..%lld", (long long)v.r.lo, (long long)v.r.hi); return;
+	default: tv_inspect(rs, v, b, 0);
 	}
 }
 
@@ -796,7 +748,8 @@ struct tval tv_to_s(struct rs *rs, struct tval v)
 	buf_init(&b, rs->lim.max_output + 64);
 	render_to_s(rs, v, &b);
 	if (b.overflow)
-		rs_fail(rs, CAIRN_ETOOBIG, 0, "A value is larger than the output limit (%zu bytes).", rs->lim.max_output);
+		rs_fail(rs, CAIRN_ETOOBIG, 0, "A value is larger than the output limit (%zu bytes).",
+			rs->lim.max_output);
 	struct tval r = tv_str(tp_strndup(rs, b.ptr, b.len), b.len);
 	buf_release(&b);
 	return r;
@@ -813,13 +766,9 @@ void tv_to_json(struct rs *rs, struct tval v, struct buf *b, int depth)
 	case TV_EMPTY:
 	case TV_BLANK:
 	case TV_LOOP:
-	case TV_SELF:
-		buf_adds(b, "null");
-		return;
+	case TV_SELF: buf_adds(b, "null"); return;
 	case TV_BOOL:
-	case TV_INT:
-		render_to_s(rs, v, b);
-		return;
+	case TV_INT: render_to_s(rs, v, b); return;
 	case TV_FLOAT:
 		if (isnan(v.f) || isinf(v.f))
 			buf_adds(b, "null");

@@ -46,7 +46,7 @@
 
 #define RULE_NAME_MAX 200
 #define WITHIN_MAX_MS (366LL * 24 * 3600 * 1000)
-#define KEY_MAX 1024
+#define KEY_MAX	      1024
 
 enum rule_kind { RK_EVENT, RK_ABSENCE, RK_COND };
 
@@ -54,11 +54,11 @@ struct rule {
 	char *id, *name;
 	enum rule_kind kind;
 	int enabled;
-	char *event;         /* when.event */
-	struct cond *where;  /* when.where, or NULL */
-	struct cond *cond;   /* when.condition */
-	struct cond *if_c;   /* if, or NULL */
-	char *unless_event;  /* absence */
+	char *event;	    /* when.event */
+	struct cond *where; /* when.where, or NULL */
+	struct cond *cond;  /* when.condition */
+	struct cond *if_c;  /* if, or NULL */
+	char *unless_event; /* absence */
 	struct cond *unless_where;
 	int64_t within_ms;
 	char **add, **remove;
@@ -87,19 +87,23 @@ void trk_tagging_invalidate(void)
 /* ---- the default rules (seed 001) ------------------------------------------ */
 
 static const char *const default_rules[][2] = {
-	{"disengaged", "{\"name\":\"3 unopened emails in a row → disengaged (메일 3회 연속 미오픈 → 관심 저하)\","
-		       "\"when\":{\"condition\":{\"computed\":\"consecutive_unopened_emails\",\"op\":\"gte\",\"value\":3}},"
-		       "\"add\":[\"disengaged\"],\"remove_when_false\":true}"},
-	{"interest-topic", "{\"name\":\"Content click → interest:<topic> (특정 콘텐츠 클릭 → 관심 주제)\","
-			   "\"when\":{\"event\":\"Email Link Clicked\",\"where\":{\"property\":\"link_kind\",\"op\":\"eq\","
-			   "\"value\":\"content\"}},\"add\":[\"interest:{{ event.properties.link_topic }}\"]}"},
-	{"hesitant", "{\"name\":\"Purchase click, no order in 3 days → hesitant (구매 링크 클릭 후 미전환 → 전환 유보)\","
-		     "\"when\":{\"event\":\"Email Link Clicked\",\"where\":{\"property\":\"link_kind\",\"op\":\"eq\","
-		     "\"value\":\"purchase\"}},\"unless\":{\"event\":\"Order Completed\",\"within\":{\"days\":3}},"
-		     "\"add\":[\"hesitant\"]}"},
-	{"review-target", "{\"name\":\"Review click → review-target (후기 콘텐츠 클릭 → 후기 활용 대상)\","
-			  "\"when\":{\"event\":\"Email Link Clicked\",\"where\":{\"property\":\"link_kind\",\"op\":\"eq\","
-			  "\"value\":\"review\"}},\"add\":[\"review-target\"]}"},
+	{"disengaged",
+	 "{\"name\":\"3 unopened emails in a row → disengaged (메일 3회 연속 미오픈 → 관심 저하)\","
+	 "\"when\":{\"condition\":{\"computed\":\"consecutive_unopened_emails\",\"op\":\"gte\",\"value\":3}},"
+	 "\"add\":[\"disengaged\"],\"remove_when_false\":true}"},
+	{"interest-topic",
+	 "{\"name\":\"Content click → interest:<topic> (특정 콘텐츠 클릭 → 관심 주제)\","
+	 "\"when\":{\"event\":\"Email Link Clicked\",\"where\":{\"property\":\"link_kind\",\"op\":\"eq\","
+	 "\"value\":\"content\"}},\"add\":[\"interest:{{ event.properties.link_topic }}\"]}"},
+	{"hesitant",
+	 "{\"name\":\"Purchase click, no order in 3 days → hesitant (구매 링크 클릭 후 미전환 → 전환 유보)\","
+	 "\"when\":{\"event\":\"Email Link Clicked\",\"where\":{\"property\":\"link_kind\",\"op\":\"eq\","
+	 "\"value\":\"purchase\"}},\"unless\":{\"event\":\"Order Completed\",\"within\":{\"days\":3}},"
+	 "\"add\":[\"hesitant\"]}"},
+	{"review-target",
+	 "{\"name\":\"Review click → review-target (후기 콘텐츠 클릭 → 후기 활용 대상)\","
+	 "\"when\":{\"event\":\"Email Link Clicked\",\"where\":{\"property\":\"link_kind\",\"op\":\"eq\","
+	 "\"value\":\"review\"}},\"add\":[\"review-target\"]}"},
 	{"order-clears-hesitant", "{\"name\":\"Order Completed removes hesitant\","
 				  "\"when\":{\"event\":\"Order Completed\"},\"remove\":[\"hesitant\"]}"},
 };
@@ -115,8 +119,7 @@ static int only_keys(const json_t *obj, const char *prefix, const char *const *a
 {
 	const char *k;
 	json_t *v;
-	json_object_foreach((json_t *)obj, k, v)
-	{
+	json_object_foreach ((json_t *)obj, k, v) {
 		int ok = 0;
 		for (const char *const *a = allowed; *a; a++)
 			ok |= !strcmp(*a, k);
@@ -181,14 +184,14 @@ static int parse_duration(const json_t *j, const char *path, int64_t *ms, struct
 		const char *unit;
 		double ms;
 	} units[] = {{"minutes", 60e3}, {"hours", 3600e3}, {"days", 86400e3}, {"weeks", 7 * 86400e3}};
-	const char *msg = "within must be a duration such as {\"days\":3} (minutes, hours, days, weeks; at most 366 days).";
+	const char *msg =
+		"within must be a duration such as {\"days\":3} (minutes, hours, days, weeks; at most 366 days).";
 	if (!json_is_object(j) || json_object_size(j) == 0)
 		return unproc(err, path, msg);
 	double total = 0;
 	const char *k;
 	json_t *v;
-	json_object_foreach((json_t *)j, k, v)
-	{
+	json_object_foreach ((json_t *)j, k, v) {
 		size_t i;
 		for (i = 0; i < sizeof units / sizeof units[0]; i++) {
 			if (!strcmp(units[i].unit, k))
@@ -262,8 +265,7 @@ static int parse_tags(const json_t *j, const char *key, int templates_ok, char *
 	*out = xcalloc(json_array_size(j) + 1, sizeof **out);
 	size_t i;
 	json_t *v;
-	json_array_foreach(j, i, v)
-	{
+	json_array_foreach (j, i, v) {
 		snprintf(path, sizeof path, "%s[%zu]", key, i);
 		if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > TRK_TAGGING_TAG_MAX)
 			return cairn_err_set(err, CAIRN_EUNPROC, "invalid_rule", path,
@@ -271,11 +273,13 @@ static int parse_tags(const json_t *j, const char *key, int templates_ok, char *
 		int t = tag_template(json_string_value(v));
 		if (t < 0)
 			return unproc(err, path,
-				      "A tag may only interpolate {{ event.properties.NAME }} (NAME: letters, digits, _ - .).");
+				      "A tag may only interpolate {{ event.properties.NAME }} (NAME: letters, digits, "
+				      "_ - .).");
 		if (t > 0 && !templates_ok)
-			return unproc(err, path,
-				      "Only event rules without \"unless\" can use {{ event.properties.… }} in a tag: the "
-				      "others fire without an event at hand.");
+			return unproc(
+				err, path,
+				"Only event rules without \"unless\" can use {{ event.properties.… }} in a tag: the "
+				"others fire without an event at hand.");
 		(*out)[(*n)++] = xstrdup(json_string_value(v));
 	}
 	return 0;
@@ -307,8 +311,8 @@ static void rule_release(struct rule *r)
  * success; on failure nothing is left to release). */
 static int rule_compile(const json_t *def, const char *default_name, struct rule *out, struct cairn_err *err)
 {
-	static const char *const top[] = {"id", "name", "enabled", "when", "if", "unless", "add", "remove",
-					  "remove_when_false", "created_at", "updated_at", NULL};
+	static const char *const top[] = {"id",	 "name",   "enabled",		"when",	      "if",	    "unless",
+					  "add", "remove", "remove_when_false", "created_at", "updated_at", NULL};
 	static const char *const when_keys[] = {"event", "where", "condition", NULL};
 	static const char *const unless_keys[] = {"event", "where", "within", NULL};
 	memset(out, 0, sizeof *out);
@@ -318,7 +322,8 @@ static int rule_compile(const json_t *def, const char *default_name, struct rule
 	if (only_keys(def, "", top, err) < 0)
 		return CAIRN_EUNPROC;
 	json_t *name = json_object_get(def, "name");
-	if (name && (!json_is_string(name) || json_string_length(name) == 0 || json_string_length(name) > 4 * RULE_NAME_MAX))
+	if (name &&
+	    (!json_is_string(name) || json_string_length(name) == 0 || json_string_length(name) > 4 * RULE_NAME_MAX))
 		return unproc(err, "name", "name must be a string of 1 to 200 characters.");
 	json_t *en = json_object_get(def, "enabled");
 	if (en && !json_is_boolean(en))
@@ -377,7 +382,8 @@ static int rule_compile(const json_t *def, const char *default_name, struct rule
 			goto fail;
 		}
 		if (!event_name_ok(wev)) {
-			rc = unproc(err, "when.event", "when.event must be an event name such as \"Email Link Clicked\".");
+			rc = unproc(err, "when.event",
+				    "when.event must be an event name such as \"Email Link Clicked\".");
 			goto fail;
 		}
 		out->event = xstrdup(json_string_value(wev));
@@ -393,12 +399,14 @@ static int rule_compile(const json_t *def, const char *default_name, struct rule
 		if (unless) {
 			if (!json_is_object(unless) || only_keys(unless, "unless.", unless_keys, err) < 0) {
 				rc = unproc(err, "unless",
-					    "unless must be {\"event\":\"Order Completed\",\"where\":…,\"within\":{\"days\":3}}.");
+					    "unless must be {\"event\":\"Order "
+					    "Completed\",\"where\":…,\"within\":{\"days\":3}}.");
 				goto fail;
 			}
 			json_t *uev = json_object_get(unless, "event");
 			if (!event_name_ok(uev)) {
-				rc = unproc(err, "unless.event", "unless.event must be an event name such as \"Order Completed\".");
+				rc = unproc(err, "unless.event",
+					    "unless.event must be an event name such as \"Order Completed\".");
 				goto fail;
 			}
 			out->unless_event = xstrdup(json_string_value(uev));
@@ -415,7 +423,8 @@ static int rule_compile(const json_t *def, const char *default_name, struct rule
 	int templates_ok = out->kind == RK_EVENT;
 	rc = parse_tags(json_object_get(def, "add"), "add", templates_ok, &out->add, &out->nadd, err);
 	if (rc == 0)
-		rc = parse_tags(json_object_get(def, "remove"), "remove", templates_ok, &out->remove, &out->nremove, err);
+		rc = parse_tags(json_object_get(def, "remove"), "remove", templates_ok, &out->remove, &out->nremove,
+				err);
 	if (rc < 0)
 		goto fail;
 	if (out->nadd + out->nremove == 0) {
@@ -632,7 +641,7 @@ struct step {
 	struct store *st;
 	int64_t ws, pid, now;
 	const struct store_event *ev; /* NULL in a tick */
-	json_t *msg;                  /* the event's message, parsed once */
+	json_t *msg;		      /* the event's message, parsed once */
 	int parsed;
 	struct seg_ctx sc;
 	int ctx_open;
@@ -759,9 +768,11 @@ static int change_tags(struct step *x, const struct rule *r, char **list, size_t
 				char key[KEY_MAX];
 				snprintf(key, sizeof key, "tag-%s:%s:%lld:%s:%s", adding ? "add" : "remove", r->id,
 					 (long long)x->pid, tag, cause);
-				json_t *ep = json_pack("{s:s,s:s,s:s}", "tag", tag, "rule_id", r->id, "rule_name", r->name);
+				json_t *ep =
+					json_pack("{s:s,s:s,s:s}", "tag", tag, "rule_id", r->id, "rule_name", r->name);
 				json_object_update(ep, (json_t *)why);
-				rc = engine_emit(x->st, x->ws, x->pid, adding ? "Tag Added" : "Tag Removed", ep, key, ts, err);
+				rc = engine_emit(x->st, x->ws, x->pid, adding ? "Tag Added" : "Tag Removed", ep, key,
+						 ts, err);
 			}
 		}
 		free(tag);
@@ -864,8 +875,8 @@ int trk_tagging_apply(struct store *st, const struct store_event *ev, int64_t pr
 		if (r->kind == RK_EVENT)
 			rc = fire(&x, r, why, cause, x.now, err);
 		else
-			rc = store_tagging_due_set(st, x.ws, r->id, profile_id, ev->ts + r->within_ms, ev->message_id, 1,
-						   err);
+			rc = store_tagging_due_set(st, x.ws, r->id, profile_id, ev->ts + r->within_ms, ev->message_id,
+						   1, err);
 	}
 	json_decref(why);
 	step_release(&x);

@@ -24,8 +24,8 @@
 #include "store/store.h"
 
 #define TRK_TAGGING_TICK_MAX 1000 /* due rows handled per tick */
-#define TRK_TAGGING_TAG_MAX 200   /* bytes of a tag, after interpolation */
-#define TRK_TAGGING_TAGS_MAX 50   /* tags in one "add" or "remove" list */
+#define TRK_TAGGING_TAG_MAX  200  /* bytes of a tag, after interpolation */
+#define TRK_TAGGING_TAGS_MAX 50	  /* tags in one "add" or "remove" list */
 
 int trk_tagging_apply(struct store *st, const struct store_event *ev, int64_t profile_id, struct cairn_err *err);
 int trk_tagging_tick(struct store *st, int64_t now_ms, struct cairn_err *err);

@@ -46,7 +46,8 @@ static void read_csv(struct ingest_src *src)
 				break;
 			continue;
 		}
-		if (c.nfields == 0 || c.nfields > INGEST_IMPORT_MAX_COLUMNS || c.rec_line < last_line || c.rec_line > c.line)
+		if (c.nfields == 0 || c.nfields > INGEST_IMPORT_MAX_COLUMNS || c.rec_line < last_line ||
+		    c.rec_line > c.line)
 			abort();
 		last_line = c.rec_line;
 		size_t total = 0;

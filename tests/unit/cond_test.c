@@ -13,9 +13,9 @@
 #include "core/err.h"
 
 /* 2026-03-02T01:00:00Z */
-#define NOW 1772413200000LL
+#define NOW    1772413200000LL
 #define MIN_MS 60000LL
-#define DAY 86400000LL
+#define DAY    86400000LL
 
 /* ---- a fake context: events, tags, segments, consent, scores ------------- */
 
@@ -31,10 +31,10 @@ struct fake {
 	const char *tags[8];
 	const char *segments[8];
 	json_t *consent;  /* {"email":"subscribed", …} */
-	json_t *scores;   /* {"lead":{"value":75,"percentile":85}} */
+	json_t *scores;	  /* {"lead":{"value":75,"percentile":85}} */
 	json_t *computed; /* {"name": value} */
 	int count_calls, sum_calls;
-	int fail;         /* every callback fails */
+	int fail; /* every callback fails */
 };
 
 static void add_event(struct fake *f, const char *name, int64_t ts, const char *props)
@@ -353,8 +353,8 @@ static const struct op_case op_cases[] = {
 	{"before", "\"2026-03-01T00:00:00Z\"", "\"2026-03-01T00:00:00Z\"", 0},
 	{"before", "\"2026-03-01T00:00:00Z\"", "\"2026-03-01T08:00:00+09:00\"", 1},
 	{"before", "\"2026-03-01T00:00:00Z\"", "\"2026-03-01T10:00:00+09:00\"", 0},
-	{"before", "\"2026-03-01\"", "1772236800000", 1},  /* 2026-02-28 */
-	{"before", "1772323200000", "\"2026-02-28\"", 1},  /* value as epoch ms */
+	{"before", "\"2026-03-01\"", "1772236800000", 1}, /* 2026-02-28 */
+	{"before", "1772323200000", "\"2026-02-28\"", 1}, /* value as epoch ms */
 	{"before", "\"2026-03-01\"", "\"yesterday\"", 0},
 	{"before", "\"2026-03-01\"", "true", 0},
 	{"before", "\"2026-03-01\"", NULL, 0},
@@ -384,8 +384,9 @@ static void check_op(const struct op_case *oc)
 Test(cond_ops, every_operator_table, .init = setup, .fini = teardown)
 {
 	int seen[32] = {0};
-	const char *names[] = {"eq", "ne", "gt", "gte", "lt", "lte", "in", "not_in", "contains", "starts_with",
-			       "ends_with", "exists", "not_exists", "between", "before", "after"};
+	const char *names[] = {"eq",	     "ne",	"gt",	    "gte",	   "lt",	"lte",
+			       "in",	     "not_in",	"contains", "starts_with", "ends_with", "exists",
+			       "not_exists", "between", "before",   "after"};
 	for (size_t i = 0; i < sizeof op_cases / sizeof op_cases[0]; i++) {
 		check_op(&op_cases[i]);
 		for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
@@ -399,8 +400,17 @@ Test(cond_ops, negations_are_exact_complements, .init = setup, .fini = teardown)
 {
 	/* For every actual value, ne/not_in/not_exists/not_within_last are NOT
 	 * of eq/in/exists/within_last (cond.h invariant 3). */
-	const char *actuals[] = {NULL, "null", "\"pro\"", "3", "\"3\"", "true", "[\"pro\"]", "{}", "1772413200000",
-				 "\"2026-02-20T00:00:00Z\"", "\"서울\""};
+	const char *actuals[] = {NULL,
+				 "null",
+				 "\"pro\"",
+				 "3",
+				 "\"3\"",
+				 "true",
+				 "[\"pro\"]",
+				 "{}",
+				 "1772413200000",
+				 "\"2026-02-20T00:00:00Z\"",
+				 "\"서울\""};
 	const char *pairs[][3] = {
 		{"eq", "ne", "\"pro\""},
 		{"in", "not_in", "[\"pro\",3]"},
@@ -414,10 +424,10 @@ Test(cond_ops, negations_are_exact_complements, .init = setup, .fini = teardown)
 		for (size_t p = 0; p < 4; p++) {
 			char s1[256], s2[256];
 			const char *v = pairs[p][2];
-			snprintf(s1, sizeof s1, "{\"trait\":\"x\",\"op\":\"%s\"%s%s}", pairs[p][0], v ? ",\"value\":" : "",
-				 v ? v : "");
-			snprintf(s2, sizeof s2, "{\"trait\":\"x\",\"op\":\"%s\"%s%s}", pairs[p][1], v ? ",\"value\":" : "",
-				 v ? v : "");
+			snprintf(s1, sizeof s1, "{\"trait\":\"x\",\"op\":\"%s\"%s%s}", pairs[p][0],
+				 v ? ",\"value\":" : "", v ? v : "");
+			snprintf(s2, sizeof s2, "{\"trait\":\"x\",\"op\":\"%s\"%s%s}", pairs[p][1],
+				 v ? ",\"value\":" : "", v ? v : "");
 			cr_expect_eq(eval(s1), !eval(s2), "%s vs %s on %s", s1, s2, tr);
 		}
 	}
@@ -436,8 +446,10 @@ Test(cond_ops, within_last_on_a_fake_clock, .init = setup, .fini = teardown)
 	cr_assert_eq(eval_at(c, NOW - 30 * DAY), 0, "a date in the future is not within the last 30 days");
 	/* epoch milliseconds work too, and combinations of units */
 	json_object_set_new(traits, "last_order_at", json_integer(NOW - 90 * MIN_MS));
-	cr_assert_eq(eval("{\"trait\":\"last_order_at\",\"op\":\"within_last\",\"value\":{\"hours\":1,\"minutes\":30}}"), 1);
-	cr_assert_eq(eval("{\"trait\":\"last_order_at\",\"op\":\"within_last\",\"value\":{\"hours\":1,\"minutes\":29}}"), 0);
+	cr_assert_eq(
+		eval("{\"trait\":\"last_order_at\",\"op\":\"within_last\",\"value\":{\"hours\":1,\"minutes\":30}}"), 1);
+	cr_assert_eq(
+		eval("{\"trait\":\"last_order_at\",\"op\":\"within_last\",\"value\":{\"hours\":1,\"minutes\":29}}"), 0);
 	cr_assert_eq(eval("{\"trait\":\"last_order_at\",\"op\":\"within_last\",\"value\":{\"weeks\":1}}"), 1);
 	/* not a date: within_last false, not_within_last true */
 	json_object_set_new(traits, "last_order_at", json_string("last tuesday"));
@@ -491,39 +503,52 @@ Test(cond_kinds, event_count_sum_where_within, .init = setup, .fini = teardown)
 	cr_assert_eq(eval("{\"event\":\"Product Viewed\"}"), 1);
 	cr_assert_eq(eval("{\"event\":\"Signed Up\"}"), 0);
 	/* count with window */
-	cr_assert_eq(eval("{\"event\":\"Product Viewed\",\"count\":{\"op\":\"gte\",\"value\":3},\"within\":{\"days\":7}}"), 1);
-	cr_assert_eq(eval("{\"event\":\"Product Viewed\",\"count\":{\"op\":\"gte\",\"value\":4},\"within\":{\"days\":7}}"), 0);
+	cr_assert_eq(
+		eval("{\"event\":\"Product Viewed\",\"count\":{\"op\":\"gte\",\"value\":3},\"within\":{\"days\":7}}"),
+		1);
+	cr_assert_eq(
+		eval("{\"event\":\"Product Viewed\",\"count\":{\"op\":\"gte\",\"value\":4},\"within\":{\"days\":7}}"),
+		0);
 	cr_assert_eq(eval("{\"event\":\"Product Viewed\",\"count\":{\"op\":\"eq\",\"value\":4}}"), 1);
 	cr_assert_eq(eval("{\"event\":\"Product Viewed\",\"count\":{\"op\":\"between\",\"value\":[2,3]},"
-			  "\"within\":{\"weeks\":1}}"), 1);
+			  "\"within\":{\"weeks\":1}}"),
+		     1);
 	cr_assert_eq(eval("{\"event\":\"Product Viewed\",\"count\":{\"op\":\"ne\",\"value\":4}}"), 0);
 	cr_assert_eq(eval("{\"event\":\"Product Viewed\",\"count\":{\"op\":\"lt\",\"value\":5}}"), 1);
 	cr_assert_eq(eval("{\"event\":\"Product Viewed\",\"count\":{\"op\":\"lte\",\"value\":3}}"), 0);
 	cr_assert_eq(eval("{\"event\":\"Product Viewed\",\"count\":{\"op\":\"gt\",\"value\":3}}"), 1);
 	/* where */
 	cr_assert_eq(eval("{\"event\":\"Product Viewed\",\"where\":{\"property\":\"category\",\"op\":\"eq\",\"value\":"
-			  "\"shoes\"},\"count\":{\"op\":\"eq\",\"value\":2},\"within\":{\"days\":7}}"), 1);
+			  "\"shoes\"},\"count\":{\"op\":\"eq\",\"value\":2},\"within\":{\"days\":7}}"),
+		     1);
 	cr_assert_eq(eval("{\"event\":\"Product Viewed\",\"where\":{\"not\":{\"property\":\"category\",\"op\":\"eq\","
-			  "\"value\":\"shoes\"}},\"count\":{\"op\":\"eq\",\"value\":1}}"), 1);
+			  "\"value\":\"shoes\"}},\"count\":{\"op\":\"eq\",\"value\":1}}"),
+		     1);
 	cr_assert_eq(eval("{\"event\":\"Product Viewed\",\"where\":{\"any\":[{\"property\":\"category\",\"op\":\"eq\","
-			  "\"value\":\"hats\"},{\"property\":\"price\",\"op\":\"exists\"}]}}"), 0);
+			  "\"value\":\"hats\"},{\"property\":\"price\",\"op\":\"exists\"}]}}"),
+		     0);
 	/* sum */
 	cr_assert_eq(eval("{\"event\":\"Order Completed\",\"sum\":{\"property\":\"revenue\",\"op\":\"gte\",\"value\":"
-			  "120000}}"), 1);
+			  "120000}}"),
+		     1);
 	cr_assert_eq(eval("{\"event\":\"Order Completed\",\"sum\":{\"property\":\"revenue\",\"op\":\"gte\",\"value\":"
-			  "120000},\"within\":{\"days\":30}}"), 0);
+			  "120000},\"within\":{\"days\":30}}"),
+		     0);
 	cr_assert_eq(eval("{\"event\":\"Signed Up\",\"sum\":{\"property\":\"revenue\",\"op\":\"eq\",\"value\":0}}"), 1,
 		     "a sum over no events is 0");
 	/* count and sum together must both hold */
 	cr_assert_eq(eval("{\"event\":\"Order Completed\",\"count\":{\"op\":\"eq\",\"value\":2},\"sum\":{\"property\":"
-			  "\"revenue\",\"op\":\"eq\",\"value\":120000}}"), 1);
+			  "\"revenue\",\"op\":\"eq\",\"value\":120000}}"),
+		     1);
 	cr_assert_eq(eval("{\"event\":\"Order Completed\",\"count\":{\"op\":\"eq\",\"value\":1},\"sum\":{\"property\":"
-			  "\"revenue\",\"op\":\"eq\",\"value\":120000}}"), 0);
+			  "\"revenue\",\"op\":\"eq\",\"value\":120000}}"),
+		     0);
 }
 
 Test(cond_kinds, at_risk_flips_on_day_31_with_no_new_event, .init = setup, .fini = teardown)
 {
-	const char *at_risk = "{\"event\":\"Order Completed\",\"count\":{\"op\":\"eq\",\"value\":0},\"within\":{\"days\":30}}";
+	const char *at_risk =
+		"{\"event\":\"Order Completed\",\"count\":{\"op\":\"eq\",\"value\":0},\"within\":{\"days\":30}}";
 	int64_t t0 = NOW;
 	add_event(&F, "Order Completed", t0, "{\"revenue\":39000}");
 	cr_assert_eq(eval_at(at_risk, t0), 0);
@@ -602,23 +627,28 @@ Test(cond_eval, nested_all_any_not, .init = setup, .fini = teardown)
 	cr_assert_eq(eval("{\"any\":[{\"trait\":\"plan\",\"op\":\"eq\",\"value\":\"basic\"},{\"tag\":\"x\"}]}"), 0);
 	cr_assert_eq(eval("{\"not\":{\"tag\":\"vip\"}}"), 0);
 	cr_assert_eq(eval("{\"not\":{\"not\":{\"tag\":\"vip\"}}}"), 1);
-	cr_assert_eq(eval("{\"all\":[{\"any\":[{\"tag\":\"x\"},{\"not\":{\"tag\":\"y\"}}]},{\"all\":[{\"trait\":\"age\","
-			  "\"op\":\"between\",\"value\":[30,39]}]}]}"), 1);
+	cr_assert_eq(
+		eval("{\"all\":[{\"any\":[{\"tag\":\"x\"},{\"not\":{\"tag\":\"y\"}}]},{\"all\":[{\"trait\":\"age\","
+		     "\"op\":\"between\",\"value\":[30,39]}]}]}"),
+		1);
 	cr_assert_eq(eval("{\"any\":[{\"all\":[{\"tag\":\"vip\"},{\"trait\":\"age\",\"op\":\"lt\",\"value\":30}]},"
-			  "{\"not\":{\"any\":[{\"tag\":\"vip\"},{\"tag\":\"x\"}]}}]}"), 0);
+			  "{\"not\":{\"any\":[{\"tag\":\"vip\"},{\"tag\":\"x\"}]}}]}"),
+		     0);
 }
 
 Test(cond_eval, cheap_clauses_first_and_short_circuit, .init = setup, .fini = teardown)
 {
 	/* the event clause is written first but the tag decides; no aggregate is read */
 	cr_assert_eq(eval("{\"all\":[{\"event\":\"Order Completed\",\"count\":{\"op\":\"eq\",\"value\":0}},{\"tag\":"
-			  "\"nope\"}]}"), 0);
+			  "\"nope\"}]}"),
+		     0);
 	cr_assert_eq(F.count_calls, 0);
 	F.tags[0] = "yes";
 	cr_assert_eq(eval("{\"any\":[{\"event\":\"Order Completed\"},{\"tag\":\"yes\"}]}"), 1);
 	cr_assert_eq(F.count_calls, 0);
 	cr_assert_eq(eval("{\"all\":[{\"event\":\"Order Completed\",\"count\":{\"op\":\"eq\",\"value\":0}},{\"tag\":"
-			  "\"yes\"}]}"), 1);
+			  "\"yes\"}]}"),
+		     1);
 	cr_assert_eq(F.count_calls, 1);
 }
 
@@ -653,7 +683,8 @@ Test(cond_eval, missing_and_failing_callbacks, .init = setup, .fini = teardown)
 		cond_free(c);
 	}
 	/* traits and properties need no callback */
-	struct cond *c = parse("{\"all\":[{\"trait\":\"a\",\"op\":\"not_exists\"},{\"property\":\"b\",\"op\":\"not_exists\"}]}");
+	struct cond *c =
+		parse("{\"all\":[{\"trait\":\"a\",\"op\":\"not_exists\"},{\"property\":\"b\",\"op\":\"not_exists\"}]}");
 	struct cond_ctx empty;
 	memset(&empty, 0, sizeof empty);
 	cr_assert_eq(cond_eval(c, &empty, NULL), 1);
@@ -692,8 +723,10 @@ Test(cond_eval, korean_text, .init = setup, .fini = teardown)
 	F.tags[0] = "관심:마케팅";
 	cr_assert_eq(eval("{\"tag\":\"관심:마케팅\"}"), 1);
 	add_event(&F, "주문 완료", NOW - DAY, "{\"카테고리\":\"신발\"}");
-	cr_assert_eq(eval("{\"event\":\"주문 완료\",\"where\":{\"property\":\"카테고리\",\"op\":\"eq\",\"value\":\"신발\"},"
-			  "\"within\":{\"days\":7}}"), 1);
+	cr_assert_eq(
+		eval("{\"event\":\"주문 완료\",\"where\":{\"property\":\"카테고리\",\"op\":\"eq\",\"value\":\"신발\"},"
+		     "\"within\":{\"days\":7}}"),
+		1);
 	/* errors keep Korean names intact */
 	json_t *j = json_loads("{\"trait\":\"등급\",\"op\":\"같다\",\"value\":1}", 0, NULL);
 	struct cairn_err err = CAIRN_ERR_INIT;
@@ -809,7 +842,8 @@ static const struct bad_case bad_cases[] = {
 	{"{\"score\":\"lead\",\"op\":\"contains\",\"value\":\"a\"}", "op", "does not apply to a score"},
 	{"{\"score\":\"lead\",\"op\":\"gte\",\"value\":\"70\"}", "value", "a number"},
 	{"{\"score\":\"lead\",\"percentile\":{\"op\":\"gte\",\"value\":101}}", "percentile.value", "between 0 and 100"},
-	{"{\"score\":\"lead\",\"percentile\":{\"op\":\"between\",\"value\":[-1,50]}}", "percentile.value[0]", "0 and 100"},
+	{"{\"score\":\"lead\",\"percentile\":{\"op\":\"between\",\"value\":[-1,50]}}", "percentile.value[0]",
+	 "0 and 100"},
 	{"{\"score\":\"lead\",\"percentile\":80}", "percentile", "must be an object"},
 	{"{\"score\":\"lead\",\"op\":\"gte\",\"value\":1,\"percentile\":{\"op\":\"gte\",\"value\":1}}", "percentile",
 	 "not both"},
@@ -937,7 +971,8 @@ static const char *const valid[] = {
 	"{\"all\":[{\"trait\":\"plan\",\"op\":\"eq\",\"value\":\"pro\"},{\"tag\":\"vip\"}]}",
 	"{\"any\":[{\"segment\":\"vip\"},{\"not\":{\"tag\":\"disengaged\"}}]}",
 	"{\"property\":\"revenue\",\"op\":\"gte\",\"value\":50000}",
-	"{\"event\":\"Product Viewed\",\"where\":{\"property\":\"category\",\"op\":\"in\",\"value\":[\"shoes\",\"bags\"]},"
+	"{\"event\":\"Product "
+	"Viewed\",\"where\":{\"property\":\"category\",\"op\":\"in\",\"value\":[\"shoes\",\"bags\"]},"
 	"\"count\":{\"op\":\"gte\",\"value\":3},\"within\":{\"days\":7}}",
 	"{\"event\":\"Order Completed\",\"count\":{\"op\":\"eq\",\"value\":0},\"within\":{\"days\":30}}",
 	"{\"event\":\"Order Completed\",\"sum\":{\"property\":\"revenue\",\"op\":\"gte\",\"value\":100000}}",
@@ -975,16 +1010,19 @@ Test(cond_json, round_trip_is_a_fixed_point)
 
 Test(cond_json, normalization)
 {
-	struct cond *c = parse("{\"within\":{\"hours\":0,\"days\":30},\"count\":{\"value\":0,\"op\":\"eq\"},\"event\":\"A\","
-			       "\"where\":{\"value\":1,\"op\":\"eq\",\"property\":\"p\"}}");
+	struct cond *c =
+		parse("{\"within\":{\"hours\":0,\"days\":30},\"count\":{\"value\":0,\"op\":\"eq\"},\"event\":\"A\","
+		      "\"where\":{\"value\":1,\"op\":\"eq\",\"property\":\"p\"}}");
 	char *t = cond_to_text(c);
-	cr_assert_str_eq(t, "{\"count\":{\"op\":\"eq\",\"value\":0},\"event\":\"A\",\"where\":{\"op\":\"eq\",\"property\":"
-			    "\"p\",\"value\":1},\"within\":{\"days\":30}}");
+	cr_assert_str_eq(t,
+			 "{\"count\":{\"op\":\"eq\",\"value\":0},\"event\":\"A\",\"where\":{\"op\":\"eq\",\"property\":"
+			 "\"p\",\"value\":1},\"within\":{\"days\":30}}");
 	free(t);
 	json_t *j = cond_to_json(c);
 	char *s = json_dumps(j, JSON_COMPACT);
-	cr_assert_str_eq(s, "{\"event\":\"A\",\"where\":{\"property\":\"p\",\"op\":\"eq\",\"value\":1},\"count\":{\"op\":"
-			    "\"eq\",\"value\":0},\"within\":{\"days\":30}}");
+	cr_assert_str_eq(s,
+			 "{\"event\":\"A\",\"where\":{\"property\":\"p\",\"op\":\"eq\",\"value\":1},\"count\":{\"op\":"
+			 "\"eq\",\"value\":0},\"within\":{\"days\":30}}");
 	free(s);
 	json_decref(j);
 	cr_assert_eq(cond_kind(c), COND_EVENT);
@@ -1006,8 +1044,8 @@ struct deps {
 static int collect(void *arg, const struct cond_dep *d)
 {
 	struct deps *ds = arg;
-	static const char *k[] = {"all", "any", "not", "trait", "property", "event", "segment", "tag",
-				  "consent", "score", "computed"};
+	static const char *k[] = {"all",     "any", "not",     "trait", "property", "event",
+				  "segment", "tag", "consent", "score", "computed"};
 	size_t n = strlen(ds->seen);
 	snprintf(ds->seen + n, sizeof ds->seen - n, "%s%s:%s%s%s", n ? " " : "", k[d->kind], d->name,
 		 d->in_where ? "(w)" : "", d->uses_now ? "(now)" : "");
@@ -1034,7 +1072,8 @@ Test(cond_introspect, visit_windows_and_time)
 		"{\"any\":[{\"tag\":\"vip\"},{\"segment\":\"s1\"},{\"not\":{\"computed\":\"last_seen_at\",\"op\":"
 		"\"within_last\",\"value\":{\"days\":45}}}]},"
 		"{\"event\":\"Order Completed\",\"sum\":{\"property\":\"revenue\",\"op\":\"gt\",\"value\":0}},"
-		"{\"consent\":{\"channel\":\"email\",\"is\":\"subscribed\"}},{\"score\":\"lead\",\"op\":\"gt\",\"value\":1}]}");
+		"{\"consent\":{\"channel\":\"email\",\"is\":\"subscribed\"}},{\"score\":\"lead\",\"op\":\"gt\","
+		"\"value\":1}]}");
 	struct deps ds = {""};
 	cr_assert_eq(cond_visit(c, collect, &ds), 0);
 	cr_assert_str_eq(ds.seen,

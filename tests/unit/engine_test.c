@@ -65,8 +65,8 @@ static void emit(const char *key)
 	int64_t pid;
 	cr_assert_eq(store_profile_resolve(st, 1, "u1", &pid, &e), 0);
 	cr_assert_eq(store_begin(st, &e), 0);
-	cr_assert_eq(engine_emit(st, 1, pid, "Segment Entered", json_pack("{s:s}", "segment_id", "vip"), key, 5000, &e), 0,
-		     "%s", e.message);
+	cr_assert_eq(engine_emit(st, 1, pid, "Segment Entered", json_pack("{s:s}", "segment_id", "vip"), key, 5000, &e),
+		     0, "%s", e.message);
 	cr_assert_eq(store_commit(st, &e), 0);
 }
 
@@ -95,13 +95,14 @@ Test(engine, emitted_events_reach_the_log_exactly_once)
 	int seen = 0;
 	size_t i;
 	json_t *ev;
-	json_array_foreach(tl, i, ev)
-	{
+	json_array_foreach (tl, i, ev) {
 		const char *name = json_string_value(json_object_get(ev, "event"));
 		if (name && !strcmp(name, "Segment Entered")) {
 			seen++;
 			cr_assert_str_eq(json_string_value(json_object_get(ev, "userId")), "u1");
-			cr_assert_str_eq(json_string_value(json_object_get(json_object_get(ev, "properties"), "segment_id")), "vip");
+			cr_assert_str_eq(
+				json_string_value(json_object_get(json_object_get(ev, "properties"), "segment_id")),
+				"vip");
 		}
 	}
 	cr_assert_eq(seen, 2);

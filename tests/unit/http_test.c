@@ -61,8 +61,12 @@ static void start(void)
 {
 	log_set_level(LOG_ERROR);
 	struct cairn_err e = CAIRN_ERR_INIT;
-	struct http_server_opts o = {.host = "127.0.0.1", .port = 0, .threads = 2, .routes = routes,
-				     .nroutes = sizeof routes / sizeof routes[0], .auth = auth};
+	struct http_server_opts o = {.host = "127.0.0.1",
+				     .port = 0,
+				     .threads = 2,
+				     .routes = routes,
+				     .nroutes = sizeof routes / sizeof routes[0],
+				     .auth = auth};
 	srv = http_server_new(&o, &e);
 	cr_assert_not_null(srv, "%s", e.message);
 	port = http_server_port(srv);

@@ -353,9 +353,10 @@ Test(import, users_csv_rows_become_validated_identify_messages)
 	cr_assert_str_eq(path_str(m, "traits", "name", NULL), "김철수");
 	cr_assert_str_eq(path_str(m, "traits", "plan", NULL), "pro", "values stay strings");
 	cr_assert_str_eq(path_str(m, "traits", "consent", "email"), "subscribed");
-	cr_assert_str_eq(json_string_value(json_object_get(
-				 json_object_get(json_object_get(json_object_get(m, "traits"), "consent"), "topics"), "news")),
-			 "unsubscribed");
+	cr_assert_str_eq(
+		json_string_value(json_object_get(
+			json_object_get(json_object_get(json_object_get(m, "traits"), "consent"), "topics"), "news")),
+		"unsubscribed");
 	cr_assert_str_eq(path_str(m, "context", "consent_source", NULL), "import");
 	cr_assert_str_eq(path_str(m, "context", "library", "name"), "cairn-import");
 	cr_assert_eq(strncmp(path_str(m, "messageId", NULL, NULL), "imp_", 4), 0);
@@ -537,15 +538,17 @@ Test(import, traits_column_is_merged_under_the_columns)
 	capture_init(&cap);
 	struct run r = USERS_CSV;
 	r.skip_bad = 1;
-	const char *csv = "user_id,plan,consent.sms,traits\n"
-			  "u1,pro,subscribed,\"{\"\"plan\"\":\"\"free\"\",\"\"age\"\":31,\"\"consent\"\":{\"\"email\"\":"
-			  "\"\"unsubscribed\"\"}}\"\n"
-			  "u2,,,[1]\n"
-			  "u3,,,{bad\n";
+	const char *csv =
+		"user_id,plan,consent.sms,traits\n"
+		"u1,pro,subscribed,\"{\"\"plan\"\":\"\"free\"\",\"\"age\"\":31,\"\"consent\"\":{\"\"email\"\":"
+		"\"\"unsubscribed\"\"}}\"\n"
+		"u2,,,[1]\n"
+		"u3,,,{bad\n";
 	cr_assert_eq(run_mem(&r, csv, &cap, &res, &e), 0, "%s", e.message);
 	json_t *m = msg_at(&cap, 0);
 	cr_assert_str_eq(path_str(m, "traits", "plan", NULL), "pro", "the column wins");
-	cr_assert_eq(json_integer_value(json_object_get(json_object_get(m, "traits"), "age")), 31, "typed values via JSON");
+	cr_assert_eq(json_integer_value(json_object_get(json_object_get(m, "traits"), "age")), 31,
+		     "typed values via JSON");
 	cr_assert_str_eq(path_str(m, "traits", "consent", "sms"), "subscribed");
 	cr_assert_str_eq(path_str(m, "traits", "consent", "email"), "unsubscribed", "objects merge key by key");
 	cr_assert_eq(res.skipped, 2);
@@ -843,9 +846,9 @@ Test(import, users_land_in_profiles_and_reimport_stores_nothing_twice, .init = m
 	int64_t ws;
 	struct store *st = open_ws("a", &ws);
 	struct ingest_import_result res;
-	cr_assert_eq(import_into(st, ws, INGEST_IMPORT_USERS, INGEST_FORMAT_CSV, 0, KOREAN_CSV, strlen(KOREAN_CSV),
-				 &res),
-		     0);
+	cr_assert_eq(
+		import_into(st, ws, INGEST_IMPORT_USERS, INGEST_FORMAT_CSV, 0, KOREAN_CSV, strlen(KOREAN_CSV), &res),
+		0);
 	cr_assert_eq(res.imported, 3);
 	ingest_import_result_release(&res);
 	int64_t head = store_log_head(st);
@@ -884,8 +887,8 @@ Test(import, users_land_in_profiles_and_reimport_stores_nothing_twice, .init = m
 	}
 	/* a crash after some chunks: re-running finishes the rest only */
 	const char *more = "user_id\nx1\nx2\n";
-	cr_assert_eq(import_into(st, ws, INGEST_IMPORT_USERS, INGEST_FORMAT_CSV, 0, more, strlen("user_id\nx1\n"), &res),
-		     0);
+	cr_assert_eq(
+		import_into(st, ws, INGEST_IMPORT_USERS, INGEST_FORMAT_CSV, 0, more, strlen("user_id\nx1\n"), &res), 0);
 	ingest_import_result_release(&res);
 	cr_assert_eq(import_into(st, ws, INGEST_IMPORT_USERS, INGEST_FORMAT_CSV, 0, more, strlen(more), &res), 0);
 	cr_assert_eq(res.imported, 1);
@@ -901,19 +904,18 @@ static json_t *essence(json_t *p)
 	json_t *consent = json_object();
 	const char *k;
 	json_t *v;
-	json_object_foreach(json_object_get(p, "consent"), k, v)
-	{
+	json_object_foreach (json_object_get(p, "consent"), k, v) {
 		if (strcmp(k, "topics"))
 			json_object_set(consent, k, json_object_get(v, "status"));
 	}
-	json_object_foreach(json_object_get(json_object_get(p, "consent"), "topics"), k, v)
-	{
+	json_object_foreach (json_object_get(json_object_get(p, "consent"), "topics"), k, v) {
 		json_object_set(consent, k, json_object_get(v, "status"));
 	}
 	return json_pack("{s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:o}", "id", json_object_get(p, "id"), "anonymous_ids",
 			 json_object_get(p, "anonymous_ids"), "user_ids", json_object_get(p, "user_ids"), "traits",
 			 json_object_get(p, "traits"), "tags", json_object_get(p, "tags"), "lifecycle",
-			 json_object_get(p, "lifecycle_stage"), "groups", json_object_get(p, "groups"), "consent", consent);
+			 json_object_get(p, "lifecycle_stage"), "groups", json_object_get(p, "groups"), "consent",
+			 consent);
 }
 
 static json_t *export_essence(struct store *st, int64_t ws)
@@ -953,9 +955,9 @@ Test(import, export_round_trip_ndjson_rebuilds_profiles, .init = mkdir_tmp, .fin
 	int64_t ws, ws2;
 	struct store *st = open_ws("a", &ws);
 	struct ingest_import_result res;
-	cr_assert_eq(import_into(st, ws, INGEST_IMPORT_USERS, INGEST_FORMAT_CSV, 0, KOREAN_CSV, strlen(KOREAN_CSV),
-				 &res),
-		     0);
+	cr_assert_eq(
+		import_into(st, ws, INGEST_IMPORT_USERS, INGEST_FORMAT_CSV, 0, KOREAN_CSV, strlen(KOREAN_CSV), &res),
+		0);
 	ingest_import_result_release(&res);
 	/* more identity: a second device, an alias, a group */
 	const char *ev = "{\"type\":\"identify\",\"userId\":\"u1\",\"anonymousId\":\"dev-2\"}\n"
@@ -996,9 +998,9 @@ Test(import, export_round_trip_csv, .init = mkdir_tmp, .fini = rm_tmp)
 	int64_t ws, ws2;
 	struct store *st = open_ws("a", &ws);
 	struct ingest_import_result res;
-	cr_assert_eq(import_into(st, ws, INGEST_IMPORT_USERS, INGEST_FORMAT_CSV, 0, KOREAN_CSV, strlen(KOREAN_CSV),
-				 &res),
-		     0);
+	cr_assert_eq(
+		import_into(st, ws, INGEST_IMPORT_USERS, INGEST_FORMAT_CSV, 0, KOREAN_CSV, strlen(KOREAN_CSV), &res),
+		0);
 	ingest_import_result_release(&res);
 	struct buf out;
 	buf_init(&out, 0);
@@ -1006,8 +1008,9 @@ Test(import, export_round_trip_csv, .init = mkdir_tmp, .fini = rm_tmp)
 	size_t n;
 	cr_assert_eq(ingest_export_users(st, ws, INGEST_FORMAT_CSV, INGEST_EXPORT_CSV_BOM, to_buf, &out, &n, &e), 0);
 	cr_assert_eq(n, 3);
-	cr_assert_eq(strncmp(out.ptr, "\xEF\xBB\xBFuser_id,anonymous_id,email,phone,name,first_name,last_name,"
-				      "lifecycle_stage,tags,created_at,traits\r\n",
+	cr_assert_eq(strncmp(out.ptr,
+			     "\xEF\xBB\xBFuser_id,anonymous_id,email,phone,name,first_name,last_name,"
+			     "lifecycle_stage,tags,created_at,traits\r\n",
 			     strlen("\xEF\xBB\xBFuser_id,anonymous_id,email,phone,name,first_name,last_name,"
 				    "lifecycle_stage,tags,created_at,traits\r\n")),
 		     0, "%s", out.ptr);
@@ -1039,10 +1042,11 @@ Test(import, events_export_import_round_trip, .init = mkdir_tmp, .fini = rm_tmp)
 	int64_t ws, ws2;
 	struct store *st = open_ws("a", &ws);
 	struct ingest_import_result res;
-	const char *ev = "{\"type\":\"track\",\"userId\":\"u1\",\"event\":\"Order Completed\","
-			 "\"timestamp\":\"2025-12-24T21:00:00+09:00\",\"properties\":{\"revenue\":59000,\"currency\":\"KRW\"}}\n"
-			 "{\"type\":\"page\",\"anonymousId\":\"a-1\",\"name\":\"상품\",\"timestamp\":\"2025-12-24T11:59:00Z\"}\n"
-			 "{\"type\":\"identify\",\"userId\":\"u1\",\"anonymousId\":\"a-1\",\"traits\":{\"name\":\"최\"}}\n";
+	const char *ev =
+		"{\"type\":\"track\",\"userId\":\"u1\",\"event\":\"Order Completed\","
+		"\"timestamp\":\"2025-12-24T21:00:00+09:00\",\"properties\":{\"revenue\":59000,\"currency\":\"KRW\"}}\n"
+		"{\"type\":\"page\",\"anonymousId\":\"a-1\",\"name\":\"상품\",\"timestamp\":\"2025-12-24T11:59:00Z\"}\n"
+		"{\"type\":\"identify\",\"userId\":\"u1\",\"anonymousId\":\"a-1\",\"traits\":{\"name\":\"최\"}}\n";
 	cr_assert_eq(import_into(st, ws, INGEST_IMPORT_EVENTS, INGEST_FORMAT_NDJSON, 0, ev, strlen(ev), &res), 0);
 	cr_assert_eq(res.imported, 3);
 	ingest_import_result_release(&res);

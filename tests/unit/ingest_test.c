@@ -27,7 +27,8 @@ Test(ingest_parse, track_is_normalized)
 {
 	struct ingest_batch b;
 	struct cairn_err e = CAIRN_ERR_INIT;
-	cr_assert_eq(parse(INGEST_TRACK, "{\"userId\":42,\"event\":\"Order Completed\",\"properties\":{\"revenue\":1}}", &b, &e),
+	cr_assert_eq(parse(INGEST_TRACK, "{\"userId\":42,\"event\":\"Order Completed\",\"properties\":{\"revenue\":1}}",
+			   &b, &e),
 		     0, "%s", e.message);
 	cr_assert_eq(b.n, 1);
 	cr_assert_str_eq(b.msgs[0].type, "track");
@@ -46,7 +47,8 @@ Test(ingest_parse, batch_messages_keep_their_bytes)
 	struct ingest_batch b;
 	struct cairn_err e = CAIRN_ERR_INIT;
 	const char *body = "{ \"sentAt\":\"2026-01-01T01:00:00Z\", \"batch\" : [ {\"type\":\"track\",\"userId\":\"u\","
-			   "\"event\":\"A\",\"timestamp\":\"2026-01-01T00:59:00Z\"} ,\n{\"type\":\"page\",\"anonymousId\":\"x\"}]}";
+			   "\"event\":\"A\",\"timestamp\":\"2026-01-01T00:59:00Z\"} "
+			   ",\n{\"type\":\"page\",\"anonymousId\":\"x\"}]}";
 	cr_assert_eq(parse(INGEST_BATCH, body, &b, &e), 0, "%s", e.message);
 	cr_assert_eq(b.n, 2);
 	cr_assert_eq(strncmp(b.msgs[0].body, "{\"type\":\"track\"", 15), 0);
@@ -55,8 +57,14 @@ Test(ingest_parse, batch_messages_keep_their_bytes)
 	cr_assert_eq(strcmp(b.msgs[1].body, "{\"type\":\"page\",\"anonymousId\":\"x\"}]}"), 0);
 	cr_assert_eq(b.msgs[1].body_len, strlen("{\"type\":\"page\",\"anonymousId\":\"x\"}"));
 	ingest_batch_release(&b);
-	const char *bad[] = {"{\"batch\":[{}", "{\"batch\":[1 2]}", "{\"batch\":[],\"batch\":[]}", "{\"batch\":[]} x",
-			     "{\"batch\":[],}", "{}", "{\"a\":}", "{\"context\":{},\"context\":{},\"batch\":[]}",
+	const char *bad[] = {"{\"batch\":[{}",
+			     "{\"batch\":[1 2]}",
+			     "{\"batch\":[],\"batch\":[]}",
+			     "{\"batch\":[]} x",
+			     "{\"batch\":[],}",
+			     "{}",
+			     "{\"a\":}",
+			     "{\"context\":{},\"context\":{},\"batch\":[]}",
 			     "{\"writeKey\":\"a\",\"writeKey\":\"b\",\"batch\":[]}"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		cairn_err_clear(&e);
@@ -78,8 +86,9 @@ Test(ingest_parse, sent_at_corrects_clock_skew)
 	cr_assert_eq(b.msgs[0].ts, NOW - 5000);
 	ingest_batch_release(&b);
 	/* RudderStack's originalTimestamp alone gives the time */
-	cr_assert_eq(parse(INGEST_TRACK, "{\"anonymousId\":\"a\",\"event\":\"E\",\"originalTimestamp\":\"2025-12-31T00:00:00Z\"}",
-			   &b, &e),
+	cr_assert_eq(parse(INGEST_TRACK,
+			   "{\"anonymousId\":\"a\",\"event\":\"E\",\"originalTimestamp\":\"2025-12-31T00:00:00Z\"}", &b,
+			   &e),
 		     0);
 	cr_assert_eq(b.msgs[0].ts, NOW - 86400000);
 	ingest_batch_release(&b);
@@ -103,15 +112,20 @@ Test(ingest_parse, bad_input_is_rejected_with_a_field)
 		{INGEST_ALIAS, "{\"userId\":\"u\"}", CAIRN_EINVAL, "previousId"},
 		{INGEST_GROUP, "{\"userId\":\"u\"}", CAIRN_EINVAL, "groupId"},
 		{INGEST_IDENTIFY, "{\"userId\":\"u\",\"traits\":{\"email\":5}}", CAIRN_EINVAL, "traits.email"},
-		{INGEST_IDENTIFY, "{\"userId\":\"u\",\"traits\":{\"timezone\":\"Mars/Base\"}}", CAIRN_EINVAL, "traits.timezone"},
+		{INGEST_IDENTIFY, "{\"userId\":\"u\",\"traits\":{\"timezone\":\"Mars/Base\"}}", CAIRN_EINVAL,
+		 "traits.timezone"},
 		{INGEST_IDENTIFY, "{\"userId\":\"u\",\"traits\":{\"consent\":{\"email\":\"yes\"}}}", CAIRN_EINVAL,
 		 "traits.consent"},
-		{INGEST_BATCH, "{\"batch\":[{\"type\":\"track\",\"userId\":\"u\",\"event\":\"E\"},{\"type\":\"nope\",\"userId\":\"u\"}]}",
+		{INGEST_BATCH,
+		 "{\"batch\":[{\"type\":\"track\",\"userId\":\"u\",\"event\":\"E\"},{\"type\":\"nope\",\"userId\":"
+		 "\"u\"}]}",
 		 CAIRN_EINVAL, "batch[1].type"},
 		{INGEST_BATCH, "{\"batch\":{}}", CAIRN_EINVAL, "batch"},
 		{INGEST_TRACK, "[]", CAIRN_EINVAL, ""},
-		{INGEST_TRACK, "{\"userId\":\"u\",\"event\":\"E\",\"messageId\":"
-			       "\"0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789\"}",
+		{INGEST_TRACK,
+		 "{\"userId\":\"u\",\"event\":\"E\",\"messageId\":"
+		 "\"012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678"
+		 "9\"}",
 		 CAIRN_EINVAL, "messageId"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -142,7 +156,8 @@ Test(ingest_parse, limits)
 	body = malloc(cap);
 	size_t at = (size_t)snprintf(body, cap, "{\"batch\":[");
 	for (int i = 0; i < 2501; i++)
-		at += (size_t)snprintf(body + at, cap - at, "%s{\"type\":\"track\",\"userId\":\"u\",\"event\":\"E\"}", i ? "," : "");
+		at += (size_t)snprintf(body + at, cap - at, "%s{\"type\":\"track\",\"userId\":\"u\",\"event\":\"E\"}",
+				       i ? "," : "");
 	snprintf(body + at, cap - at, "]}");
 	cr_assert_eq(parse(INGEST_BATCH, body, &b, &e), CAIRN_ETOOBIG, "%s", e.message);
 	free(body);
@@ -238,8 +253,10 @@ Test(ingest_apply, anonymous_history_belongs_to_the_user_after_identify)
 
 Test(ingest_apply, traits_merge_and_null_removes)
 {
-	send(INGEST_IDENTIFY, "{\"userId\":\"u\",\"traits\":{\"plan\":\"free\",\"name\":\"김민준\",\"city\":\"Seoul\"}}");
-	send(INGEST_IDENTIFY, "{\"userId\":\"u\",\"traits\":{\"plan\":\"pro\",\"city\":null,\"lifecycle_stage\":\"lead\"}}");
+	send(INGEST_IDENTIFY,
+	     "{\"userId\":\"u\",\"traits\":{\"plan\":\"free\",\"name\":\"김민준\",\"city\":\"Seoul\"}}");
+	send(INGEST_IDENTIFY,
+	     "{\"userId\":\"u\",\"traits\":{\"plan\":\"pro\",\"city\":null,\"lifecycle_stage\":\"lead\"}}");
 	json_t *p = profile("u");
 	json_t *t = json_object_get(p, "traits");
 	cr_assert_str_eq(json_string_value(json_object_get(t, "plan")), "pro");
@@ -260,9 +277,9 @@ Test(ingest_apply, consent_with_time_and_source)
 	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(c, "email"), "status")), "unsubscribed");
 	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(c, "email"), "source")), "api");
 	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(c, "sms"), "source")), "signup_form");
-	cr_assert_str_eq(
-		json_string_value(json_object_get(json_object_get(json_object_get(c, "topics"), "newsletter"), "status")),
-		"subscribed");
+	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(json_object_get(c, "topics"), "newsletter"),
+							   "status")),
+			 "subscribed");
 	cr_assert_null(json_object_get(json_object_get(p, "traits"), "consent"), "consent is not a plain trait");
 	json_decref(p);
 }
@@ -298,7 +315,8 @@ Test(ingest_apply, shared_device_moves_to_the_new_user)
 
 Test(ingest_apply, search_finds_korean_names_email_and_phone)
 {
-	send(INGEST_IDENTIFY, "{\"userId\":\"u1\",\"traits\":{\"name\":\"김민준\",\"email\":\"MJ@Example.com\",\"phone\":\"+821012345678\"}}");
+	send(INGEST_IDENTIFY, "{\"userId\":\"u1\",\"traits\":{\"name\":\"김민준\",\"email\":\"MJ@Example.com\","
+			      "\"phone\":\"+821012345678\"}}");
 	send(INGEST_IDENTIFY, "{\"userId\":\"u2\",\"traits\":{\"name\":\"이서연\"}}");
 	const char *queries[] = {"민준", "mj@example", "1012345", "u1"};
 	for (size_t i = 0; i < 4; i++) {

@@ -14,7 +14,7 @@
 #include "segment/segment.h"
 #include "store/store_segment.h"
 
-#define DAY STORE_SEG_DAY_MS
+#define DAY  STORE_SEG_DAY_MS
 #define HOUR 3600000LL
 static const int64_t NOW = 1772413200000; /* 2026-03-02T01:00:00Z (10:00 KST) */
 
@@ -346,8 +346,10 @@ Test(seg_ctx, conditions_through_the_provider)
 	cr_assert_eq(eval("u1", "{\"computed\":\"consecutive_unopened_emails\",\"op\":\"gt\",\"value\":3}"), 0);
 	cr_assert_eq(eval("u1", "{\"computed\":\"no_such_trait\",\"op\":\"not_exists\"}"), 1);
 	cr_assert_eq(eval("u1", "{\"trait\":\"plan\",\"op\":\"eq\",\"value\":\"pro\"}"), 1);
-	const char *viewed7 = "{\"event\":\"Product Viewed\",\"count\":{\"op\":\"gte\",\"value\":2},\"within\":{\"days\":7}}";
-	const char *viewed9 = "{\"event\":\"Product Viewed\",\"count\":{\"op\":\"gte\",\"value\":2},\"within\":{\"days\":9}}";
+	const char *viewed7 =
+		"{\"event\":\"Product Viewed\",\"count\":{\"op\":\"gte\",\"value\":2},\"within\":{\"days\":7}}";
+	const char *viewed9 =
+		"{\"event\":\"Product Viewed\",\"count\":{\"op\":\"gte\",\"value\":2},\"within\":{\"days\":9}}";
 	cr_assert_eq(eval("u1", viewed7), 0);
 	cr_assert_eq(eval("u1", viewed9), 1);
 	cr_assert_eq(eval_at("u1", viewed9, NOW + 2 * DAY), 0, "the window slides with now");
@@ -361,8 +363,9 @@ Test(seg_ctx, conditions_through_the_provider)
 				"\"value\":50000},\"within\":{\"days\":30}}"),
 		     1);
 	/* where: the slow path over the user's events */
-	cr_assert_eq(eval("u1", "{\"event\":\"Order Completed\",\"where\":{\"property\":\"currency\",\"op\":\"eq\","
-				"\"value\":\"KRW\"},\"sum\":{\"property\":\"revenue\",\"op\":\"gte\",\"value\":70000}}"),
+	cr_assert_eq(eval("u1",
+			  "{\"event\":\"Order Completed\",\"where\":{\"property\":\"currency\",\"op\":\"eq\","
+			  "\"value\":\"KRW\"},\"sum\":{\"property\":\"revenue\",\"op\":\"gte\",\"value\":70000}}"),
 		     1);
 	cr_assert_eq(eval("u1", "{\"event\":\"Order Completed\",\"where\":{\"property\":\"currency\",\"op\":\"eq\","
 				"\"value\":\"KRW\"},\"within\":{\"days\":30}}"),

@@ -49,7 +49,8 @@ static struct store_template_draft email(const char *id, const char *subject)
 		.name = "Welcome",
 		.channel = "email",
 		.locale = "ko-KR",
-		.body = json_pack("{s:s,s:s}", "subject", subject, "html", "<p>{{ user.first_name }}님, 안녕하세요</p>"),
+		.body = json_pack("{s:s,s:s}", "subject", subject, "html",
+				  "<p>{{ user.first_name }}님, 안녕하세요</p>"),
 	};
 }
 
@@ -261,7 +262,8 @@ static int list_all(struct store *st, int64_t ws, const char *channel, int archi
 	*pages = 0;
 	do {
 		struct store_template_page p;
-		cr_assert_eq(store_templates_list(st, ws, channel, archived, 0, limit, cursor, &p, &e), 0, "%s", e.message);
+		cr_assert_eq(store_templates_list(st, ws, channel, archived, 0, limit, cursor, &p, &e), 0, "%s",
+			     e.message);
 		free(cursor);
 		cursor = p.next_cursor ? strdup(p.next_cursor) : NULL;
 		cr_assert_leq(p.n, (size_t)limit);
@@ -441,7 +443,7 @@ struct writer_arg {
 };
 
 #define WRITERS 4
-#define WRITES 10
+#define WRITES	10
 
 /* Saves WRITES different bodies without a version: each must become its
  * own version, whatever the other threads do at the same time. */

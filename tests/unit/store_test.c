@@ -77,8 +77,14 @@ Test(store, migrates_from_every_earlier_version_keeping_data)
 static struct store_event ev(const char *mid, const char *uid, int64_t ts)
 {
 	static const char body[] = "{\"type\":\"track\"}";
-	return (struct store_event){.workspace_id = 1, .type = "track", .name = "E", .message_id = mid,
-				    .user_id = uid, .ts = ts, .received_at = ts, .body = body,
+	return (struct store_event){.workspace_id = 1,
+				    .type = "track",
+				    .name = "E",
+				    .message_id = mid,
+				    .user_id = uid,
+				    .ts = ts,
+				    .received_at = ts,
+				    .body = body,
 				    .body_len = sizeof body - 1};
 }
 

@@ -10,9 +10,9 @@
 #include "core/log.h"
 #include "engine/engine.h"
 #include "ingest/ingest.h"
-#include "track/tagging.h"
-#include "store/store_tagging.h"
 #include "store/store_segment.h"
+#include "store/store_tagging.h"
+#include "track/tagging.h"
 
 #define DAY STORE_SEG_DAY_MS
 static const int64_t NOW = 1772413200000; /* 2026-03-02T01:00:00Z */
@@ -154,21 +154,26 @@ static const char *invalid_field(const char *text)
 Test(tagging, validation_names_the_path)
 {
 	cr_assert_str_eq(invalid_field("{\"add\":[\"x\"]}"), "when");
-	cr_assert_str_eq(invalid_field("{\"when\":{\"event\":\"E\",\"where\":{\"property\":\"a\",\"op\":\"bad\",\"value\":1}},"
-				       "\"add\":[\"x\"]}"),
-			 "when.where.op");
-	cr_assert_str_eq(invalid_field("{\"when\":{\"event\":\"E\",\"where\":{\"tag\":\"a\"}},\"add\":[\"x\"]}"), "when.where");
+	cr_assert_str_eq(
+		invalid_field("{\"when\":{\"event\":\"E\",\"where\":{\"property\":\"a\",\"op\":\"bad\",\"value\":1}},"
+			      "\"add\":[\"x\"]}"),
+		"when.where.op");
+	cr_assert_str_eq(invalid_field("{\"when\":{\"event\":\"E\",\"where\":{\"tag\":\"a\"}},\"add\":[\"x\"]}"),
+			 "when.where");
 	cr_assert_str_eq(invalid_field("{\"when\":{\"event\":\"E\"},\"add\":[\"ok\",\"{{ user.x }}\"]}"), "add[1]");
-	cr_assert_str_eq(invalid_field("{\"when\":{\"event\":\"E\"},\"unless\":{\"event\":\"F\",\"within\":{\"days\":3}},"
-				       "\"add\":[\"{{ event.properties.t }}\"]}"),
-			 "add[0]");
+	cr_assert_str_eq(
+		invalid_field("{\"when\":{\"event\":\"E\"},\"unless\":{\"event\":\"F\",\"within\":{\"days\":3}},"
+			      "\"add\":[\"{{ event.properties.t }}\"]}"),
+		"add[0]");
 	cr_assert_str_eq(invalid_field("{\"when\":{\"event\":\"E\"},\"unless\":{\"event\":\"F\"},\"add\":[\"x\"]}"),
 			 "unless.within");
-	cr_assert_str_eq(invalid_field("{\"when\":{\"condition\":{\"property\":\"a\",\"op\":\"exists\"}},\"add\":[\"x\"]}"),
-			 "when.condition");
+	cr_assert_str_eq(
+		invalid_field("{\"when\":{\"condition\":{\"property\":\"a\",\"op\":\"exists\"}},\"add\":[\"x\"]}"),
+		"when.condition");
 	cr_assert_str_eq(invalid_field("{\"when\":{\"event\":\"E\"},\"add\":[]}"), "add");
 	cr_assert_str_eq(invalid_field("{\"when\":{\"event\":\"E\"},\"add\":[\"x\"],\"bogus\":1}"), "bogus");
-	cr_assert_str_eq(invalid_field("{\"when\":{\"event\":\"E\"},\"if\":{\"trait\":\"a\"},\"add\":[\"x\"]}"), "if.op");
+	cr_assert_str_eq(invalid_field("{\"when\":{\"event\":\"E\"},\"if\":{\"trait\":\"a\"},\"add\":[\"x\"]}"),
+			 "if.op");
 }
 
 Test(tagging, defaults_installed_once)
@@ -188,9 +193,10 @@ Test(tagging, defaults_installed_once)
 
 Test(tagging, event_rule_with_interpolation_and_if)
 {
-	save("topic", "{\"when\":{\"event\":\"Viewed\",\"where\":{\"property\":\"kind\",\"op\":\"eq\",\"value\":\"blog\"}},"
-		      "\"if\":{\"trait\":\"plan\",\"op\":\"eq\",\"value\":\"pro\"},"
-		      "\"add\":[\"topic:{{ event.properties.topic }}\"],\"remove\":[\"cold\"]}",
+	save("topic",
+	     "{\"when\":{\"event\":\"Viewed\",\"where\":{\"property\":\"kind\",\"op\":\"eq\",\"value\":\"blog\"}},"
+	     "\"if\":{\"trait\":\"plan\",\"op\":\"eq\",\"value\":\"pro\"},"
+	     "\"add\":[\"topic:{{ event.properties.topic }}\"],\"remove\":[\"cold\"]}",
 	     1);
 	identify("u1", "{\"plan\":\"pro\"}");
 	identify("u2", "{\"plan\":\"free\"}");
@@ -208,8 +214,9 @@ Test(tagging, event_rule_with_interpolation_and_if)
 
 Test(tagging, absence_fires_on_tick_and_is_cancelled)
 {
-	save("slow", "{\"when\":{\"event\":\"Clicked\"},\"unless\":{\"event\":\"Bought\",\"within\":{\"days\":3}},"
-		     "\"add\":[\"slow\"]}",
+	save("slow",
+	     "{\"when\":{\"event\":\"Clicked\"},\"unless\":{\"event\":\"Bought\",\"within\":{\"days\":3}},"
+	     "\"add\":[\"slow\"]}",
 	     1);
 	track_props("a", "Clicked", "{}");
 	track_props("b", "Clicked", "{}");
@@ -250,8 +257,9 @@ Test(tagging, condition_rule_adds_and_removes)
 
 Test(tagging, time_condition_rule_reevaluated_by_tick)
 {
-	save("quiet", "{\"when\":{\"condition\":{\"event\":\"Visited\",\"count\":{\"op\":\"eq\",\"value\":0},"
-		      "\"within\":{\"days\":7}}},\"add\":[\"quiet\"],\"remove_when_false\":true}",
+	save("quiet",
+	     "{\"when\":{\"condition\":{\"event\":\"Visited\",\"count\":{\"op\":\"eq\",\"value\":0},"
+	     "\"within\":{\"days\":7}}},\"add\":[\"quiet\"],\"remove_when_false\":true}",
 	     1);
 	track_props("q", "Visited", "{}");
 	cr_assert_not(has_tag("q", "quiet"));

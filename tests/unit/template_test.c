@@ -72,29 +72,29 @@ static char *render(const char *src, const char *data)
 	return render_opts(src, data, TPL_LAX, NULL, NULL, 0);
 }
 
-#define CHECK(src, data, want)                                                               \
-	do {                                                                                 \
-		char *got_ = render(src, data);                                              \
-		cr_assert(got_ != NULL, "render failed: %s", src);                           \
-		cr_expect_str_eq(got_, want, "template %s\n  got  [%s]\n  want [%s]", src, got_, want); \
-		free(got_);                                                                  \
+#define CHECK(src, data, want)                                                                                         \
+	do {                                                                                                           \
+		char *got_ = render(src, data);                                                                        \
+		cr_assert(got_ != NULL, "render failed: %s", src);                                                     \
+		cr_expect_str_eq(got_, want, "template %s\n  got  [%s]\n  want [%s]", src, got_, want);                \
+		free(got_);                                                                                            \
 	} while (0)
 
-#define CHECK_STRICT(src, data, want)                                                        \
-	do {                                                                                 \
-		char *got_ = render_opts(src, data, TPL_STRICT, NULL, NULL, 0);              \
-		cr_assert(got_ != NULL, "render failed: %s", src);                           \
-		cr_expect_str_eq(got_, want, "template %s\n  got  [%s]\n  want [%s]", src, got_, want); \
-		free(got_);                                                                  \
+#define CHECK_STRICT(src, data, want)                                                                                  \
+	do {                                                                                                           \
+		char *got_ = render_opts(src, data, TPL_STRICT, NULL, NULL, 0);                                        \
+		cr_assert(got_ != NULL, "render failed: %s", src);                                                     \
+		cr_expect_str_eq(got_, want, "template %s\n  got  [%s]\n  want [%s]", src, got_, want);                \
+		free(got_);                                                                                            \
 	} while (0)
 
-#define CHECK_FAILS(src, data, mode, fragment)                                               \
-	do {                                                                                 \
-		char msg_[600] = "";                                                         \
-		char *got_ = render_opts(src, data, mode, NULL, msg_, sizeof msg_);          \
-		cr_expect(got_ == NULL, "expected an error for %s, got [%s]", src, got_ ? got_ : ""); \
-		cr_expect(strstr(msg_, fragment) != NULL, "message [%s] lacks [%s]", msg_, fragment); \
-		free(got_);                                                                  \
+#define CHECK_FAILS(src, data, mode, fragment)                                                                         \
+	do {                                                                                                           \
+		char msg_[600] = "";                                                                                   \
+		char *got_ = render_opts(src, data, mode, NULL, msg_, sizeof msg_);                                    \
+		cr_expect(got_ == NULL, "expected an error for %s, got [%s]", src, got_ ? got_ : "");                  \
+		cr_expect(strstr(msg_, fragment) != NULL, "message [%s] lacks [%s]", msg_, fragment);                  \
+		free(got_);                                                                                            \
 	} while (0)
 
 /* ---- output, lookups, literals ------------------------------------------------------- */
@@ -144,7 +144,8 @@ Test(template_output, comparisons_and_contains)
 	      "{% if 'b' > 'a' %}d{% endif %}{% if 1 != 2 %}e{% endif %}{% if 1 <> 1 %}f{% endif %}",
 	      NULL, "acde");
 	CHECK("{% if nil < 1 %}no{% endif %}{% if 1 >= nil %}no{% endif %}", NULL, "");
-	CHECK("{% if s contains 'ell' %}a{% endif %}{% if arr contains 2 %}b{% endif %}{% if h contains 'k' %}c{% endif %}"
+	CHECK("{% if s contains 'ell' %}a{% endif %}{% if arr contains 2 %}b{% endif %}{% if h contains 'k' %}c{% "
+	      "endif %}"
 	      "{% if arr contains '2' %}no{% endif %}",
 	      "{\"s\":\"hello\",\"arr\":[1,2],\"h\":{\"k\":1}}", "abc");
 }
@@ -209,7 +210,8 @@ Test(template_tags, for_loops)
 	CHECK("{% for i in (3..5) %}{{ i }}{% endfor %}", NULL, "345");
 	CHECK("{% for i in (1..n) %}{{ i }}{% endfor %}", "{\"n\":3}", "123");
 	CHECK("{% for i in empty %}x{% else %}none{% endfor %}", "{\"empty\":[]}", "none");
-	CHECK("{% for i in a %}{% if i == 2 %}{% continue %}{% endif %}{% if i == 4 %}{% break %}{% endif %}{{ i }}{% endfor %}",
+	CHECK("{% for i in a %}{% if i == 2 %}{% continue %}{% endif %}{% if i == 4 %}{% break %}{% endif %}{{ i }}{% "
+	      "endfor %}",
 	      d, "13");
 	CHECK("{% for i in a limit: 2 %}{{ i }}{% endfor %}|{% for i in a offset: continue %}{{ i }}{% endfor %}", d,
 	      "12|345");
@@ -221,7 +223,8 @@ Test(template_tags, forloop_object_and_parentloop)
 	CHECK("{% for i in (1..3) %}{{ forloop.index }}{{ forloop.index0 }}{{ forloop.rindex }}{{ forloop.rindex0 }}"
 	      "{{ forloop.first }}{{ forloop.last }}{{ forloop.length }} {% endfor %}",
 	      NULL, "1032truefalse3 2121falsefalse3 3210falsetrue3 ");
-	CHECK("{% for a in (1..2) %}{% for b in (1..2) %}{{ forloop.parentloop.index }}{{ forloop.index }} {% endfor %}{% endfor %}",
+	CHECK("{% for a in (1..2) %}{% for b in (1..2) %}{{ forloop.parentloop.index }}{{ forloop.index }} {% endfor "
+	      "%}{% endfor %}",
 	      NULL, "11 12 21 22 ");
 }
 
@@ -296,7 +299,8 @@ Test(template_filters, case_and_strip)
 
 Test(template_filters, replace_remove_append)
 {
-	CHECK("{{ 'a-b-a' | replace: 'a', 'x' }} {{ 'a-b-a' | replace_first: 'a', 'x' }} {{ 'a-b-a' | replace_last: 'a', 'x' }}",
+	CHECK("{{ 'a-b-a' | replace: 'a', 'x' }} {{ 'a-b-a' | replace_first: 'a', 'x' }} {{ 'a-b-a' | replace_last: "
+	      "'a', 'x' }}",
 	      NULL, "x-b-x x-b-a a-b-x");
 	CHECK("{{ 'a-b-a' | remove: 'a' }} {{ 'a-b-a' | remove_first: 'a' }} {{ 'a-b-a' | remove_last: 'a' }}", NULL,
 	      "-b- -b-a a-b-");
@@ -331,8 +335,8 @@ Test(template_filters, html_and_url)
 	CHECK("{{ 'a\nb' | newline_to_br }}|{{ 'a\r\nb\n' | strip_newlines }}", NULL, "a<br />\nb|ab");
 	CHECK("{{ 'a b&c/d?é' | url_encode }}", NULL, "a+b%26c%2Fd%3F%C3%A9");
 	CHECK("{{ 'a+b%26c' | url_decode }}", NULL, "a b&c");
-	CHECK("{{ 'hello' | base64_encode }} {{ 'aGVsbG8=' | base64_decode }} {{ '>>?' | base64_url_safe_encode }}", NULL,
-	      "aGVsbG8= hello Pj4_");
+	CHECK("{{ 'hello' | base64_encode }} {{ 'aGVsbG8=' | base64_decode }} {{ '>>?' | base64_url_safe_encode }}",
+	      NULL, "aGVsbG8= hello Pj4_");
 }
 
 Test(template_filters, korean_text_counts_characters)
@@ -361,13 +365,14 @@ Test(template_filters, arithmetic_int_and_float)
 
 Test(template_filters, modulo_negative_follows_divisor)
 {
-	CHECK("{{ 7 | modulo: 3 }} {{ -7 | modulo: 3 }} {{ 7 | modulo: -3 }} {{ 5.5 | modulo: 2 }}", NULL, "1 2 -2 1.5");
+	CHECK("{{ 7 | modulo: 3 }} {{ -7 | modulo: 3 }} {{ 7 | modulo: -3 }} {{ 5.5 | modulo: 2 }}", NULL,
+	      "1 2 -2 1.5");
 }
 
 Test(template_filters, round_ceil_floor_abs_clamp)
 {
-	CHECK("{{ 4.6 | round }} {{ 4.5 | round }} {{ -4.5 | round }} {{ 4.5612 | round: 2 }} {{ 1234 | round: -2 }}", NULL,
-	      "5 5 -5 4.56 1200");
+	CHECK("{{ 4.6 | round }} {{ 4.5 | round }} {{ -4.5 | round }} {{ 4.5612 | round: 2 }} {{ 1234 | round: -2 }}",
+	      NULL, "5 5 -5 4.56 1200");
 	CHECK("{{ 1.005 | round: 2 }} {{ 5 | round: 2 }}", NULL, "1.01 5");
 	CHECK("{{ 4.1 | ceil }} {{ -4.1 | ceil }} {{ 4.9 | floor }} {{ -4.1 | floor }} {{ '3.2' | ceil }}", NULL,
 	      "5 -4 4 -5 4");
@@ -386,16 +391,17 @@ Test(template_filters, division_by_zero_is_an_error)
 
 Test(template_filters, array_filters)
 {
-	const char *d = "{\"p\":[{\"n\":\"b\",\"ok\":true,\"v\":2},{\"n\":\"A\",\"ok\":false,\"v\":1},{\"n\":\"c\",\"v\":3}],"
-			"\"w\":[\"b\",\"A\",\"c\",\"b\",null]}";
+	const char *d =
+		"{\"p\":[{\"n\":\"b\",\"ok\":true,\"v\":2},{\"n\":\"A\",\"ok\":false,\"v\":1},{\"n\":\"c\",\"v\":3}],"
+		"\"w\":[\"b\",\"A\",\"c\",\"b\",null]}";
 	CHECK("{{ p | map: 'n' | join: ',' }}", d, "b,A,c");
 	CHECK("{{ p | where: 'ok' | map: 'n' | join }} {{ p | where: 'ok', false | map: 'n' | join }}", d, "b A");
 	CHECK("{{ p | reject: 'ok' | map: 'n' | join }}", d, "A c");
 	CHECK("{{ p | sort: 'v' | map: 'n' | join }} {{ p | sort_natural: 'n' | map: 'n' | join }}", d, "A b c A b c");
-	CHECK("{{ w | compact | sort | join }} {{ w | compact | uniq | join }} {{ w | compact | sort_natural | join }}", d,
-	      "A b b c b A c A b b c");
-	CHECK("{{ p | sum: 'v' }} {{ p | find: 'v', 3 | map: 'n' }} {{ p | find_index: 'n', 'c' }} {{ p | has: 'ok' }}", d,
-	      "6 c 2 true");
+	CHECK("{{ w | compact | sort | join }} {{ w | compact | uniq | join }} {{ w | compact | sort_natural | join }}",
+	      d, "A b b c b A c A b b c");
+	CHECK("{{ p | sum: 'v' }} {{ p | find: 'v', 3 | map: 'n' }} {{ p | find_index: 'n', 'c' }} {{ p | has: 'ok' }}",
+	      d, "6 c 2 true");
 	CHECK("{{ w | first }}{{ w | last }} {{ w | size }} {{ w | reverse | compact | join: '' }}", d, "b 5 bcAb");
 	CHECK("{{ a | concat: b | join }}", "{\"a\":[1],\"b\":[2,3]}", "1 2 3");
 	CHECK("{{ a | sum }}", "{\"a\":[0.1,\"0.2\",1]}", "1.3");
@@ -405,14 +411,15 @@ Test(template_filters, array_filters)
 
 Test(template_filters, default_filter)
 {
-	CHECK("{{ nil | default: 'd' }} {{ false | default: 'd' }} {{ '' | default: 'd' }} {{ 0 | default: 'd' }}", NULL,
-	      "d d d 0");
+	CHECK("{{ nil | default: 'd' }} {{ false | default: 'd' }} {{ '' | default: 'd' }} {{ 0 | default: 'd' }}",
+	      NULL, "d d d 0");
 	CHECK("{{ false | default: 'd', allow_false: true }} {{ a | default: 'd' }}", "{\"a\":[]}", "false d");
 }
 
 Test(template_filters, json_filter)
 {
-	CHECK("{{ u | json }}", "{\"u\":{\"n\":\"김\",\"a\":[1,2.5,null,true]}}", "{\"n\":\"김\",\"a\":[1,2.5,null,true]}");
+	CHECK("{{ u | json }}", "{\"u\":{\"n\":\"김\",\"a\":[1,2.5,null,true]}}",
+	      "{\"n\":\"김\",\"a\":[1,2.5,null,true]}");
 	CHECK("{{ 'say \"hi\"' | json }} {{ 3 | json }} {{ nil | json }}", NULL, "\"say \\\"hi\\\"\" 3 null");
 }
 
@@ -420,7 +427,8 @@ Test(template_filters, date_formats)
 {
 	const char *d = "{\"t\":\"2026-03-02T01:05:09Z\"}";
 	CHECK("{{ t | date: '%Y-%m-%d %H:%M:%S' }}", d, "2026-03-02 01:05:09");
-	CHECK("{{ t | date: '%a %A %b %B %d %e %-d %j %y %I %p %M' }}", d, "Mon Monday Mar March 02  2 2 061 26 01 AM 05");
+	CHECK("{{ t | date: '%a %A %b %B %d %e %-d %j %y %I %p %M' }}", d,
+	      "Mon Monday Mar March 02  2 2 061 26 01 AM 05");
 	CHECK("{{ t | date: '%F %T %D %s %u %w %%' }}", d, "2026-03-02 01:05:09 03/02/26 1772413509 1 1 %");
 	CHECK("{{ '2026-03-02 10:00:00 +0900' | date: '%H:%M %z' }}", NULL, "10:00 +0900");
 	CHECK("{{ 'March 14, 2016' | date: '%b %d, %Y' }}", NULL, "Mar 14, 2016");
@@ -505,10 +513,10 @@ Test(template_errors, syntax_errors_have_line_and_column)
 Test(template_limits, hostile_templates_end_with_an_error)
 {
 	CHECK_FAILS("{% for i in (1..1000000000) %}{% endfor %}", NULL, TPL_LAX, "Loops ran more than");
-	CHECK_FAILS("{% assign s = 'xxxxxxxxxx' %}{% for i in (1..30) %}{% assign s = s | append: s %}{% endfor %}", NULL,
-		    TPL_LAX, "larger than");
-	CHECK_FAILS("{% for i in (1..100000) %}xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx{% endfor %}", NULL, TPL_LAX,
-		    "The output is larger than");
+	CHECK_FAILS("{% assign s = 'xxxxxxxxxx' %}{% for i in (1..30) %}{% assign s = s | append: s %}{% endfor %}",
+		    NULL, TPL_LAX, "larger than");
+	CHECK_FAILS("{% for i in (1..100000) %}xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx{% endfor %}", NULL,
+		    TPL_LAX, "The output is larger than");
 	partials = json_pack("{s:s}", "loop", "{% render 'loop' %}");
 	CHECK_FAILS("{% render 'loop' %}", NULL, TPL_LAX, "nested more than");
 	json_decref(partials);
