@@ -472,7 +472,7 @@ Test(seg_rfm, quintiles_over_customers_once_a_day)
 	cr_assert_eq(ws, 1);
 	/* c0 … c9: customer i ordered i+1 times, i+1 days before NOW - 20 days, spending 1000·(i+1) each time */
 	for (int i = 0; i < 10; i++) {
-		char user[8], props[64];
+		char user[16], props[64];
 		snprintf(user, sizeof user, "c%d", i);
 		snprintf(props, sizeof props, "{\"revenue\":%d}", 1000 * (i + 1));
 		for (int k = 0; k <= i; k++)
