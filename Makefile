@@ -82,7 +82,7 @@ deps: .deps-stamp
 # ---- run ------------------------------------------------------------------
 run: deps $(CAIRN)
 	@if [ ! -f $(DATA)/credentials.json ]; then \
-		mkdir -p $(DATA) && $(CAIRN) init --data $(DATA) --listen $(LISTEN) > $(DATA)/credentials.json.tmp \
+		mkdir -p $(DATA) && $(CAIRN) init --demo --data $(DATA) --listen $(LISTEN) > $(DATA)/credentials.json.tmp \
 		&& mv $(DATA)/credentials.json.tmp $(DATA)/credentials.json; \
 	fi
 	@echo; echo "cairn is starting with the demo workspace in $(DATA) (credentials in $(DATA)/credentials.json):"

@@ -24,6 +24,7 @@ enum {
 	OPT_WORKSPACE,
 	OPT_EMAIL,
 	OPT_ROTATE,
+	OPT_DEMO,
 	OPT_SHARDS
 };
 
@@ -38,6 +39,7 @@ static const struct option common_opts[] = {
 	{"workspace", required_argument, NULL, OPT_WORKSPACE},
 	{"owner-email", required_argument, NULL, OPT_EMAIL},
 	{"rotate", no_argument, NULL, OPT_ROTATE},
+	{"demo", no_argument, NULL, OPT_DEMO},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -47,6 +49,7 @@ struct server_args {
 	const char *workspace;
 	const char *owner_email;
 	int rotate;
+	int demo;
 };
 
 static int parse_args(int argc, char **argv, const char *usage, struct server_args *sa)
@@ -55,6 +58,7 @@ static int parse_args(int argc, char **argv, const char *usage, struct server_ar
 	sa->workspace = "default";
 	sa->owner_email = "owner@cairn.local";
 	sa->rotate = 0;
+	sa->demo = 0;
 	unsigned set = 0;
 	struct cairn_err err = CAIRN_ERR_INIT;
 	optind = 1;
@@ -73,6 +77,7 @@ static int parse_args(int argc, char **argv, const char *usage, struct server_ar
 		case OPT_WORKSPACE: sa->workspace = optarg; continue;
 		case OPT_EMAIL: sa->owner_email = optarg; continue;
 		case OPT_ROTATE: sa->rotate = 1; continue;
+		case OPT_DEMO: sa->demo = 1; continue;
 		case 'h':
 			fputs(usage, stdout);
 			config_release(&sa->cfg);
@@ -114,11 +119,59 @@ static int start(int rc)
 	return rc == 3 ? 0 : rc;
 }
 
+/* A few customers for the demo workspace: Tracking API messages applied
+ * through the log and the engine like any others. */
+static const char *const demo_messages[] = {
+	"{\"type\":\"identify\",\"userId\":\"demo-1\",\"traits\":{\"name\":\"김민준\",\"email\":\"minjun@example.kr\","
+	"\"phone\":\"+821012345678\",\"timezone\":\"Asia/Seoul\",\"locale\":\"ko-KR\",\"plan\":\"pro\","
+	"\"consent\":{\"email\":\"subscribed\",\"sms\":\"subscribed\",\"kakao\":\"subscribed\"}}}",
+	"{\"type\":\"identify\",\"userId\":\"demo-2\",\"traits\":{\"name\":\"이서연\",\"email\":\"seoyeon@example.kr\","
+	"\"timezone\":\"Asia/Seoul\",\"locale\":\"ko-KR\",\"plan\":\"free\",\"consent\":{\"email\":\"subscribed\"}}}",
+	"{\"type\":\"identify\",\"userId\":\"demo-3\",\"traits\":{\"name\":\"Alex Kim\",\"email\":\"alex@example.com\","
+	"\"timezone\":\"America/Los_Angeles\",\"locale\":\"en-US\",\"consent\":{\"email\":\"unsubscribed\"}}}",
+	"{\"type\":\"track\",\"userId\":\"demo-1\",\"event\":\"Order Completed\",\"properties\":{\"revenue\":25800,"
+	"\"currency\":\"KRW\"}}",
+	"{\"type\":\"track\",\"userId\":\"demo-1\",\"event\":\"Email Link Clicked\",\"properties\":{\"link_kind\":"
+	"\"content\",\"link_topic\":\"marketing\"}}",
+	"{\"type\":\"track\",\"userId\":\"demo-2\",\"event\":\"Email Sent\"}",
+	"{\"type\":\"track\",\"userId\":\"demo-2\",\"event\":\"Email Sent\"}",
+	"{\"type\":\"track\",\"userId\":\"demo-2\",\"event\":\"Email Sent\"}",
+	"{\"type\":\"track\",\"userId\":\"demo-3\",\"event\":\"Product Viewed\",\"properties\":{\"sku\":\"TEA-01\"}}",
+};
+
+static int load_demo(struct store *st, int64_t ws, int64_t now, struct cairn_err *err)
+{
+	struct buf body;
+	buf_init(&body, 0);
+	buf_adds(&body, "{\"batch\":[");
+	for (size_t i = 0; i < sizeof demo_messages / sizeof demo_messages[0]; i++)
+		buf_addf(&body, "%s%s", i ? "," : "", demo_messages[i]);
+	buf_adds(&body, "]}");
+	struct ingest_batch b;
+	int rc = ingest_parse(INGEST_BATCH, body.ptr, body.len, now, &b, err);
+	if (rc == 0) {
+		struct store_event *evs = xcalloc(b.n, sizeof *evs);
+		unsigned char *dup = xcalloc(b.n, 1);
+		ingest_batch_events(&b, ws, 0, now, evs);
+		rc = store_log_append(st, evs, b.n, dup, err);
+		free(evs);
+		free(dup);
+		ingest_batch_release(&b);
+	}
+	buf_release(&body);
+	if (rc == 0)
+		rc = engine_catch_up(st, err);
+	return rc;
+}
+
 static const char init_usage[] =
 	"usage: cairn init [--data DIR] [--listen HOST:PORT] [--workspace NAME] [--owner-email EMAIL] [--rotate]\n"
+	"                  [--demo]\n"
 	"Creates the store with a workspace, a write key, a secret key and an owner login, and prints them as one\n"
 	"JSON object. On an existing workspace it refuses, unless --rotate: then it issues new keys and a new\n"
-	"owner password (the old keys stop working) and prints them. It never deletes data.\n";
+	"owner password (the old keys stop working) and prints them. It never deletes data.\n"
+	"--demo also loads a few example customers and their events (Korean names, orders, emails) into a new\n"
+	"workspace, through the same log and engine as the Tracking API.\n";
 
 int cli_init(int argc, char **argv)
 {
@@ -168,6 +221,8 @@ int cli_init(int argc, char **argv)
 				   "Cannot hash the owner password (out of memory?).");
 	if (rc == 0)
 		rc = store_member_put(st, ws, sa.owner_email, pwhash, "owner", now, &err);
+	if (rc == 0 && sa.demo && !exists)
+		rc = load_demo(st, ws, now, &err);
 	if (rc == 0) {
 		json_t *out = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s+}", "workspace", sa.workspace, "write_key", wk,
 					"secret_key", sk, "owner_email", sa.owner_email, "owner_password", pw, "url",

@@ -140,3 +140,20 @@ test('migrate reports the schema versions', () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('init --demo loads example customers through the engine (seed 001 tags included)', async () => {
+  const dir = tmp();
+  try {
+    const r = run(['init', '--demo', '--data', dir]);
+    assert.equal(r.status, 0, r.stderr);
+    const exp = run(['export', 'users', '--data', dir]);
+    assert.equal(exp.status, 0, exp.stderr);
+    const users = Object.fromEntries(exp.stdout.trim().split('\n').map((l) => { const p = JSON.parse(l); return [p.id, p]; }));
+    assert.equal(users['demo-1'].traits.name, '김민준');
+    assert.deepEqual(users['demo-1'].tags, ['interest:marketing']);
+    assert.deepEqual(users['demo-2'].tags, ['disengaged']);
+    assert.equal(users['demo-1'].computed.order_count, 1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
