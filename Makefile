@@ -60,7 +60,7 @@ $(BUILD)/unit_tests: $(UNIT_OBJS) $(BUILD)/libcairn.a
 # ---- set-up: Debian and npm packages, installed only when missing ----------
 APT_PKGS := build-essential pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev \
             libcriterion-dev libsodium-dev zlib1g-dev libicu-dev libcurl4-openssl-dev \
-            clang wrk sqlite3 jq
+            clang wrk sqlite3 jq python3
 deps: .deps-stamp
 .deps-stamp: Makefile package.json
 	@missing=$$(for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
