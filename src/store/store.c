@@ -83,6 +83,16 @@ int store_prepare(struct store_conn *c, const char *sql, sqlite3_stmt **s, struc
 	return 0;
 }
 
+int store_prepare_ws_id(struct store_conn *c, const char *sql, int64_t ws, const char *id, sqlite3_stmt **s,
+			struct cairn_err *err, const char *what)
+{
+	if (store_prepare(c, sql, s, err, what) < 0)
+		return CAIRN_EIO;
+	sqlite3_bind_int64(*s, 1, ws);
+	store_bind_text(*s, 2, id);
+	return 0;
+}
+
 int store_run_finalize(struct store_conn *c, sqlite3_stmt *s, struct cairn_err *err, const char *what)
 {
 	int rc = sqlite3_step(s);

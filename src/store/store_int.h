@@ -82,6 +82,10 @@ int store_sqlerr(struct store_conn *c, struct cairn_err *err, const char *what);
 /* Prepares sql uncached (for statements outside the table above); 0, or
  * CAIRN_EIO with err naming `what`. */
 int store_prepare(struct store_conn *c, const char *sql, sqlite3_stmt **s, struct cairn_err *err, const char *what);
+/* store_prepare, then binds ?1 = ws and ?2 = id: the prefix of most
+ * statements about one named resource (a segment, a tagging rule). */
+int store_prepare_ws_id(struct store_conn *c, const char *sql, int64_t ws, const char *id, sqlite3_stmt **s,
+			struct cairn_err *err, const char *what);
 /* Steps a statement that returns no rows, then finalizes it. */
 int store_run_finalize(struct store_conn *c, sqlite3_stmt *s, struct cairn_err *err, const char *what);
 /* A malloc'd copy of column i's text, or NULL. */

@@ -44,17 +44,6 @@ void store_segment_page_release(struct store_segment_page *p)
 	memset(p, 0, sizeof *p);
 }
 
-/* Prepares sql and binds (ws, seg, …): the common prefix of most statements. */
-static int prep_ws_seg(struct store_conn *c, const char *sql, int64_t ws, const char *seg, sqlite3_stmt **s,
-		       struct cairn_err *err, const char *what)
-{
-	if (store_prepare(c, sql, s, err, what) < 0)
-		return CAIRN_EIO;
-	sqlite3_bind_int64(*s, 1, ws);
-	store_bind_text(*s, 2, seg);
-	return 0;
-}
-
 static void read_segment(sqlite3_stmt *s, struct store_segment *out)
 {
 	memset(out, 0, sizeof *out);
@@ -76,7 +65,7 @@ static int not_found(struct cairn_err *err, const char *id)
 static int record_size(struct store_conn *c, int64_t ws, const char *seg, int64_t now, struct cairn_err *err)
 {
 	sqlite3_stmt *s;
-	if (prep_ws_seg(
+	if (store_prepare_ws_id(
 		    c,
 		    "INSERT INTO seg_sizes (workspace_id, segment_id, day, size) SELECT workspace_id, segment_id, ?3,"
 		    " size FROM segments WHERE workspace_id = ?1 AND segment_id = ?2 AND true"
@@ -94,7 +83,7 @@ int store_segment_insert(struct store *st, int64_t ws, const char *id, const cha
 {
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
-	if (prep_ws_seg(
+	if (store_prepare_ws_id(
 		    c,
 		    "INSERT INTO segments (workspace_id, segment_id, name, condition, size, created_at, updated_at)"
 		    " VALUES (?1, ?2, ?3, ?4, 0, ?5, ?5) ON CONFLICT (workspace_id, segment_id) DO UPDATE SET"
@@ -120,10 +109,10 @@ int store_segment_update(struct store *st, int64_t ws, const char *id, const cha
 {
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
-	if (prep_ws_seg(c,
-			"UPDATE segments SET name = ?3, condition = ?4, updated_at = ?5 WHERE workspace_id = ?1"
-			" AND segment_id = ?2 AND archived_at IS NULL",
-			ws, id, &s, err, "saving a segment") < 0)
+	if (store_prepare_ws_id(c,
+				"UPDATE segments SET name = ?3, condition = ?4, updated_at = ?5 WHERE workspace_id = ?1"
+				" AND segment_id = ?2 AND archived_at IS NULL",
+				ws, id, &s, err, "saving a segment") < 0)
 		return CAIRN_EIO;
 	store_bind_text(s, 3, name);
 	store_bind_text(s, 4, condition);
@@ -144,7 +133,7 @@ int store_segment_archive(struct store *st, int64_t ws, const char *id, int64_t 
 	struct store_conn *c = store_conn(st);
 	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
 		sqlite3_stmt *s;
-		if (prep_ws_seg(c, steps[i], ws, id, &s, err, "archiving a segment") < 0)
+		if (store_prepare_ws_id(c, steps[i], ws, id, &s, err, "archiving a segment") < 0)
 			return CAIRN_EIO;
 		if (i == 0)
 			sqlite3_bind_int64(s, 3, now);
@@ -160,10 +149,10 @@ int store_segment_get(struct store *st, int64_t ws, const char *id, struct store
 {
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
-	if (prep_ws_seg(c,
-			"SELECT " SEG_COLS " FROM segments WHERE workspace_id = ?1 AND segment_id = ?2"
-			" AND archived_at IS NULL",
-			ws, id, &s, err, "reading a segment") < 0)
+	if (store_prepare_ws_id(c,
+				"SELECT " SEG_COLS " FROM segments WHERE workspace_id = ?1 AND segment_id = ?2"
+				" AND archived_at IS NULL",
+				ws, id, &s, err, "reading a segment") < 0)
 		return CAIRN_EIO;
 	int rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
@@ -231,10 +220,10 @@ int store_seg_member_get(struct store *st, int64_t ws, const char *seg, int64_t 
 {
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
-	if (prep_ws_seg(c,
-			"SELECT entered_at FROM seg_members WHERE workspace_id = ?1 AND segment_id = ?2"
-			" AND profile_id = ?3",
-			ws, seg, &s, err, "reading a segment membership") < 0)
+	if (store_prepare_ws_id(c,
+				"SELECT entered_at FROM seg_members WHERE workspace_id = ?1 AND segment_id = ?2"
+				" AND profile_id = ?3",
+				ws, seg, &s, err, "reading a segment membership") < 0)
 		return CAIRN_EIO;
 	sqlite3_bind_int64(s, 3, profile_id);
 	int rc = sqlite3_step(s);
@@ -252,8 +241,8 @@ int store_seg_member_get(struct store *st, int64_t ws, const char *seg, int64_t 
 static int resize(struct store_conn *c, int64_t ws, const char *seg, int delta, int64_t now, struct cairn_err *err)
 {
 	sqlite3_stmt *s;
-	if (prep_ws_seg(c, "UPDATE segments SET size = size + ?3 WHERE workspace_id = ?1 AND segment_id = ?2", ws, seg,
-			&s, err, "counting segment members") < 0)
+	if (store_prepare_ws_id(c, "UPDATE segments SET size = size + ?3 WHERE workspace_id = ?1 AND segment_id = ?2",
+				ws, seg, &s, err, "counting segment members") < 0)
 		return CAIRN_EIO;
 	sqlite3_bind_int(s, 3, delta);
 	if (store_run_finalize(c, s, err, "counting segment members") < 0)
@@ -266,7 +255,7 @@ int store_seg_member_add(struct store *st, int64_t ws, const char *seg, int64_t 
 {
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
-	if (prep_ws_seg(
+	if (store_prepare_ws_id(
 		    c,
 		    "INSERT INTO seg_members (workspace_id, segment_id, profile_id, entered_at) VALUES (?1, ?2, ?3, ?4)"
 		    " ON CONFLICT (workspace_id, segment_id, profile_id) DO NOTHING",
@@ -284,8 +273,9 @@ int store_seg_member_remove(struct store *st, int64_t ws, const char *seg, int64
 {
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
-	if (prep_ws_seg(c, "DELETE FROM seg_members WHERE workspace_id = ?1 AND segment_id = ?2 AND profile_id = ?3",
-			ws, seg, &s, err, "removing a segment member") < 0)
+	if (store_prepare_ws_id(
+		    c, "DELETE FROM seg_members WHERE workspace_id = ?1 AND segment_id = ?2 AND profile_id = ?3", ws,
+		    seg, &s, err, "removing a segment member") < 0)
 		return CAIRN_EIO;
 	sqlite3_bind_int64(s, 3, profile_id);
 	if (store_run_finalize(c, s, err, "removing a segment member") < 0)
@@ -337,7 +327,7 @@ int store_seg_due_set(struct store *st, int64_t ws, const char *seg, int64_t pro
 			? "DELETE FROM seg_due WHERE workspace_id = ?1 AND segment_id = ?2 AND profile_id = ?3"
 			: "INSERT INTO seg_due (workspace_id, segment_id, profile_id, due_at) VALUES (?1, ?2, ?3, ?4)"
 			  " ON CONFLICT (workspace_id, segment_id, profile_id) DO UPDATE SET due_at = excluded.due_at";
-	if (prep_ws_seg(c, sql, ws, seg, &s, err, "scheduling a segment check") < 0)
+	if (store_prepare_ws_id(c, sql, ws, seg, &s, err, "scheduling a segment check") < 0)
 		return CAIRN_EIO;
 	sqlite3_bind_int64(s, 3, profile_id);
 	if (due_at != INT64_MAX)
@@ -349,8 +339,8 @@ int store_seg_due_clear(struct store *st, int64_t ws, const char *seg, struct ca
 {
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
-	if (prep_ws_seg(c, "DELETE FROM seg_due WHERE workspace_id = ?1 AND segment_id = ?2", ws, seg, &s, err,
-			"scheduling segment checks") < 0)
+	if (store_prepare_ws_id(c, "DELETE FROM seg_due WHERE workspace_id = ?1 AND segment_id = ?2", ws, seg, &s, err,
+				"scheduling segment checks") < 0)
 		return CAIRN_EIO;
 	return store_run_finalize(c, s, err, "scheduling segment checks");
 }
@@ -424,10 +414,10 @@ int store_seg_recount(struct store *st, int64_t ws, const char *seg, int64_t now
 {
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
-	if (prep_ws_seg(c,
-			"UPDATE segments SET size = (SELECT count(*) FROM seg_members WHERE workspace_id = ?1"
-			" AND segment_id = ?2) WHERE workspace_id = ?1 AND segment_id = ?2",
-			ws, seg, &s, err, "counting segment members") < 0)
+	if (store_prepare_ws_id(c,
+				"UPDATE segments SET size = (SELECT count(*) FROM seg_members WHERE workspace_id = ?1"
+				" AND segment_id = ?2) WHERE workspace_id = ?1 AND segment_id = ?2",
+				ws, seg, &s, err, "counting segment members") < 0)
 		return CAIRN_EIO;
 	if (store_run_finalize(c, s, err, "counting segment members") < 0)
 		return CAIRN_EIO;
@@ -458,11 +448,11 @@ json_t *store_seg_members_json(struct store *st, int64_t ws, const char *seg, in
 	}
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
-	if (prep_ws_seg(c,
-			"SELECT m.profile_id, m.entered_at, " MEMBER_LABEL MEMBER_FROM
-			" WHERE m.workspace_id = ?1 AND m.segment_id = ?2 AND m.profile_id > ?3"
-			" ORDER BY m.profile_id LIMIT ?4",
-			ws, seg, &s, err, "listing segment members") < 0)
+	if (store_prepare_ws_id(c,
+				"SELECT m.profile_id, m.entered_at, " MEMBER_LABEL MEMBER_FROM
+				" WHERE m.workspace_id = ?1 AND m.segment_id = ?2 AND m.profile_id > ?3"
+				" ORDER BY m.profile_id LIMIT ?4",
+				ws, seg, &s, err, "listing segment members") < 0)
 		return NULL;
 	sqlite3_bind_int64(s, 3, after);
 	sqlite3_bind_int64(s, 4, (int64_t)limit + 1);
@@ -498,10 +488,10 @@ int store_seg_members_each(struct store *st, int64_t ws, const char *seg, store_
 {
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
-	if (prep_ws_seg(c,
-			"SELECT " MEMBER_LABEL ", m.entered_at" MEMBER_FROM
-			" WHERE m.workspace_id = ?1 AND m.segment_id = ?2 ORDER BY m.profile_id",
-			ws, seg, &s, err, "exporting segment members") < 0)
+	if (store_prepare_ws_id(c,
+				"SELECT " MEMBER_LABEL ", m.entered_at" MEMBER_FROM
+				" WHERE m.workspace_id = ?1 AND m.segment_id = ?2 ORDER BY m.profile_id",
+				ws, seg, &s, err, "exporting segment members") < 0)
 		return CAIRN_EIO;
 	int rc, out = 0;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -538,7 +528,7 @@ int store_seg_sizes_each(struct store *st, int64_t ws, const char *seg, int64_t 
 {
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
-	if (prep_ws_seg(
+	if (store_prepare_ws_id(
 		    c,
 		    "SELECT day, size FROM (SELECT day, size FROM seg_sizes WHERE workspace_id = ?1 AND segment_id = ?2"
 		    " AND day < ?3 ORDER BY day DESC LIMIT 1) UNION ALL SELECT day, size FROM seg_sizes"

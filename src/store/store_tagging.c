@@ -37,17 +37,6 @@ void store_tagging_page_release(struct store_tagging_page *p)
 	memset(p, 0, sizeof *p);
 }
 
-/* Prepares sql and binds (ws, rule): the common prefix of most statements. */
-static int prep_ws_rule(struct store_conn *c, const char *sql, int64_t ws, const char *rule, sqlite3_stmt **s,
-			struct cairn_err *err, const char *what)
-{
-	if (store_prepare(c, sql, s, err, what) < 0)
-		return CAIRN_EIO;
-	sqlite3_bind_int64(*s, 1, ws);
-	store_bind_text(*s, 2, rule);
-	return 0;
-}
-
 static void read_rule(sqlite3_stmt *s, struct store_tagging_rule *out)
 {
 	memset(out, 0, sizeof *out);
@@ -69,7 +58,7 @@ int store_tagging_rule_insert(struct store *st, int64_t ws, const char *id, cons
 {
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
-	if (prep_ws_rule(
+	if (store_prepare_ws_id(
 		    c,
 		    "INSERT INTO tagging_rules (workspace_id, rule_id, definition, created_at, updated_at)"
 		    " VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT (workspace_id, rule_id) DO UPDATE SET"
@@ -95,10 +84,10 @@ int store_tagging_rule_update(struct store *st, int64_t ws, const char *id, cons
 {
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
-	if (prep_ws_rule(c,
-			 "UPDATE tagging_rules SET definition = ?3, updated_at = ?4 WHERE workspace_id = ?1"
-			 " AND rule_id = ?2 AND archived_at IS NULL",
-			 ws, id, &s, err, "saving a tagging rule") < 0)
+	if (store_prepare_ws_id(c,
+				"UPDATE tagging_rules SET definition = ?3, updated_at = ?4 WHERE workspace_id = ?1"
+				" AND rule_id = ?2 AND archived_at IS NULL",
+				ws, id, &s, err, "saving a tagging rule") < 0)
 		return CAIRN_EIO;
 	store_bind_text(s, 3, definition);
 	sqlite3_bind_int64(s, 4, now);
@@ -118,7 +107,7 @@ int store_tagging_rule_archive(struct store *st, int64_t ws, const char *id, int
 	struct store_conn *c = store_conn(st);
 	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
 		sqlite3_stmt *s;
-		if (prep_ws_rule(c, steps[i], ws, id, &s, err, "archiving a tagging rule") < 0)
+		if (store_prepare_ws_id(c, steps[i], ws, id, &s, err, "archiving a tagging rule") < 0)
 			return CAIRN_EIO;
 		if (i == 0)
 			sqlite3_bind_int64(s, 3, now);
@@ -135,10 +124,10 @@ int store_tagging_rule_get(struct store *st, int64_t ws, const char *id, struct 
 {
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
-	if (prep_ws_rule(c,
-			 "SELECT " RULE_COLS " FROM tagging_rules WHERE workspace_id = ?1 AND rule_id = ?2"
-			 " AND archived_at IS NULL",
-			 ws, id, &s, err, "reading a tagging rule") < 0)
+	if (store_prepare_ws_id(c,
+				"SELECT " RULE_COLS " FROM tagging_rules WHERE workspace_id = ?1 AND rule_id = ?2"
+				" AND archived_at IS NULL",
+				ws, id, &s, err, "reading a tagging rule") < 0)
 		return CAIRN_EIO;
 	int rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
@@ -218,7 +207,7 @@ static int exists(struct store *st, const char *sql, int64_t ws, const char *tex
 {
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
-	if (prep_ws_rule(c, sql, ws, text, &s, err, what) < 0)
+	if (store_prepare_ws_id(c, sql, ws, text, &s, err, what) < 0)
 		return CAIRN_EIO;
 	sqlite3_bind_int64(s, 3, profile_id);
 	int rc = sqlite3_step(s);
@@ -250,7 +239,7 @@ int store_tagging_state_set(struct store *st, int64_t ws, const char *rule, int6
 	const char *sql = on ? "INSERT INTO tagging_state (workspace_id, rule_id, profile_id) VALUES (?1, ?2, ?3)"
 			       " ON CONFLICT (workspace_id, rule_id, profile_id) DO NOTHING"
 			     : "DELETE FROM tagging_state WHERE workspace_id = ?1 AND rule_id = ?2 AND profile_id = ?3";
-	if (prep_ws_rule(c, sql, ws, rule, &s, err, "saving a tagging rule's state") < 0)
+	if (store_prepare_ws_id(c, sql, ws, rule, &s, err, "saving a tagging rule's state") < 0)
 		return CAIRN_EIO;
 	sqlite3_bind_int64(s, 3, profile_id);
 	return store_run_finalize(c, s, err, "saving a tagging rule's state");
@@ -267,7 +256,7 @@ int store_tagging_due_set(struct store *st, int64_t ws, const char *rule, int64_
 			     : "INSERT INTO tagging_due (workspace_id, rule_id, profile_id, due_at, cause)"
 			       " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (workspace_id, rule_id, profile_id) DO UPDATE"
 			       " SET due_at = excluded.due_at, cause = excluded.cause";
-	if (prep_ws_rule(c, sql, ws, rule, &s, err, "scheduling a tagging rule") < 0)
+	if (store_prepare_ws_id(c, sql, ws, rule, &s, err, "scheduling a tagging rule") < 0)
 		return CAIRN_EIO;
 	sqlite3_bind_int64(s, 3, profile_id);
 	sqlite3_bind_int64(s, 4, due_at);
@@ -279,8 +268,9 @@ int store_tagging_due_delete(struct store *st, int64_t ws, const char *rule, int
 {
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
-	if (prep_ws_rule(c, "DELETE FROM tagging_due WHERE workspace_id = ?1 AND rule_id = ?2 AND profile_id = ?3", ws,
-			 rule, &s, err, "cancelling a tagging rule") < 0)
+	if (store_prepare_ws_id(c,
+				"DELETE FROM tagging_due WHERE workspace_id = ?1 AND rule_id = ?2 AND profile_id = ?3",
+				ws, rule, &s, err, "cancelling a tagging rule") < 0)
 		return CAIRN_EIO;
 	sqlite3_bind_int64(s, 3, profile_id);
 	return store_run_finalize(c, s, err, "cancelling a tagging rule");
