@@ -12,6 +12,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/xalloc.h"
+#include "segment/seg_index.h"
 
 /* Options every server command shares; returns 0, 2 (usage) or 1. */
 enum {
@@ -299,6 +300,7 @@ int cli_serve(int argc, char **argv)
 		return 1;
 	}
 	store_checkpointer_start(a.st);
+	struct seg_index *ix = seg_index_attach(a.st); /* before the engine commits anything */
 	a.engine = engine_new(a.st);
 	a.writer = ingest_writer_new(a.st, notify_engine, a.engine);
 	struct http_server_opts ho = {
@@ -327,6 +329,7 @@ int cli_serve(int argc, char **argv)
 	}
 	ingest_writer_free(a.writer);
 	engine_free(a.engine);
+	seg_index_detach(ix);
 	store_close(a.st);
 	pthread_mutex_destroy(&a.key_lock);
 	free(host);

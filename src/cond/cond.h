@@ -63,6 +63,7 @@ enum cond_kind {
 };
 
 struct cond;
+struct cond_dep;
 
 /* Compiles json (borrowed, not kept) into a condition the caller frees with
  * cond_free. Returns NULL with err filled (CAIRN_EUNPROC, "invalid_condition",
@@ -145,6 +146,39 @@ int cond_eval(const struct cond *c, const struct cond_ctx *ctx, struct cairn_err
  * the clock-relative operators inside it), so a provider may evaluate it
  * once per event as the event arrives and keep only the aggregates. */
 int cond_eval_where(const struct cond *where, const json_t *properties);
+
+/* ---- set evaluation (cond_set.c) ------------------------------------------ */
+
+/* Answers a condition for a whole population at once (segment previews,
+ * initial fills): users are slots 0 .. 64·nwords − 1 of bitsets. The
+ * provider answers one leaf at a time as two bitsets: YES, the users for
+ * whom the leaf holds, and MAYBE, those it could not decide (e.g. a count
+ * whose window cuts a day bucket); users in neither do not satisfy it. It
+ * returns 0, 1 when it cannot answer that leaf at all (every live user is
+ * then MAYBE), or <0 with err filled. */
+struct cond_set_provider {
+	void *arg;
+	size_t nwords;
+	const uint64_t *live; /* the slots that are users; results never leave it */
+	int (*leaf)(void *arg, const struct cond_dep *leaf, int64_t now_ms, uint64_t *yes, uint64_t *maybe,
+		    struct cairn_err *err);
+};
+
+/* Fills yes and maybe (nwords each): c holds for every user in yes, fails
+ * for every user in neither, and must be decided with cond_eval for the
+ * users in maybe (disjoint from yes). Exact when the provider answered
+ * every leaf exactly. 0, or the provider's negative code. */
+int cond_eval_set(const struct cond *c, const struct cond_set_provider *p, int64_t now_ms, uint64_t *yes,
+		  uint64_t *maybe, struct cairn_err *err);
+
+/* For providers: a value leaf (trait, computed, property) applied to value
+ * (NULL = missing); 1 or 0, exactly as cond_eval would. */
+int cond_leaf_test_value(const struct cond *leaf, const json_t *value, int64_t now_ms);
+/* An event leaf's tests (count, or "at least once", and sum) on the
+ * matching events' count and sum of its `sum` property. 1 or 0. */
+int cond_leaf_test_event(const struct cond *leaf, int64_t count, double sum);
+/* An event leaf's window at now_ms: [since, until] inclusive, since 0 = all time. */
+void cond_leaf_event_window(const struct cond *leaf, int64_t now_ms, int64_t *since_ms, int64_t *until_ms);
 
 /* ---- introspection ------------------------------------------------------ */
 

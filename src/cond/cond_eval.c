@@ -51,12 +51,7 @@ static void event_query(const struct cond *c, int64_t now_ms, struct cond_event_
 	q->name = c->name;
 	q->where = c->where;
 	q->where_key = c->where_key;
-	q->since_ms = 0;
-	if (c->has_within) {
-		int64_t since = cond_sat_sub(now_ms, c->within.ms);
-		q->since_ms = since > 0 ? since : 0;
-	}
-	q->until_ms = now_ms;
+	cond_leaf_event_window(c, now_ms, &q->since_ms, &q->until_ms);
 }
 
 static int eval_event(struct evaluator *ev, const struct cond *c)
@@ -70,8 +65,7 @@ static int eval_event(struct evaluator *ev, const struct cond *c)
 			return missing_cb(ev, c);
 		if (ctx->event_count(ctx->arg, &q, &n) < 0)
 			return cb_failed(ev, c);
-		int ok = c->has_count ? cond_cmp_test_num(&c->count, (double)n) : n >= 1;
-		if (!ok)
+		if (!cond_event_count_ok(c, n))
 			return 0;
 	}
 	if (c->has_sum) {
@@ -178,6 +172,23 @@ static int uses_now(const struct cond *c)
 	return c->has_cmp && c->cmp.def->operand == COND_OPD_DURATION;
 }
 
+void cond_dep_fill(const struct cond *c, int in_where, struct cond_dep *d)
+{
+	memset(d, 0, sizeof *d);
+	d->kind = c->kind;
+	d->name = c->name;
+	d->node = c;
+	d->in_where = in_where;
+	d->uses_now = uses_now(c);
+	if (c->kind == COND_EVENT) {
+		d->where = c->where;
+		d->where_key = c->where_key;
+		d->window_ms = c->has_within ? c->within.ms : 0;
+		d->sum_property = c->has_sum ? c->sum_property : NULL;
+		d->has_count = c->has_count || !c->has_sum;
+	}
+}
+
 static int visit(const struct cond *c, cond_visit_fn fn, void *arg, int in_where)
 {
 	if (c->kind == COND_ALL || c->kind == COND_ANY || c->kind == COND_NOT) {
@@ -189,19 +200,7 @@ static int visit(const struct cond *c, cond_visit_fn fn, void *arg, int in_where
 		return 0;
 	}
 	struct cond_dep d;
-	memset(&d, 0, sizeof d);
-	d.kind = c->kind;
-	d.name = c->name;
-	d.node = c;
-	d.in_where = in_where;
-	d.uses_now = uses_now(c);
-	if (c->kind == COND_EVENT) {
-		d.where = c->where;
-		d.where_key = c->where_key;
-		d.window_ms = c->has_within ? c->within.ms : 0;
-		d.sum_property = c->has_sum ? c->sum_property : NULL;
-		d.has_count = c->has_count || !c->has_sum;
-	}
+	cond_dep_fill(c, in_where, &d);
 	int r = fn(arg, &d);
 	if (r)
 		return r;

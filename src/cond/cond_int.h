@@ -147,6 +147,10 @@ int cond_cmp_test(const struct cond_cmp *cmp, const json_t *actual, int64_t now_
 /* The same for a number (counts, sums, scores): cmp comes from a
  * COND_IN_NUMBER position, so its operands are numbers. */
 int cond_cmp_test_num(const struct cond_cmp *cmp, double actual);
+/* The struct cond_dep of leaf c, as cond_visit hands it out. */
+void cond_dep_fill(const struct cond *c, int in_where, struct cond_dep *d);
+/* An event leaf's count test: its `count` operator, or "at least once". */
+int cond_event_count_ok(const struct cond *leaf, int64_t count);
 /* Reads a date: RFC 3339 string or number of epoch ms. 0 and *ms, or -1. */
 int cond_read_date(const json_t *v, int64_t *ms);
 /* Reads a number: JSON number or a string of a plain decimal number. */

@@ -90,6 +90,7 @@ static int apply_batch(struct store *st, int64_t *cursor, struct cairn_err *err)
 		int64_t now_at = store_cursor_get(st, ENGINE_CURSOR);
 		if (now_at != start && now_at <= head) {
 			store_rollback(st);
+			store_touch_all(st); /* in-memory indexes cannot know what it changed */
 			rc = 1;
 			goto out;
 		}
@@ -116,6 +117,8 @@ static int apply_batch(struct store *st, int64_t *cursor, struct cairn_err *err)
 				rc = -1;
 				break;
 			}
+			if (pid)
+				store_touch(st, b.evs[i].workspace_id, pid); /* its aggregates changed */
 			last = b.evs[i].id;
 		}
 		if (rc == 0 && (store_cursor_set(st, ENGINE_CURSOR, last, err) < 0 || store_commit(st, err) < 0))

@@ -39,6 +39,7 @@
 #include "core/clock.h"
 #include "core/xalloc.h"
 #include "engine/engine.h"
+#include "segment/seg_index.h"
 #include "segment/seg_live.h"
 #include "segment/segment.h"
 #include "store/store_seg_live.h"
@@ -526,8 +527,64 @@ int seg_live_archive(struct store *st, int64_t ws, const char *id, int64_t now, 
 	return rc;
 }
 
+static int preview_each(struct store *st, int64_t ws, const struct cond *c, int64_t now, int64_t *count,
+			json_t *sample, struct cairn_err *err);
+
+struct decide {
+	struct store *st;
+	int64_t ws, now;
+	const struct cond *c;
+};
+
+/* For the index: one profile it could not settle, evaluated in full. */
+static int decide_one(void *arg, int64_t pid, int *yes, struct cairn_err *err)
+{
+	struct decide *d = arg;
+	struct seg_ctx sc;
+	struct cairn_err e = CAIRN_ERR_INIT;
+	int rc = ctx_open(&sc, d->st, d->ws, pid, d->now, &e);
+	if (rc == CAIRN_ENOTFOUND)
+		return rc; /* merged away meanwhile */
+	if (rc < 0) {
+		*err = e;
+		return rc;
+	}
+	rc = cond_eval(d->c, &sc.cond, err);
+	seg_ctx_release(&sc);
+	if (rc < 0)
+		return rc;
+	*yes = rc;
+	return 0;
+}
+
+static void sample_labels(struct store *st, const int64_t *ids, size_t n, json_t *sample)
+{
+	for (size_t i = 0; i < n; i++) {
+		char *label = store_seg_profile_label(st, ids[i]);
+		json_array_append_new(sample, label ? json_string(label) : json_null());
+		free(label);
+	}
+}
+
 int seg_live_preview(struct store *st, int64_t ws, const struct cond *c, int64_t now, int64_t *count, json_t *sample,
 		     struct cairn_err *err)
+{
+	struct seg_index *ix = seg_index_of(st);
+	if (ix) {
+		struct decide d = {st, ws, now, c};
+		int64_t ids[SEG_LIVE_SAMPLE];
+		size_t n = 0;
+		int rc = seg_index_count(ix, ws, c, now, decide_one, &d, count, ids, SEG_LIVE_SAMPLE, &n, err);
+		if (rc == 0)
+			sample_labels(st, ids, n, sample);
+		return rc;
+	}
+	return preview_each(st, ws, c, now, count, sample, err);
+}
+
+/* Without an index (tools, tests): every profile evaluated in turn. */
+static int preview_each(struct store *st, int64_t ws, const struct cond *c, int64_t now, int64_t *count,
+			json_t *sample, struct cairn_err *err)
 {
 	int64_t *ids = xmalloc(PROFILE_PAGE * sizeof *ids);
 	int64_t after = 0;
@@ -556,11 +613,8 @@ int seg_live_preview(struct store *st, int64_t ws, const struct cond *c, int64_t
 			if (!yes)
 				continue;
 			(*count)++;
-			if (json_array_size(sample) < SEG_LIVE_SAMPLE) {
-				char *label = store_seg_profile_label(st, ids[i]);
-				json_array_append_new(sample, label ? json_string(label) : json_null());
-				free(label);
-			}
+			if (json_array_size(sample) < SEG_LIVE_SAMPLE)
+				sample_labels(st, &ids[i], 1, sample);
 		}
 		if (n)
 			after = ids[n - 1];

@@ -214,6 +214,7 @@ static void conn_free(struct store_conn *c)
 	for (int i = 0; i < S_COUNT; i++)
 		sqlite3_finalize(c->stmts[i]);
 	sqlite3_close(c->db);
+	free(c->touched);
 	free(c);
 }
 
@@ -482,12 +483,25 @@ int store_begin(struct store *st, struct cairn_err *err)
 	return 0;
 }
 
+/* Hands the connection's touched profiles to the commit hook and forgets them. */
+static void touched_publish(struct store_conn *c)
+{
+	struct store *st = c->st;
+	if (st->on_commit && (c->ntouched || c->touched_overflow))
+		st->on_commit(st->on_commit_arg, c->touched, c->touched_overflow ? 0 : c->ntouched,
+			      c->touched_overflow);
+	c->ntouched = 0;
+	c->touched_overflow = 0;
+}
+
 int store_commit(struct store *st, struct cairn_err *err)
 {
 	struct store_conn *c = store_conn(st);
 	int rc = store_exec_stmt(c, store_stmt(c, S_COMMIT), err, "committing");
 	if (rc < 0)
 		store_rollback(st);
+	else
+		touched_publish(c);
 	return rc;
 }
 
@@ -497,6 +511,40 @@ void store_rollback(struct store *st)
 	if (!sqlite3_get_autocommit(c->db))
 		sqlite3_step(store_stmt(c, S_ROLLBACK));
 	sqlite3_reset(c->stmts[S_ROLLBACK]);
+	c->ntouched = 0;
+	c->touched_overflow = 0;
+}
+
+void store_on_commit(struct store *st, store_commit_fn fn, void *arg)
+{
+	st->on_commit = fn;
+	st->on_commit_arg = arg;
+}
+
+void store_touch(struct store *st, int64_t ws, int64_t profile_id)
+{
+	struct store_conn *c = store_conn(st);
+	if (!st->on_commit)
+		return;
+	if (c->ntouched && c->touched[c->ntouched - 1].profile_id == profile_id &&
+	    c->touched[c->ntouched - 1].workspace_id == ws)
+		return; /* the common repeat: several changes to one profile in a row */
+	if (c->ntouched >= STORE_TOUCH_MAX)
+		c->touched_overflow = 1;
+	else {
+		xgrow((void **)&c->touched, &c->touched_cap, c->ntouched + 1, sizeof *c->touched);
+		c->touched[c->ntouched++] = (struct store_touch){ws, profile_id};
+	}
+	if (sqlite3_get_autocommit(c->db))
+		touched_publish(c); /* no transaction: the change is already committed */
+}
+
+void store_touch_all(struct store *st)
+{
+	struct store_conn *c = store_conn(st);
+	c->touched_overflow = 1;
+	if (sqlite3_get_autocommit(c->db))
+		touched_publish(c);
 }
 
 int64_t store_cursor_get(struct store *st, const char *name)

@@ -116,6 +116,28 @@ int store_log_scan(struct store *st, int64_t after_id, int limit, store_event_fn
 int store_begin(struct store *st, struct cairn_err *err);
 int store_commit(struct store *st, struct cairn_err *err);
 void store_rollback(struct store *st);
+
+/* Change capture, for in-memory indexes over state.db (segment/seg_index.h).
+ * Every store function that changes what is known about a profile (traits,
+ * tags, event aggregates, a merge, a new profile) calls store_touch; when
+ * the transaction commits, the profiles it touched are handed to the
+ * function set with store_on_commit, once each or more, on the committing
+ * thread, after the commit (a reader that sees the list can read the
+ * changes). A rollback forgets them. More than STORE_TOUCH_MAX profiles in
+ * one transaction are reported as overflow (n = 0, overflow = 1): "anything
+ * may have changed". fn must be quick and thread-safe; set it before the
+ * engine starts. */
+#define STORE_TOUCH_MAX 65536
+struct store_touch {
+	int64_t workspace_id, profile_id;
+};
+typedef void (*store_commit_fn)(void *arg, const struct store_touch *t, size_t n, int overflow);
+void store_on_commit(struct store *st, store_commit_fn fn, void *arg);
+void store_touch(struct store *st, int64_t ws, int64_t profile_id);
+/* Reports "anything may have changed" at the next commit (e.g. the cursor
+ * was moved by another process). */
+void store_touch_all(struct store *st);
+
 int64_t store_cursor_get(struct store *st, const char *name);
 int store_cursor_set(struct store *st, const char *name, int64_t value, struct cairn_err *err);
 

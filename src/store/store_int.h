@@ -41,6 +41,10 @@ struct store_conn {
 	struct store *st;
 	struct store_conn *next; /* all connections, for store_close */
 	int64_t generation;	 /* equals st->generation while valid */
+	/* profiles this connection's open transaction changed (store_touch) */
+	struct store_touch *touched;
+	size_t ntouched, touched_cap;
+	int touched_overflow;
 };
 
 /* Keys of events appended by this process and not yet in dd.event_dedup:
@@ -70,6 +74,9 @@ struct store {
 	pthread_mutex_t ckpt_lock;
 	pthread_cond_t ckpt_wake;
 	int ckpt_running, ckpt_stop;
+	/* change capture (store_on_commit) */
+	store_commit_fn on_commit;
+	void *on_commit_arg;
 };
 
 /* This thread's connection (opened on first use). Never NULL: a failure to

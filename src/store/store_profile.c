@@ -183,6 +183,7 @@ int store_profile_create(struct store *st, int64_t ws, const char *user_id, int6
 	if (store_exec_stmt(c, s, err, "creating a profile") < 0)
 		return CAIRN_EIO;
 	*profile_id = sqlite3_last_insert_rowid(c->db);
+	store_touch(st, ws, *profile_id);
 	return 0;
 }
 
@@ -296,6 +297,7 @@ int store_profile_put(struct store *st, const struct store_profile *p, struct ca
 	store_bind_text(s, 9, name);
 	sqlite3_bind_int64(s, 10, p->profile_id);
 	int rc = store_exec_stmt(c, s, err, "saving a profile");
+	store_touch(st, p->workspace_id, p->profile_id);
 	free(traits);
 	free(raw_email);
 	free(email);
@@ -319,6 +321,8 @@ int store_profile_merge(struct store *st, int64_t ws, int64_t from, int64_t into
 		"DELETE FROM profiles WHERE workspace_id = ?3 AND profile_id = ?1",
 	};
 	struct store_conn *c = store_conn(st);
+	store_touch(st, ws, from);
+	store_touch(st, ws, into);
 	for (size_t i = 0; i < sizeof moves / sizeof moves[0]; i++) {
 		sqlite3_stmt *s;
 		if (run(c, moves[i], err, "merging profiles", &s) < 0)
@@ -377,7 +381,9 @@ int store_tag_add(struct store *st, int64_t ws, int64_t profile_id, const char *
 	sqlite3_bind_int64(s, 2, profile_id);
 	store_bind_text(s, 3, tag);
 	sqlite3_bind_int64(s, 4, at);
-	return store_exec_stmt(c, s, err, "adding a tag");
+	int rc = store_exec_stmt(c, s, err, "adding a tag");
+	store_touch(st, ws, profile_id);
+	return rc;
 }
 
 int store_tag_remove(struct store *st, int64_t ws, int64_t profile_id, const char *tag, struct cairn_err *err)
@@ -387,7 +393,9 @@ int store_tag_remove(struct store *st, int64_t ws, int64_t profile_id, const cha
 	sqlite3_bind_int64(s, 1, ws);
 	sqlite3_bind_int64(s, 2, profile_id);
 	store_bind_text(s, 3, tag);
-	return store_exec_stmt(c, s, err, "removing a tag");
+	int rc = store_exec_stmt(c, s, err, "removing a tag");
+	store_touch(st, ws, profile_id);
+	return rc;
 }
 
 int store_group_put(struct store *st, int64_t ws, const char *group_id, json_t *traits, int64_t now,
