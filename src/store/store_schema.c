@@ -231,6 +231,31 @@ const char *const store_state_migrations[] = {
 	"CREATE TABLE seg_rfm_runs ("
 	"  workspace_id BIGINT NOT NULL PRIMARY KEY,"
 	"  day INTEGER NOT NULL);",
+
+	/* 9: registered counters (store_seg_counter_*): per-user day buckets of
+	 * the events of one name that pass a `where` filter, with the sum of one
+	 * property. seg_counters are definitions (kept by rebuilds); the
+	 * buckets are derived. The key treats "no property" (NULL) as one value,
+	 * hence coalesce: a plain UNIQUE lets NULLs repeat. */
+	"CREATE TABLE seg_counters ("
+	"  counter_id INTEGER PRIMARY KEY,"
+	"  workspace_id BIGINT NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  where_text TEXT NOT NULL,"
+	"  property TEXT,"
+	"  created_at BIGINT NOT NULL);"
+	"CREATE UNIQUE INDEX seg_counters_key ON seg_counters"
+	"  (workspace_id, name, where_text, (coalesce(property, '')));"
+	"CREATE TABLE seg_counter_daily ("
+	"  workspace_id BIGINT NOT NULL,"
+	"  profile_id BIGINT NOT NULL,"
+	"  counter_id BIGINT NOT NULL,"
+	"  day INTEGER NOT NULL,"
+	"  count BIGINT NOT NULL,"
+	"  sum DOUBLE PRECISION NOT NULL DEFAULT 0,"
+	"  first_ts BIGINT NOT NULL,"
+	"  last_ts BIGINT NOT NULL,"
+	"  PRIMARY KEY (workspace_id, profile_id, counter_id, day));",
 };
 const int store_state_migration_count = sizeof store_state_migrations / sizeof store_state_migrations[0];
 

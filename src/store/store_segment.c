@@ -54,6 +54,11 @@ enum seg_stmt {
 	SS_MERGE_DAILY_DEL,
 	SS_MERGE_STATE,
 	SS_MERGE_STATE_DEL,
+	SS_CTR_UPSERT,
+	SS_CTR_RANGE,
+	SS_CTR_FIND,
+	SS_MERGE_CTR,
+	SS_MERGE_CTR_DEL,
 	SS_COUNT
 };
 
@@ -102,6 +107,29 @@ static const char *const seg_sql[SS_COUNT] = {
 			   " THEN excluded.unopened_emails ELSE unopened_emails END,"
 			   " last_email_at = max(last_email_at, excluded.last_email_at)",
 	[SS_MERGE_STATE_DEL] = "DELETE FROM seg_state WHERE workspace_id = ?1 AND profile_id = ?2",
+	/* adds ?5 events (sum ?6, times ?7..?8) to one bucket: 1 from the
+	 * engine, a (profile, day) run from a backfill */
+	[SS_CTR_UPSERT] =
+		"INSERT INTO seg_counter_daily"
+		" (workspace_id, profile_id, counter_id, day, count, sum, first_ts, last_ts)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (workspace_id, profile_id, counter_id, day)"
+		" DO UPDATE SET count = count + excluded.count, sum = sum + excluded.sum,"
+		" first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts)",
+	/* the same columns as SS_DAILY_RANGE, ?3 the counter */
+	[SS_CTR_RANGE] = "SELECT day, count, sum, first_ts, last_ts FROM seg_counter_daily WHERE workspace_id = ?1"
+			 " AND profile_id = ?2 AND counter_id = ?3 AND day BETWEEN ?4 AND ?5 ORDER BY day",
+	/* the exact property first; with ?4 NULL any counter of (name, where) */
+	[SS_CTR_FIND] = "SELECT counter_id FROM seg_counters WHERE workspace_id = ?1 AND name = ?2 AND where_text = ?3"
+			" AND (?4 IS NULL OR property = ?4) ORDER BY property IS NOT NULL, counter_id LIMIT 1",
+	[SS_MERGE_CTR] =
+		"INSERT INTO seg_counter_daily"
+		" (workspace_id, profile_id, counter_id, day, count, sum, first_ts, last_ts)"
+		" SELECT workspace_id, ?3, counter_id, day, count, sum, first_ts, last_ts FROM seg_counter_daily"
+		" WHERE workspace_id = ?1 AND profile_id = ?2 AND true"
+		" ON CONFLICT (workspace_id, profile_id, counter_id, day) DO UPDATE SET"
+		" count = count + excluded.count, sum = sum + excluded.sum,"
+		" first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts)",
+	[SS_MERGE_CTR_DEL] = "DELETE FROM seg_counter_daily WHERE workspace_id = ?1 AND profile_id = ?2",
 };
 
 /* ---- the per-thread statement cache --------------------------------------- */
@@ -253,7 +281,8 @@ int store_seg_apply(struct store *st, int64_t ws, int64_t profile_id, const char
 
 int store_seg_merge(struct store *st, int64_t ws, int64_t from, int64_t into, struct cairn_err *err)
 {
-	static const enum seg_stmt steps[] = {SS_MERGE_DAILY, SS_MERGE_DAILY_DEL, SS_MERGE_STATE, SS_MERGE_STATE_DEL};
+	static const enum seg_stmt steps[] = {SS_MERGE_DAILY,	  SS_MERGE_DAILY_DEL, SS_MERGE_STATE,
+					      SS_MERGE_STATE_DEL, SS_MERGE_CTR,	      SS_MERGE_CTR_DEL};
 	if (from == into)
 		return 0;
 	struct store_conn *c = store_conn(st);
@@ -279,61 +308,95 @@ static void bind_range(sqlite3_stmt *s, int64_t ws, int64_t pid, const char *nam
 	sqlite3_bind_int64(s, 5, hi);
 }
 
-struct revenue_acc {
+/* The buckets of a series for days lo..hi, bound and ready to step:
+ * (day, count, sum, first_ts, last_ts) in day order. */
+static sqlite3_stmt *series_range(struct store_conn *c, int64_t ws, int64_t pid, const struct store_seg_series *sr,
+				  int64_t lo, int64_t hi)
+{
+	if (sr->counter_id && !sr->match)
+		abort(); /* a bug: a counter's cut days cannot be finished without its filter */
+	sqlite3_stmt *s = stmt(c, sr->counter_id ? SS_CTR_RANGE : SS_DAILY_RANGE);
+	bind_range(s, ws, pid, sr->name, lo, hi);
+	if (sr->counter_id)
+		sqlite3_bind_int64(s, 3, sr->counter_id);
+	return s;
+}
+
+/* One event as a series counts it: 1 with *value, or 0. seg_daily counts
+ * every event of its name, with its revenue. */
+static int series_match(const struct store_seg_series *sr, const json_t *properties, double *value)
+{
+	if (sr->counter_id)
+		return sr->match(properties, value, sr->arg) == 1;
+	*value = store_seg_revenue_of(properties);
+	return 1;
+}
+
+struct part_acc {
+	const struct store_seg_series *sr;
+	int64_t count;
 	double sum;
 };
 
-static int add_revenue(int64_t ts, const json_t *properties, void *arg)
+static int part_one(int64_t ts, const json_t *properties, void *arg)
 {
-	struct revenue_acc *a = arg;
-	a->sum += store_seg_revenue_of(properties);
+	struct part_acc *a = arg;
+	double v = 0;
+	if (series_match(a->sr, properties, &v)) {
+		a->count++;
+		a->sum += v;
+	}
 	return 0;
 }
 
-/* Count (and revenue) of one day's events in [lo, hi] from the timeline. */
-static int count_part(struct store *st, struct store_conn *c, int64_t ws, int64_t pid, const char *name, int64_t lo,
-		      int64_t hi, int64_t *count, double *revenue, struct cairn_err *err)
+/* Count (and sum) of one day's events of the series in [lo, hi] from the
+ * timeline: an index count for seg_daily's counts, else each event read. */
+static int count_part(struct store *st, struct store_conn *c, int64_t ws, int64_t pid,
+		      const struct store_seg_series *sr, int64_t lo, int64_t hi, int64_t *count, double *sum,
+		      struct cairn_err *err)
 {
-	sqlite3_stmt *s = stmt(c, SS_TL_COUNT);
-	bind_range(s, ws, pid, name, lo, hi);
-	if (sqlite3_step(s) != SQLITE_ROW)
-		return store_sqlerr(c, err, "counting events");
-	*count += sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
-	if (!revenue)
+	if (!sr->counter_id && !sum) {
+		sqlite3_stmt *s = stmt(c, SS_TL_COUNT);
+		bind_range(s, ws, pid, sr->name, lo, hi);
+		if (sqlite3_step(s) != SQLITE_ROW)
+			return store_sqlerr(c, err, "counting events");
+		*count += sqlite3_column_int64(s, 0);
+		sqlite3_reset(s);
 		return 0;
-	struct revenue_acc acc = {0};
-	if (store_seg_scan(st, ws, pid, name, lo, hi, add_revenue, &acc, err) < 0)
+	}
+	struct part_acc acc = {sr, 0, 0};
+	if (store_seg_scan(st, ws, pid, sr->name, lo, hi, part_one, &acc, err) < 0)
 		return CAIRN_EIO;
-	*revenue += acc.sum;
+	*count += acc.count;
+	if (sum)
+		*sum += acc.sum;
 	return 0;
 }
 
-int store_seg_count(struct store *st, int64_t ws, int64_t profile_id, const char *name, int64_t since, int64_t until,
-		    int64_t *count, double *revenue, struct cairn_err *err)
+int store_seg_series_count(struct store *st, int64_t ws, int64_t profile_id, const struct store_seg_series *sr,
+			   int64_t since, int64_t until, int64_t *count, double *sum, struct cairn_err *err)
 {
 	struct store_conn *c = store_conn(st);
 	if (since <= 0)
 		since = ALL_TIME_MS;
 	*count = 0;
-	if (revenue)
-		*revenue = 0;
+	if (sum)
+		*sum = 0;
 	if (until < since)
 		return 0;
 	/* at most two buckets (the first and the last day) can be cut; remember
 	 * them and count their part after the range statement is done */
 	int64_t cut[2];
 	int ncut = 0;
-	sqlite3_stmt *s = stmt(c, SS_DAILY_RANGE);
-	bind_range(s, ws, profile_id, name, store_seg_day(since), store_seg_day(until));
+	sqlite3_stmt *s = series_range(c, ws, profile_id, sr, store_seg_day(since), store_seg_day(until));
 	int rc;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		int64_t day = sqlite3_column_int64(s, 0);
 		int64_t first = sqlite3_column_int64(s, 3), last = sqlite3_column_int64(s, 4);
 		if (first >= since && last <= until) {
 			*count += sqlite3_column_int64(s, 1);
-			if (revenue)
-				*revenue += sqlite3_column_double(s, 2);
+			if (sum)
+				*sum += sqlite3_column_double(s, 2);
 		} else if (last >= since && first <= until && ncut < 2) {
 			cut[ncut++] = day;
 		}
@@ -343,11 +406,18 @@ int store_seg_count(struct store *st, int64_t ws, int64_t profile_id, const char
 	sqlite3_reset(s);
 	for (int i = 0; i < ncut; i++) {
 		int64_t lo = cut[i] * STORE_SEG_DAY_MS, hi = lo + STORE_SEG_DAY_MS - 1;
-		if (count_part(st, c, ws, profile_id, name, lo > since ? lo : since, hi < until ? hi : until, count,
-			       revenue, err) < 0)
+		if (count_part(st, c, ws, profile_id, sr, lo > since ? lo : since, hi < until ? hi : until, count, sum,
+			       err) < 0)
 			return CAIRN_EIO;
 	}
 	return 0;
+}
+
+int store_seg_count(struct store *st, int64_t ws, int64_t profile_id, const char *name, int64_t since, int64_t until,
+		    int64_t *count, double *revenue, struct cairn_err *err)
+{
+	struct store_seg_series sr = {.name = name};
+	return store_seg_series_count(st, ws, profile_id, &sr, since, until, count, revenue, err);
 }
 
 int store_seg_scan(struct store *st, int64_t ws, int64_t profile_id, const char *name, int64_t since, int64_t until,
@@ -383,14 +453,13 @@ int store_seg_scan(struct store *st, int64_t ws, int64_t profile_id, const char 
 	return out;
 }
 
-int store_seg_oldest(struct store *st, int64_t ws, int64_t profile_id, const char *name, int64_t since, int64_t until,
-		     int64_t *out_ms, struct cairn_err *err)
+int store_seg_series_oldest(struct store *st, int64_t ws, int64_t profile_id, const struct store_seg_series *sr,
+			    int64_t since, int64_t until, int64_t *out_ms, struct cairn_err *err)
 {
 	struct store_conn *c = store_conn(st);
 	if (since <= 0)
 		since = ALL_TIME_MS;
-	sqlite3_stmt *s = stmt(c, SS_DAILY_RANGE);
-	bind_range(s, ws, profile_id, name, store_seg_day(since), store_seg_day(until));
+	sqlite3_stmt *s = series_range(c, ws, profile_id, sr, store_seg_day(since), store_seg_day(until));
 	int rc, found = 0;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		int64_t first = sqlite3_column_int64(s, 3), last = sqlite3_column_int64(s, 4);
@@ -405,6 +474,13 @@ int store_seg_oldest(struct store *st, int64_t ws, int64_t profile_id, const cha
 		return store_sqlerr(c, err, "reading event aggregates");
 	sqlite3_reset(s);
 	return found ? 0 : 1;
+}
+
+int store_seg_oldest(struct store *st, int64_t ws, int64_t profile_id, const char *name, int64_t since, int64_t until,
+		     int64_t *out_ms, struct cairn_err *err)
+{
+	struct store_seg_series sr = {.name = name};
+	return store_seg_series_oldest(st, ws, profile_id, &sr, since, until, out_ms, err);
 }
 
 int store_seg_has_tag(struct store *st, int64_t ws, int64_t profile_id, const char *tag, struct cairn_err *err)
@@ -451,6 +527,178 @@ const char *store_seg_consent(struct store *st, int64_t ws, int64_t profile_id, 
 	}
 	sqlite3_reset(s);
 	return out;
+}
+
+/* ---- registered counters ------------------------------------------------------ */
+
+int store_seg_counter_find(struct store *st, int64_t ws, const char *name, const char *where_text, const char *property,
+			   int64_t *id, struct cairn_err *err)
+{
+	struct store_conn *c = store_conn(st);
+	sqlite3_stmt *s = stmt(c, SS_CTR_FIND);
+	sqlite3_bind_int64(s, 1, ws);
+	store_bind_text(s, 2, name);
+	store_bind_text(s, 3, where_text);
+	store_bind_text(s, 4, property);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*id = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc == SQLITE_DONE)
+		return 1;
+	return store_sqlerr(c, err, "reading event counters");
+}
+
+int store_seg_counter_insert(struct store *st, int64_t ws, const char *name, const char *where_text,
+			     const char *property, int64_t now, int64_t *id, struct cairn_err *err)
+{
+	struct store_conn *c = store_conn(st);
+	sqlite3_stmt *s;
+	if (store_prepare(c,
+			  "INSERT INTO seg_counters (workspace_id, name, where_text, property, created_at)"
+			  " VALUES (?1, ?2, ?3, ?4, ?5)",
+			  &s, err, "registering an event counter") < 0)
+		return CAIRN_EIO;
+	sqlite3_bind_int64(s, 1, ws);
+	store_bind_text(s, 2, name);
+	store_bind_text(s, 3, where_text);
+	store_bind_text(s, 4, property);
+	sqlite3_bind_int64(s, 5, now);
+	int rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc == SQLITE_CONSTRAINT)
+		return cairn_err_set(err, CAIRN_ECONFLICT, "counter_exists", "",
+				     "A counter of '%s' with that filter and sum exists.", name);
+	if (rc != SQLITE_DONE)
+		return store_sqlerr(c, err, "registering an event counter");
+	*id = sqlite3_last_insert_rowid(c->db);
+	return 0;
+}
+
+/* One bucket's worth of events: n events in one UTC day. */
+struct run {
+	int64_t pid, day, n;
+	double sum;
+	int64_t first, last;
+};
+
+static int run_flush(struct store_conn *c, int64_t ws, int64_t counter_id, const struct run *r, struct cairn_err *err)
+{
+	if (!r->n)
+		return 0;
+	sqlite3_stmt *s = stmt(c, SS_CTR_UPSERT);
+	sqlite3_bind_int64(s, 1, ws);
+	sqlite3_bind_int64(s, 2, r->pid);
+	sqlite3_bind_int64(s, 3, counter_id);
+	sqlite3_bind_int64(s, 4, r->day);
+	sqlite3_bind_int64(s, 5, r->n);
+	sqlite3_bind_double(s, 6, r->sum);
+	sqlite3_bind_int64(s, 7, r->first);
+	sqlite3_bind_int64(s, 8, r->last);
+	return store_exec_stmt(c, s, err, "counting events");
+}
+
+/* Adds one matching event to the run, flushing the run it ends. */
+static int run_add(struct store_conn *c, int64_t ws, int64_t counter_id, struct run *r, int64_t pid, int64_t ts,
+		   double value, struct cairn_err *err)
+{
+	int64_t day = store_seg_day(ts);
+	if (r->n && (r->pid != pid || r->day != day)) {
+		if (run_flush(c, ws, counter_id, r, err) < 0)
+			return CAIRN_EIO;
+		r->n = 0;
+	}
+	if (!r->n)
+		*r = (struct run){.pid = pid, .day = day, .first = ts};
+	r->n++;
+	r->sum += value;
+	r->last = ts; /* rows come in (profile, ts) order */
+	return 0;
+}
+
+int store_seg_counter_backfill(struct store *st, int64_t ws, const struct store_seg_series *sr, struct cairn_err *err)
+{
+	struct store_conn *c = store_conn(st);
+	sqlite3_stmt *s;
+	if (!sr->counter_id || !sr->match)
+		abort(); /* a bug: only a counter is backfilled */
+	if (store_prepare(c,
+			  "SELECT t.profile_id, t.ts, e.body FROM timeline t JOIN ev.events e ON e.id = t.event_id"
+			  " WHERE t.workspace_id = ?1 AND t.type = 'track' AND t.name = ?2"
+			  " ORDER BY t.profile_id, t.ts, t.event_id",
+			  &s, err, "counting past events") < 0)
+		return CAIRN_EIO;
+	sqlite3_bind_int64(s, 1, ws);
+	store_bind_text(s, 2, sr->name);
+	struct run r = {0};
+	int rc = SQLITE_DONE, out = 0;
+	while (out == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *body = (const char *)sqlite3_column_text(s, 2);
+		json_t *msg = body ? jsonx_loadb(body, (size_t)sqlite3_column_bytes(s, 2), 0, NULL) : NULL;
+		double v = 0;
+		if (series_match(sr, json_object_get(msg, "properties"), &v))
+			out = run_add(c, ws, sr->counter_id, &r, sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1),
+				      v, err);
+		json_decref(msg);
+	}
+	if (out == 0 && rc != SQLITE_DONE)
+		out = store_sqlerr(c, err, "counting past events");
+	sqlite3_finalize(s);
+	if (out == 0)
+		out = run_flush(c, ws, sr->counter_id, &r, err);
+	return out < 0 ? CAIRN_EIO : 0;
+}
+
+int store_seg_counter_add(struct store *st, int64_t ws, int64_t profile_id, int64_t counter_id, int64_t ts,
+			  double value, struct cairn_err *err)
+{
+	struct run r = {.pid = profile_id, .day = store_seg_day(ts), .n = 1, .sum = value, .first = ts, .last = ts};
+	return run_flush(store_conn(st), ws, counter_id, &r, err);
+}
+
+int store_seg_counters_list(struct store *st, int64_t ws, struct store_seg_counter **out, size_t *n,
+			    struct cairn_err *err)
+{
+	struct store_conn *c = store_conn(st);
+	sqlite3_stmt *s;
+	*out = NULL;
+	*n = 0;
+	if (store_prepare(c,
+			  "SELECT counter_id, name, where_text, property FROM seg_counters WHERE workspace_id = ?1"
+			  " ORDER BY counter_id",
+			  &s, err, "reading event counters") < 0)
+		return CAIRN_EIO;
+	sqlite3_bind_int64(s, 1, ws);
+	size_t cap = 0;
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		xgrow((void **)out, &cap, *n + 1, sizeof **out);
+		struct store_seg_counter *k = &(*out)[(*n)++];
+		k->id = sqlite3_column_int64(s, 0);
+		k->name = store_col_dup(s, 1);
+		k->where_text = store_col_dup(s, 2);
+		k->property = store_col_dup(s, 3);
+	}
+	int out_rc = rc == SQLITE_DONE ? 0 : store_sqlerr(c, err, "reading event counters");
+	sqlite3_finalize(s);
+	if (out_rc < 0) {
+		store_seg_counters_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
+	return out_rc;
+}
+
+void store_seg_counters_free(struct store_seg_counter *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].name);
+		free(v[i].where_text);
+		free(v[i].property);
+	}
+	free(v);
 }
 
 /* ---- computed traits -------------------------------------------------------- */

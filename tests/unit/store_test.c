@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "store/store.h"
+#include "store/store_segment.h"
 
 static char dir[64];
 
@@ -69,6 +70,18 @@ Test(store, migrates_from_every_earlier_version_keeping_data)
 		cr_assert_eq(store_profile_get(st, pid, &p, &e), 0);
 		cr_assert_eq(store_profile_put(st, &p, &e), 0, "%s", e.message);
 		store_profile_release(&p);
+		/* and those of the aggregates, registered counters included (9) */
+		int64_t ctr, found_ctr = 0, n = -1;
+		cr_assert_eq(store_seg_counter_insert(st, ws, "E", "", "qty", 1, &ctr, &e), 0, "v%d: %s", v, e.message);
+		cr_assert_eq(store_seg_counter_insert(st, ws, "E", "", "qty", 1, &ctr, &e), CAIRN_ECONFLICT);
+		cairn_err_clear(&e);
+		cr_assert_eq(store_seg_counter_add(st, ws, pid, ctr, 5, 2.5, &e), 0, "%s", e.message);
+		cr_assert_eq(store_seg_apply(st, ws, pid, "E", 5, 0, STORE_SEG_STREAK_INC, &e), 0, "%s", e.message);
+		cr_assert_eq(store_seg_merge(st, ws, pid, pid + 1, &e), 0, "%s", e.message);
+		cr_assert_eq(store_seg_counter_find(st, ws, "E", "", NULL, &found_ctr, &e), 0);
+		cr_assert_eq(found_ctr, ctr);
+		cr_assert_eq(store_seg_count(st, ws, pid + 1, "E", 0, 10, &n, NULL, &e), 0);
+		cr_assert_eq(n, 1);
 		cr_assert_eq(store_commit(st, &e), 0);
 		store_close(st);
 	}
