@@ -1,34 +1,19 @@
 /* seg_ctx.c — the struct cond_ctx provider over one profile (segment.h).
  *
- * Fast path: name-only event queries and sums of `revenue` read the day
- * buckets (store_seg_count). Slow path: a `where` filter or a sum of any
- * other property reads the user's events of that name within the window
- * (store_seg_scan) and tests each with cond_eval_where — correct, but its
- * cost grows with the user's history in the window; saved segments and
- * tagging rules will register per-(name, where_key) counters instead. */
+ * Every event query reads a series of day buckets (store_seg_series_count):
+ * a name-only query, or a sum of `revenue`, the seg_daily buckets of the
+ * name; a `where` filter or a sum of another property, the buckets of the
+ * counter registered for it (segment.h invariant 5). A day the window cuts
+ * is finished from the timeline with the same filter. Only a query no
+ * counter answers (a preview of an unsaved condition) reads the user's
+ * events of that name in the window (store_seg_scan) — correct, but its
+ * cost grows with the user's history. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/clock.h"
 #include "segment/segment.h"
 #include "store/store_segment.h"
-
-/* A property by key, or else by dotted path ("address.city"), as the
- * condition language reads names. Borrowed; NULL when absent. */
-static const json_t *lookup(const json_t *obj, const char *path)
-{
-	const json_t *v = json_object_get(obj, path);
-	if (v || !strchr(path, '.'))
-		return v;
-	const char *p = path;
-	while (obj && *p) {
-		const char *dot = strchr(p, '.');
-		size_t n = dot ? (size_t)(dot - p) : strlen(p);
-		obj = json_object_getn(obj, p, n);
-		p = dot ? dot + 1 : p + n;
-	}
-	return obj;
-}
 
 struct scan {
 	const struct cond_event_query *q;
@@ -41,11 +26,11 @@ struct scan {
 static int scan_one(int64_t ts, const json_t *properties, void *arg)
 {
 	struct scan *sc = arg;
-	if (sc->q->where && !cond_eval_where(sc->q->where, properties))
+	double v;
+	if (!seg_event_matches(sc->q->where, sc->q->property, properties, &v))
 		return 0;
 	sc->count++;
-	if (sc->q->property)
-		sc->sum += store_seg_number_of(lookup(properties, sc->q->property));
+	sc->sum += v;
 	if (sc->stop_at_first) {
 		sc->oldest = ts;
 		return 1;
@@ -53,14 +38,46 @@ static int scan_one(int64_t ts, const json_t *properties, void *arg)
 	return 0;
 }
 
+/* A counter's test of one event of a cut day: the query's own filter. */
+static int match_query(const json_t *properties, double *value, void *arg)
+{
+	const struct cond_event_query *q = arg;
+	return seg_event_matches(q->where, q->property, properties, value);
+}
+
+/* The series that answers q (q->property set for sums): 0 with *sr, 1 when
+ * none does (the slow path), <0 on failure. */
+static int series_for(struct seg_ctx *x, const struct cond_event_query *q, struct store_seg_series *sr,
+		      struct cairn_err *err)
+{
+	memset(sr, 0, sizeof *sr);
+	sr->name = q->name;
+	if (!seg_counter_needed(q->where, q->property))
+		return 0;
+	int rc = store_seg_counter_find(x->st, x->ws, q->name, q->where_key, q->property, &sr->counter_id, err);
+	sr->match = match_query;
+	sr->arg = (void *)q;
+	return rc;
+}
+
+/* The slow path: the user's events of q's name in its window, each tested. */
+static int scan(struct seg_ctx *x, const struct cond_event_query *q, struct scan *sc, struct cairn_err *err)
+{
+	sc->q = q;
+	return store_seg_scan(x->st, x->ws, x->profile_id, q->name, q->since_ms, q->until_ms, scan_one, sc, err);
+}
+
 static int ev_count(void *arg, const struct cond_event_query *q, int64_t *out)
 {
 	struct seg_ctx *x = arg;
 	struct cairn_err err = CAIRN_ERR_INIT;
-	if (!q->where)
-		return store_seg_count(x->st, x->ws, x->profile_id, q->name, q->since_ms, q->until_ms, out, NULL, &err);
-	struct scan sc = {.q = q};
-	if (store_seg_scan(x->st, x->ws, x->profile_id, q->name, q->since_ms, q->until_ms, scan_one, &sc, &err) < 0)
+	struct store_seg_series sr;
+	int rc = series_for(x, q, &sr, &err);
+	if (rc == 0)
+		return store_seg_series_count(x->st, x->ws, x->profile_id, &sr, q->since_ms, q->until_ms, out, NULL,
+					      &err);
+	struct scan sc = {0};
+	if (rc < 0 || scan(x, q, &sc, &err) < 0)
 		return -1;
 	*out = sc.count;
 	return 0;
@@ -70,12 +87,15 @@ static int ev_sum(void *arg, const struct cond_event_query *q, double *out)
 {
 	struct seg_ctx *x = arg;
 	struct cairn_err err = CAIRN_ERR_INIT;
-	if (!q->where && q->property && !strcmp(q->property, "revenue")) {
+	struct store_seg_series sr;
+	int rc = series_for(x, q, &sr, &err);
+	if (rc == 0) {
 		int64_t n;
-		return store_seg_count(x->st, x->ws, x->profile_id, q->name, q->since_ms, q->until_ms, &n, out, &err);
+		return store_seg_series_count(x->st, x->ws, x->profile_id, &sr, q->since_ms, q->until_ms, &n, out,
+					      &err);
 	}
-	struct scan sc = {.q = q};
-	if (store_seg_scan(x->st, x->ws, x->profile_id, q->name, q->since_ms, q->until_ms, scan_one, &sc, &err) < 0)
+	struct scan sc = {0};
+	if (rc < 0 || scan(x, q, &sc, &err) < 0)
 		return -1;
 	*out = sc.sum;
 	return 0;
@@ -85,11 +105,13 @@ static int ev_oldest(void *arg, const struct cond_event_query *q, int64_t *out_m
 {
 	struct seg_ctx *x = arg;
 	struct cairn_err err = CAIRN_ERR_INIT;
-	if (!q->where)
-		return store_seg_oldest(x->st, x->ws, x->profile_id, q->name, q->since_ms, q->until_ms, out_ms, &err);
-	struct scan sc = {.q = q, .stop_at_first = 1};
-	int rc = store_seg_scan(x->st, x->ws, x->profile_id, q->name, q->since_ms, q->until_ms, scan_one, &sc, &err);
-	if (rc < 0)
+	struct store_seg_series sr;
+	int rc = series_for(x, q, &sr, &err);
+	if (rc == 0)
+		return store_seg_series_oldest(x->st, x->ws, x->profile_id, &sr, q->since_ms, q->until_ms, out_ms,
+					       &err);
+	struct scan sc = {.stop_at_first = 1};
+	if (rc < 0 || (rc = scan(x, q, &sc, &err)) < 0)
 		return -1;
 	if (rc == 0)
 		return 1;

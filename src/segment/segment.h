@@ -22,6 +22,12 @@
  *   4. Everything relative to time (7/30/90-day counts, days since the last
  *      order, event windows) is computed when read, from ctx->now_ms or
  *      clock_now_ms(): values slide with the clock without a new event.
+ *   5. Registered counters: an event leaf with a `where`, or with a `sum` of
+ *      a property other than `revenue` (seg_counter_needed), is answered from
+ *      the buckets of the counter registered for (name, where_key, property)
+ *      when there is one (seg_counters_register), and equals what reading
+ *      the user's events would give; without one, by reading the events.
+ *      Counters outlive what registered them (never dropped).
  *
  * Errors follow core/err.h. */
 #ifndef SEGMENT_SEGMENT_H
@@ -35,10 +41,37 @@
 #include "store/store.h"
 
 /* Applies one logged event to the aggregates of profile_id (inside the
- * engine's transaction, after ingest_apply_event gave profile_id). Reads
- * the event's body only when it mentions "revenue". Returns 0, or
+ * engine's transaction, after ingest_apply_event gave profile_id): its day
+ * bucket, and the bucket of every registered counter of its name whose
+ * filter holds. Parses the event's body at most once, and only when it
+ * mentions "revenue" or a counter of its name exists. Returns 0, or
  * CAIRN_EIO with err filled (the engine then retries the batch). */
 int seg_apply_event(struct store *st, const struct store_event *ev, int64_t profile_id, struct cairn_err *err);
+
+/* Registers the counters c's event leaves need (invariant 5): for each leaf
+ * with seg_counter_needed, a counter of (name, where_key, sum property)
+ * unless one exists; a new one is backfilled from the timeline, for every
+ * profile of ws, before this returns. Runs inside the caller's transaction
+ * (store_begin … store_commit), which also saves what uses c; after that
+ * transaction commits or rolls back, the caller calls
+ * seg_counters_invalidate() so the engine reloads its definitions.
+ * Returns 0, or a negative code with err filled (roll back then). Cost: one
+ * read per event leaf; a new counter reads every event of its name in ws. */
+int seg_counters_register(struct store *st, int64_t ws, const struct cond *c, struct cairn_err *err);
+
+/* Makes the engine reload counter definitions before its next event (any
+ * thread). seg_counters_register also calls it, before the commit. */
+void seg_counters_invalidate(void);
+
+/* 1 when an event leaf with this filter (NULL: none) and summed property
+ * (NULL: none) needs a registered counter: the day buckets answer only
+ * unfiltered counts and sums of revenue. */
+int seg_counter_needed(const struct cond *where, const char *sum_property);
+
+/* Whether one event passes a counter's filter (NULL: every event): 1 with
+ * *value (OUT) = the property's number (store_seg_number_of; 0 without a
+ * property), or 0. properties is borrowed and may be NULL. */
+int seg_event_matches(const struct cond *where, const char *property, const json_t *properties, double *value);
 
 /* The computed traits of a profile as of now_ms (a new object; see
  * docs/computed-traits.md), or NULL with err. */
@@ -60,8 +93,9 @@ json_t *seg_computed_json(struct store *st, int64_t ws, int64_t profile_id, int6
  * event count / sum: a name-only query, and a sum of `revenue`, come from
  * the day buckets (exact to the millisecond: a day the window cuts is
  * finished from the timeline); a query with a `where` filter or a sum of
- * another property reads the user's events of that name in the window (the
- * slow path, until saved segments register counters of their own). Segment
+ * another property from its registered counter's buckets, the same way, or
+ * without one (previews of unsaved conditions) by reading the user's events
+ * of that name in the window. Segment
  * membership cannot be answered yet (the condition fails with CAIRN_EINVAL);
  * every score reads as unknown until scores exist. */
 struct seg_ctx {

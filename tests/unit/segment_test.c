@@ -509,3 +509,293 @@ Test(seg_rfm, quintiles_over_customers_once_a_day)
 	cr_assert_eq(int_of(worst, "rfm_m"), 5, "the biggest spender now");
 	json_decref(worst);
 }
+
+/* ---- registered counters ---------------------------------------------------- */
+
+static struct cond *parse(const char *text)
+{
+	json_error_t je;
+	json_t *j = json_loads(text, 0, &je);
+	cr_assert_not_null(j, "%s: %s", text, je.text);
+	struct cairn_err e = CAIRN_ERR_INIT;
+	struct cond *c = cond_parse(j, &e);
+	json_decref(j);
+	cr_assert_not_null(c, "%s: %s (%s)", text, e.message, e.field);
+	return c;
+}
+
+/* Saves what uses a condition, as the API does: register in a transaction,
+ * commit, invalidate. */
+static void reg(const char *text)
+{
+	struct cond *c = parse(text);
+	struct cairn_err e = CAIRN_ERR_INIT;
+	cr_assert_eq(store_begin(st, &e), 0);
+	cr_assert_eq(seg_counters_register(st, 1, c, &e), 0, "%s", e.message);
+	cr_assert_eq(store_commit(st, &e), 0, "%s", e.message);
+	seg_counters_invalidate();
+	cond_free(c);
+}
+
+/* One filtered aggregate: the events named name passing where (text or
+ * NULL), summing property (or NULL). */
+struct agg {
+	const char *name;
+	struct cond *where;
+	char *where_key;
+	const char *property;
+};
+
+static struct agg agg_of(const char *name, const char *where, const char *property)
+{
+	struct agg a = {.name = name, .property = property};
+	a.where = where ? parse(where) : NULL;
+	a.where_key = where ? cond_to_text(a.where) : strdup("");
+	return a;
+}
+
+static void agg_free(struct agg *a)
+{
+	cond_free(a->where);
+	free(a->where_key);
+}
+
+static int agg_match(const json_t *properties, double *value, void *arg)
+{
+	const struct agg *a = arg;
+	return seg_event_matches(a->where, a->property, properties, value);
+}
+
+struct slow {
+	const struct agg *a;
+	int64_t n;
+	double sum;
+};
+
+static int slow_one(int64_t ts, const json_t *properties, void *arg)
+{
+	struct slow *s = arg;
+	double v;
+	if (agg_match(properties, &v, (void *)s->a)) {
+		s->n++;
+		s->sum += v;
+	}
+	return 0;
+}
+
+/* By reading every event of the name (what a counter must equal). */
+static int64_t slow_count(const char *user, const struct agg *a, int64_t since, int64_t until, double *sum)
+{
+	struct cairn_err e = CAIRN_ERR_INIT;
+	struct slow s = {a, 0, 0};
+	cr_assert_eq(store_seg_scan(st, 1, pid_of(user), a->name, since, until, slow_one, &s, &e), 0, "%s", e.message);
+	*sum = s.sum;
+	return s.n;
+}
+
+/* From the registered counter's buckets (it must exist). */
+static int64_t ctr_count(const char *user, const struct agg *a, int64_t since, int64_t until, double *sum)
+{
+	struct cairn_err e = CAIRN_ERR_INIT;
+	struct store_seg_series sr = {.name = a->name, .match = agg_match, .arg = (void *)a};
+	cr_assert_eq(store_seg_counter_find(st, 1, a->name, a->where_key, a->property, &sr.counter_id, &e), 0,
+		     "a counter of %s %s %s", a->name, a->where_key, a->property ? a->property : "");
+	int64_t n = -1;
+	cr_assert_eq(store_seg_series_count(st, 1, pid_of(user), &sr, since, until, &n, sum, &e), 0, "%s", e.message);
+	return n;
+}
+
+/* The counter and the slow path agree on [since, until]; returns the count. */
+static int64_t same(const char *user, const struct agg *a, int64_t since, int64_t until, double *sum)
+{
+	double s1 = -1, s2 = -2;
+	int64_t n1 = ctr_count(user, a, since, until, &s1), n2 = slow_count(user, a, since, until, &s2);
+	cr_assert_eq(n1, n2, "count over [%lld, %lld]: counter %lld, events %lld", (long long)since, (long long)until,
+		     (long long)n1, (long long)n2);
+	cr_assert_float_eq(s1, s2, 1e-9, "sum over [%lld, %lld]", (long long)since, (long long)until);
+	if (sum)
+		*sum = s1;
+	return n1;
+}
+
+#define PURCHASE "{\"property\":\"link_kind\",\"op\":\"eq\",\"value\":\"purchase\"}"
+#define CLICKED_PURCHASE_QTY                                                                                           \
+	"{\"event\":\"Email Link Clicked\",\"where\":" PURCHASE ",\"sum\":{\"property\":\"item.qty\",\"op\":\"gte\","  \
+	"\"value\":1}}"
+
+TestSuite(seg_counters, .init = open_store, .fini = close_store);
+
+Test(seg_counters, backfill_and_live_counts_equal_the_events)
+{
+	int64_t d0 = store_seg_day(NOW) * DAY, d3 = d0 - 3 * DAY;
+	/* before the counter exists: the backfill must find these */
+	track("u1", "Email Link Clicked", d3 + 5 * HOUR, "{\"link_kind\":\"purchase\",\"item\":{\"qty\":2}}");
+	track("u1", "Email Link Clicked", d3 + 20 * HOUR, "{\"link_kind\":\"purchase\",\"item\":{\"qty\":\"3\"}}");
+	track("u1", "Email Link Clicked", d0 - 2 * DAY + HOUR, "{\"link_kind\":\"content\",\"item\":{\"qty\":50}}");
+	track("u1", "Email Link Clicked", d0 - DAY + 2 * HOUR, "{\"link_kind\":\"purchase\"}");
+	track("u2", "Email Link Clicked", d3 + HOUR, "{\"link_kind\":\"purchase\",\"item\":{\"qty\":7}}");
+	reg(CLICKED_PURCHASE_QTY);
+	/* after: the engine counts these */
+	track("u1", "Email Link Clicked", d3 + 10 * HOUR, "{\"link_kind\":\"purchase\",\"item\":{\"qty\":4}}");
+	track("u1", "Email Link Clicked", d0 + 10 * 60000, "{\"link_kind\":\"purchase\",\"item\":{\"qty\":1}}");
+	track("u1", "Email Link Clicked", d0 + 20 * 60000, "{\"link_kind\":\"review\",\"item\":{\"qty\":1}}");
+	track("u1", "Email Opened", d0 + 20 * 60000, "{\"link_kind\":\"purchase\"}");
+	struct agg a = agg_of("Email Link Clicked", PURCHASE, "item.qty");
+	double sum;
+	cr_assert_eq(same("u1", &a, 0, NOW, &sum), 5, "all time");
+	cr_assert_float_eq(sum, 10, 1e-9);
+	/* whole days come from the buckets alone */
+	cr_assert_eq(same("u1", &a, d3, d0 - 1, &sum), 4);
+	cr_assert_float_eq(sum, 9, 1e-9);
+	cr_assert_eq(same("u2", &a, d3, d0 - 1, &sum), 1, "every profile is backfilled");
+	cr_assert_float_eq(sum, 7, 1e-9);
+	/* windows that cut a day are exact to the millisecond */
+	cr_assert_eq(same("u1", &a, d3 + 12 * HOUR, NOW, &sum), 3);
+	cr_assert_float_eq(sum, 4, 1e-9);
+	cr_assert_eq(same("u1", &a, d3 + 10 * HOUR, NOW, NULL), 4, "both ends included");
+	cr_assert_eq(same("u1", &a, d3 + 10 * HOUR + 1, d3 + 20 * HOUR, NULL), 1);
+	cr_assert_eq(same("u1", &a, d0, d0 + 9 * 60000, NULL), 0, "until cuts today");
+	cr_assert_eq(same("u1", &a, d3 + 6 * HOUR, d3 + 19 * HOUR, &sum), 1, "inside one day");
+	cr_assert_float_eq(sum, 4, 1e-9);
+	/* a count with the same filter is answered by the same counter */
+	struct agg counted = agg_of("Email Link Clicked", PURCHASE, NULL);
+	int64_t any = 0;
+	struct cairn_err e = CAIRN_ERR_INIT;
+	cr_assert_eq(store_seg_counter_find(st, 1, counted.name, counted.where_key, NULL, &any, &e), 0);
+	/* the oldest matching event: the content click of d0 − 2 days is not one */
+	struct store_seg_series sr = {.name = a.name, .counter_id = any, .match = agg_match, .arg = &counted};
+	int64_t oldest = 0;
+	cr_assert_eq(store_seg_series_oldest(st, 1, pid_of("u1"), &sr, d0 - 2 * DAY, NOW, &oldest, &e), 0);
+	cr_assert_eq(oldest, d0 - DAY + 2 * HOUR);
+	agg_free(&counted);
+	agg_free(&a);
+}
+
+Test(seg_counters, which_leaves_register_what)
+{
+	reg("{\"all\":[{\"event\":\"Order Completed\",\"count\":{\"op\":\"gte\",\"value\":2}},"
+	    "{\"event\":\"Order Completed\",\"sum\":{\"property\":\"revenue\",\"op\":\"gte\",\"value\":5}},"
+	    "{\"trait\":\"plan\",\"op\":\"eq\",\"value\":\"pro\"}]}");
+	struct cairn_err e = CAIRN_ERR_INIT;
+	struct store_seg_counter *v;
+	size_t n;
+	cr_assert_eq(store_seg_counters_list(st, 1, &v, &n, &e), 0);
+	cr_assert_eq(n, 0, "the day buckets answer names and revenue");
+	store_seg_counters_free(v, n);
+	const char *krw = "{\"event\":\"Order Completed\",\"where\":{\"property\":\"currency\",\"op\":\"eq\","
+			  "\"value\":\"KRW\"},\"sum\":{\"property\":\"revenue\",\"op\":\"gte\",\"value\":5}}";
+	reg(krw);
+	reg(krw);
+	reg("{\"event\":\"Order Completed\",\"where\":{\"property\":\"currency\",\"op\":\"eq\",\"value\":\"KRW\"},"
+	    "\"within\":{\"days\":3}}");
+	reg("{\"not\":{\"event\":\"Order Completed\",\"sum\":{\"property\":\"items\",\"op\":\"gt\",\"value\":9}}}");
+	cr_assert_eq(store_seg_counters_list(st, 1, &v, &n, &e), 0);
+	cr_assert_eq(n, 2, "one per (name, where, property); a count reuses a sum's counter");
+	cr_assert_str_eq(v[0].where_text, "{\"op\":\"eq\",\"property\":\"currency\",\"value\":\"KRW\"}");
+	cr_assert_str_eq(v[0].property, "revenue");
+	cr_assert_str_eq(v[1].where_text, "");
+	cr_assert_str_eq(v[1].property, "items");
+	store_seg_counters_free(v, n);
+}
+
+/* The provider answers through counters once registered, and gives what
+ * reading the events gave before. */
+Test(seg_counters, conditions_answer_the_same_through_counters)
+{
+	track("u1", "Order Completed", NOW - 40 * DAY, "{\"revenue\":70000,\"currency\":\"KRW\",\"items\":2}");
+	track("u1", "Order Completed", NOW - 10 * DAY - HOUR, "{\"revenue\":50000,\"currency\":\"USD\",\"items\":1}");
+	track("u1", "Order Completed", NOW - 10 * DAY, "{\"revenue\":\"9000\",\"currency\":\"KRW\",\"items\":\"4\"}");
+	track("u1", "Order Completed", NOW - HOUR, "{\"revenue\":1000,\"currency\":\"KRW\"}");
+	const char *conds[] = {
+		"{\"event\":\"Order Completed\",\"where\":{\"property\":\"currency\",\"op\":\"eq\",\"value\":\"KRW\"},"
+		"\"sum\":{\"property\":\"revenue\",\"op\":\"eq\",\"value\":10000},\"within\":{\"days\":10}}",
+		"{\"event\":\"Order Completed\",\"where\":{\"property\":\"currency\",\"op\":\"eq\",\"value\":\"KRW\"},"
+		"\"count\":{\"op\":\"eq\",\"value\":2},\"within\":{\"days\":30}}",
+		"{\"event\":\"Order Completed\",\"sum\":{\"property\":\"items\",\"op\":\"eq\",\"value\":7}}",
+		"{\"event\":\"Order Completed\",\"sum\":{\"property\":\"items\",\"op\":\"eq\",\"value\":4},"
+		"\"within\":{\"hours\":241}}",
+	};
+	/* now: the windows start mid-day; +1 h: the 10-day window has lost an order */
+	const int64_t nows[] = {NOW, NOW + HOUR, NOW + 30 * 60000};
+	int before[4][3];
+	for (int i = 0; i < 4; i++) {
+		for (int k = 0; k < 3; k++)
+			before[i][k] = eval_at("u1", conds[i], nows[k]);
+	}
+	cr_assert_eq(before[0][0], 1);
+	cr_assert_eq(before[0][1], 0);
+	cr_assert_eq(before[2][0], 1);
+	for (int i = 0; i < 4; i++)
+		reg(conds[i]);
+	for (int i = 0; i < 4; i++) {
+		for (int k = 0; k < 3; k++)
+			cr_assert_eq(eval_at("u1", conds[i], nows[k]), before[i][k], "%s at +%lld ms", conds[i],
+				     (long long)(nows[k] - NOW));
+	}
+	/* and they follow new events */
+	track("u1", "Order Completed", NOW - 2 * HOUR, "{\"revenue\":1,\"currency\":\"KRW\",\"items\":1}");
+	cr_assert_eq(eval("u1", conds[0]), 0, "10001 now");
+	cr_assert_eq(eval("u1", conds[1]), 0, "3 KRW orders in 30 days");
+	cr_assert_eq(eval("u1", conds[2]), 0, "8 items");
+	/* the next change comes from the counter's buckets */
+	struct cond *c = parse(conds[1]);
+	struct seg_ctx sc;
+	struct cairn_err e = CAIRN_ERR_INIT;
+	cr_assert_eq(seg_ctx_init(&sc, st, 1, pid_of("u1"), NULL, &e), 0);
+	int64_t next = 0;
+	cr_assert_eq(cond_next_change(c, &sc.cond, &next, &e), 0, "%s", e.message);
+	cr_assert_gt(next, NOW);
+	cr_assert_leq(next, NOW - 10 * DAY + 30 * DAY + 1, "when the KRW order of 10 days ago leaves");
+	seg_ctx_release(&sc);
+	cond_free(c);
+}
+
+Test(seg_counters, merge_moves_the_buckets)
+{
+	track("a", "Order Completed", NOW - DAY, "{\"currency\":\"KRW\",\"items\":1}");
+	track("b", "Order Completed", NOW - DAY, "{\"currency\":\"KRW\",\"items\":2}");
+	track("b", "Order Completed", NOW - 3 * DAY, "{\"currency\":\"KRW\",\"items\":4}");
+	track("b", "Order Completed", NOW - 3 * DAY, "{\"currency\":\"USD\",\"items\":8}");
+	reg("{\"event\":\"Order Completed\",\"where\":{\"property\":\"currency\",\"op\":\"eq\",\"value\":\"KRW\"},"
+	    "\"sum\":{\"property\":\"items\",\"op\":\"gte\",\"value\":1}}");
+	struct cairn_err e = CAIRN_ERR_INIT;
+	int64_t pa = pid_of("a"), pb = pid_of("b");
+	cr_assert_eq(store_begin(st, &e), 0);
+	cr_assert_eq(store_profile_merge(st, 1, pb, pa, &e), 0, "%s", e.message);
+	cr_assert_eq(store_commit(st, &e), 0);
+	struct agg a =
+		agg_of("Order Completed", "{\"property\":\"currency\",\"op\":\"eq\",\"value\":\"KRW\"}", "items");
+	double sum;
+	int64_t d0 = store_seg_day(NOW) * DAY;
+	cr_assert_eq(same("a", &a, 0, d0 - 1, &sum), 3, "whole days: the buckets were added up");
+	cr_assert_float_eq(sum, 7, 1e-9);
+	struct store_seg_series sr = {.name = a.name, .match = agg_match, .arg = &a};
+	cr_assert_eq(store_seg_counter_find(st, 1, a.name, a.where_key, a.property, &sr.counter_id, &e), 0);
+	int64_t n = -1;
+	cr_assert_eq(store_seg_series_count(st, 1, pb, &sr, 0, NOW, &n, NULL, &e), 0);
+	cr_assert_eq(n, 0, "nothing left on the merged profile");
+	agg_free(&a);
+}
+
+/* A replay of the log (cairn rebuild) gives the buckets live counting gave:
+ * the definition is kept, its buckets are derived. */
+Test(seg_counters, a_replay_rebuilds_the_buckets)
+{
+	track("u1", "Email Link Clicked", NOW - 2 * DAY, "{\"link_kind\":\"purchase\",\"item\":{\"qty\":2}}");
+	reg(CLICKED_PURCHASE_QTY);
+	track("u1", "Email Link Clicked", NOW - DAY, "{\"link_kind\":\"purchase\",\"item\":{\"qty\":3}}");
+	track("u1", "Email Link Clicked", NOW - DAY, "{\"link_kind\":\"content\",\"item\":{\"qty\":9}}");
+	struct agg a = agg_of("Email Link Clicked", PURCHASE, "item.qty");
+	int64_t d0 = store_seg_day(NOW) * DAY;
+	double sum;
+	cr_assert_eq(same("u1", &a, 0, d0 - 1, &sum), 2);
+	struct cairn_err e = CAIRN_ERR_INIT;
+	cr_assert_eq(store_reset_derived(st, &e), 0, "%s", e.message);
+	seg_counters_invalidate();
+	cr_assert_eq(engine_catch_up(st, &e), 0, "%s", e.message);
+	double again;
+	cr_assert_eq(same("u1", &a, 0, d0 - 1, &again), 2);
+	cr_assert_float_eq(again, sum, 1e-9);
+	cr_assert_float_eq(again, 5, 1e-9);
+	agg_free(&a);
+}
