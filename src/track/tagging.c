@@ -23,6 +23,10 @@
  *   4. A condition rule is not re-evaluated on the Tag Added / Removed
  *      events it emitted itself (no rule can feed itself forever).
  *
+ * Saving a rule (and installing the defaults) registers, in the same
+ * transaction, the event counters its conditions need (segment.h invariant
+ * 5), so `where` filters and sums are read from per-user buckets.
+ *
  * Parsed rules are cached per workspace for the engine thread; any save or
  * archive bumps `generation` and the cache is rebuilt on the next step.
  * Loading a workspace's rules installs its defaults the first time
@@ -487,6 +491,21 @@ json_t *trk_tagging_normalize(const json_t *def, const char *default_name, struc
 
 /* ---- definitions (the API) ------------------------------------------------------ */
 
+/* Registers the event counters a rule's user conditions need (when.condition
+ * and if; a `where` on the current event needs none), inside the caller's
+ * transaction (segment.h invariant 5). */
+static int rule_counters_register(struct store *st, int64_t ws, const json_t *normalized, struct cairn_err *err)
+{
+	struct rule r;
+	if (rule_compile(normalized, NULL, &r, err) < 0)
+		return err->code ? err->code : CAIRN_EUNPROC;
+	int rc = r.cond ? seg_counters_register(st, ws, r.cond, err) : 0;
+	if (rc == 0 && r.if_c)
+		rc = seg_counters_register(st, ws, r.if_c, err);
+	rule_release(&r);
+	return rc;
+}
+
 int trk_tagging_defaults_install(struct store *st, int64_t ws, int64_t now, struct cairn_err *err)
 {
 	int rc = store_tagging_defaults_claim(st, ws, now, err);
@@ -501,10 +520,12 @@ int trk_tagging_defaults_install(struct store *st, int64_t ws, int64_t now, stru
 			return cairn_err_set(err, CAIRN_EIO, "internal", "", "default tagging rule '%s' is invalid",
 					     default_rules[i][0]);
 		char *text = json_dumps(norm, JSON_COMPACT);
-		json_decref(norm);
 		struct cairn_err e = CAIRN_ERR_INIT;
 		rc = store_tagging_rule_insert(st, ws, default_rules[i][0], text, now, &e);
 		free(text);
+		if (rc == 0)
+			rc = rule_counters_register(st, ws, norm, &e);
+		json_decref(norm);
 		if (rc == CAIRN_ECONFLICT)
 			continue; /* the workspace made its own first */
 		if (rc < 0) {
@@ -527,6 +548,7 @@ int trk_tagging_defaults_ensure(struct store *st, int64_t ws, int64_t now, struc
 	if (rc < 0)
 		store_rollback(st);
 	trk_tagging_invalidate();
+	seg_counters_invalidate();
 	return rc < 0 ? rc : 0;
 }
 
@@ -541,6 +563,8 @@ int trk_tagging_save(struct store *st, int64_t ws, const char *id, const json_t 
 		rc = create ? store_tagging_rule_insert(st, ws, id, text, now, err)
 			    : store_tagging_rule_update(st, ws, id, text, now, err);
 	free(text);
+	if (rc == 0)
+		rc = rule_counters_register(st, ws, normalized, err);
 	if (rc == 0) {
 		trk_tagging_invalidate(); /* under the write lock: the next step sees it */
 		rc = store_commit(st, err);
@@ -548,6 +572,7 @@ int trk_tagging_save(struct store *st, int64_t ws, const char *id, const json_t 
 	if (rc < 0)
 		store_rollback(st);
 	trk_tagging_invalidate();
+	seg_counters_invalidate(); /* after the commit (or rollback) of new counters */
 	return rc;
 }
 
