@@ -19,7 +19,8 @@
 //   BENCH_TEMPLATE_SECONDS  passed to bench/template.mjs as its BENCH_SECONDS
 //   BENCH_KEEP=1         keep the scratch directory (stores, logs) for inspection
 //   BENCH_PERF=1         record `perf` on cairn during the ingest row, print its top symbols
-//   BENCH_ONLY=segments  run only rows 6–8 (issue 5; knobs in bench/segments.mjs)
+//   BENCH_ONLY=segments  run only rows 6–8 (issue 5; knobs in bench/segments.mjs; row 6's generated
+//                        1 M-user store is kept in build/bench/store-seg-<N>u-<EPU>e)
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -29,7 +30,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { segSettings, benchSegments, segmentRows } from './segments.mjs';
+import { segSettings, benchSegments, benchSegmentsScaled, scaledRows, segmentRows } from './segments.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -60,6 +61,10 @@ const benchBuild = path.join(root, 'build/bench');
 const luaScript = path.join(here, 'batch.lua');
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-bench-'));
 const children = new Set(); // every process we start, so we stop exactly those
+let stopping = false; // set on SIGINT/SIGTERM: nothing new is started while cleanup() stops the rest
+const guard = () => {
+  if (stopping) throw new Error('bench is stopping');
+};
 const results = { rows: [], notes: [], diag: [] };
 const t_start = performance.now();
 
@@ -74,6 +79,32 @@ const elapsed = () => ((performance.now() - t_start) / 1000).toFixed(0);
 function sh(cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', ...opts });
   return { ok: r.status === 0, out: (r.stdout || '').trim(), err: (r.stderr || '').trim(), status: r.status };
+}
+
+// Like sh(), but asynchronous and tracked in `children`, so an interrupted
+// bench stops it too (for the long ones: seg_gen, sqlite3 at 1 M users).
+// `echo` forwards the child's stderr lines to the bench log.
+function runAsync(cmd, args, { input, echo } = {}) {
+  guard();
+  return new Promise((resolve) => {
+    const proc = spawn(cmd, args, { stdio: [input != null ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    children.add(proc);
+    let out = '', err = '', done = false;
+    const finish = (r) => {
+      if (done) return;
+      done = true;
+      children.delete(proc);
+      resolve(r);
+    };
+    proc.stdout.on('data', (d) => (out += d));
+    proc.stderr.on('data', (d) => {
+      err += d;
+      if (echo) for (const l of String(d).split('\n')) if (l.trim()) log(`[${elapsed()}s]   ${l.trim()}`);
+    });
+    proc.on('error', (e) => finish({ ok: false, out: '', err: e.message, status: null }));
+    proc.on('close', (code, signal) => finish({ ok: code === 0, out: out.trim(), err: err.trim(), status: code ?? signal }));
+    if (input != null) proc.stdin.end(input);
+  });
 }
 
 function compile(name, pkgs) {
@@ -101,6 +132,7 @@ function freePort() {
 
 // Starts a server that prints "listening on http://HOST:PORT"; resolves once it does.
 function startServer(cmd, args, logName) {
+  guard();
   const errFd = fs.openSync(path.join(scratch, `${logName}.stderr`), 'a');
   const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', errFd] });
   fs.closeSync(errFd);
@@ -258,6 +290,7 @@ function httpJson(url, { method = 'GET', headers = {}, body, timeout = 5000 } = 
 function wrk(url, { mode, size = BATCH, users = USERS, key = '', delayMs = 0, maxReq = 0, seconds, conns = CONNS, until }) {
   const args = [`-t${WRK_THREADS}`, `-c${conns}`, `-d${Math.max(1, Math.round(seconds))}s`, '--timeout', '30s',
     '-s', luaScript, url, '--', mode, String(size), String(users), key, String(delayMs), String(maxReq)];
+  guard();
   const proc = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(proc);
   let out = '', err = '', lastTicks = 0;
@@ -347,6 +380,7 @@ function trackBody() {
 
 // Spawns CMD and POSTs /v1/track every ~1 ms until the first 200; returns ms from exec.
 async function coldStart(cmd, args, port, key, capMs = 10_000) {
+  guard();
   const headers = { 'Content-Type': 'application/json', Authorization: `Basic ${Buffer.from(`${key}:`).toString('base64')}` };
   const errFd = fs.openSync(path.join(scratch, 'coldstart.stderr'), 'a');
   const t0 = performance.now();
@@ -644,26 +678,45 @@ function templateEnv() {
   return env;
 }
 
-// Rows 6–8 (issue 5), on their own store and server; bench/segments.mjs.
+// Rows 6–8 (issue 5); bench/segments.mjs. Row 6 on the store seg_gen fills
+// (kept in build/bench/), rows 7–8 on a fresh store loaded through the API;
+// each part on its own server, and a failure of one leaves the other.
 async function benchSegmentsRows() {
   const S = segSettings(num, QUICK);
+  const h = { log, sleep, sh, readyz, catchUp, memKb, threadTicks, procTicks, elapsed, fmtInt, fmtMiB, fmtMs, ratioText, median, wrk,
+    CLK_TCK, CAIRN, benchBuild, compile, runAsync, initStore, startServer, stopProc };
+  const rows = [], notes = [];
+  results.raw_segments = {};
+  try {
+    const g = await benchSegmentsScaled(h, S);
+    results.raw_segments.scaled = g;
+    const r = scaledRows(g, h);
+    rows.push(...r.rows);
+    notes.push(...r.notes);
+  } catch (e) {
+    log(`row 6 failed: ${e.stack || e.message}`);
+    rows.push({ id: '6', what: `Segment preview at ${fmtInt(S.genUsers)} users (bench/segments.mjs + seg_gen)`, cairn: 'failed',
+      peerName: '—', peer: '—', ratio: '—', aim: '≤ 200 ms' });
+    notes.push(`row 6 failed: ${e.message}`);
+  }
   const dir = path.join(scratch, 'store-segments');
-  const h = { log, sleep, sh, readyz, catchUp, memKb, threadTicks, elapsed, fmtInt, fmtMiB, fmtMs, ratioText, median, wrk, CLK_TCK };
   let srv;
   try {
     const creds = await initStore(dir);
     srv = await startServer(CAIRN, ['serve', '--data', dir, '--listen', '127.0.0.1:0'], 'cairn-segments');
     const s = await benchSegments(h, S, creds, dir, srv);
+    results.raw_segments.api = s;
     const r = segmentRows(s, h);
-    results.raw_segments = s;
-    return r;
+    rows.push(...r.rows);
+    notes.push(...r.notes);
   } catch (e) {
-    log(`rows 6–8 failed: ${e.stack || e.message}`);
-    return { rows: [{ id: '6', what: 'Segments (bench/segments.mjs)', cairn: 'failed', peerName: '—', peer: '—', ratio: '—', aim: '' }],
-      notes: [`rows 6–8 failed: ${e.message}`] };
+    log(`rows 7–8 failed: ${e.stack || e.message}`);
+    rows.push({ id: '7', what: 'Live path, memory per user (bench/segments.mjs)', cairn: 'failed', peerName: '—', peer: '—', ratio: '—', aim: '' });
+    notes.push(`rows 7–8 failed: ${e.message}`);
   } finally {
     if (srv) await stopProc(srv.proc);
   }
+  return { rows, notes };
 }
 
 async function benchTemplates() {
@@ -766,6 +819,7 @@ function ratioText(cairn, peer, higherIsBetter) {
   if (!(peer > 0) || cairn == null) return '—';
   const r = cairn / peer;
   if (higherIsBetter) return r >= 2 ? `${r.toFixed(1)}×` : `${(100 * r).toFixed(0)} %`;
+  if (r < 0.1) return `${r.toPrecision(2)}×`; // 0.0047×, not 0.00×
   return `${r.toFixed(r < 10 ? 2 : 0)}×`;
 }
 
@@ -928,7 +982,13 @@ async function main() {
 }
 
 async function cleanup() {
-  for (const p of [...children]) await stopProc(p, 5000).catch(() => {});
+  stopping = true;
+  while (children.size) {
+    for (const p of [...children]) {
+      await stopProc(p, 5000).catch(() => {});
+      children.delete(p);
+    }
+  }
   if (process.env.BENCH_KEEP === '1') log(`kept ${scratch}`);
   else fs.rmSync(scratch, { recursive: true, force: true });
 }
