@@ -2,124 +2,38 @@
  * a new immutable version), archive, versions, and preview.
  *
  * Design notes
- *  1. A body is channel-shaped; the shapes are ONE table (`channels`):
- *     which keys exist, which are required, which hold lists or maps. Every
- *     string in a body is Liquid, parsed on save, so a template that saves
- *     always parses; an error names the field ("body.html") and carries the
- *     engine's line/column message.
- *  2. One walker (run_body) serves save and preview: it checks the shape,
- *     parses each source and, for a preview, renders it and lists the
- *     variables the data does not provide, building `rendered` in the same
- *     shape as the body.
- *  3. PUT merges what the client omits from the latest version, validates
+ *  1. What a body is — its channel's shape, its Liquid, how it renders and
+ *     resolves partials — is src/content/ (content.h); this file keeps the
+ *     HTTP side: request fields, the template's own fields (id, name,
+ *     locale), versions, and the JSON answers. A save checks the body with
+ *     content_check and stores its normalized form; a preview renders with
+ *     content_render_opts.
+ *  2. PUT merges what the client omits from the latest version, validates
  *     the result and saves it with the version it read as the expected one;
  *     when another save slipped in between and the client named no version,
  *     it reads and merges again (bounded), so an omitted field is never
  *     written back stale.
- *  4. `{% render 'footer' %}` resolves to the saved template `footer`
- *     (latest version), taking the same body field as the one rendering
- *     (`html` from `html`); `render 'footer.text'` names the field.
- *  5. Preview data follows CONVENTIONS §6: `user` from the profile (traits
+ *  3. Preview data follows CONVENTIONS §6: `user` from the profile (traits
  *     as keys, id, tags, computed), then sample `data`, `event`, and what the
  *     system provides at send time when the data lacks it (`links`,
  *     `message`, `workspace`). */
-#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/api_templates.h"
 #include "app/app.h"
+#include "content/content.h"
 #include "core/clock.h"
 #include "core/jsonx.h"
 #include "core/slug.h"
-#include "core/xalloc.h"
 #include "store/store_templates.h"
 #include "template/tpl.h"
 
 #define TEMPLATE_ID_MAX	    64
 #define TEMPLATE_NAME_MAX   200
 #define TEMPLATE_LOCALE_MAX 35
-#define KAKAO_MAX_BUTTONS   5
 #define UPDATE_ATTEMPTS	    5
 #define CREATE_ATTEMPTS	    5
-
-/* ---- channel shapes ----------------------------------------------------------- */
-
-enum field_kind {
-	FK_TEXT,    /* a Liquid string */
-	FK_BUTTONS, /* an array of objects of Liquid strings, each with a name */
-	FK_MAP,	    /* an object of Liquid strings */
-};
-
-struct body_field {
-	const char *key;
-	enum field_kind kind;
-};
-
-struct channel_def {
-	const char *name;
-	const char *label;		   /* for messages: "An email template" */
-	const struct body_field fields[6]; /* ends at key NULL */
-	const char *required[3];	   /* each must be a non-empty string */
-	const char *one_of[3];		   /* at least one must be a non-empty string */
-};
-
-static const struct channel_def channels[] = {
-	{"email",
-	 "An email template",
-	 {{"subject", FK_TEXT}, {"preheader", FK_TEXT}, {"html", FK_TEXT}, {"text", FK_TEXT}, {"from", FK_TEXT}},
-	 {"subject"},
-	 {"html", "text"}},
-	{"sms", "An SMS template", {{"text", FK_TEXT}}, {"text"}, {NULL}},
-	{"kakao",
-	 "A Kakao template",
-	 {{"template_code", FK_TEXT}, {"text", FK_TEXT}, {"buttons", FK_BUTTONS}, {"fallback_text", FK_TEXT}},
-	 {"template_code", "text"},
-	 {NULL}},
-	{"push",
-	 "A push template",
-	 {{"title", FK_TEXT}, {"body", FK_TEXT}, {"data", FK_MAP}},
-	 {NULL},
-	 {"title", "body"}},
-	{"webhook", "A webhook template", {{"body", FK_TEXT}}, {"body"}, {NULL}},
-	{"slack", "A Slack template", {{"text", FK_TEXT}}, {"text"}, {NULL}},
-};
-#define NCHANNELS    (sizeof channels / sizeof channels[0])
-#define CHANNEL_LIST "email, sms, kakao, push, webhook or slack"
-
-static const struct channel_def *channel_find(const char *name)
-{
-	for (size_t i = 0; name && i < NCHANNELS; i++) {
-		if (!strcmp(channels[i].name, name))
-			return &channels[i];
-	}
-	return NULL;
-}
-
-static const struct body_field *field_find(const struct channel_def *ch, const char *key)
-{
-	for (const struct body_field *f = ch->fields; f->key; f++) {
-		if (!strcmp(f->key, key))
-			return f;
-	}
-	return NULL;
-}
-
-/* "subject, preheader, html, text or from" */
-static void field_list(const struct channel_def *ch, char *out, size_t n)
-{
-	size_t count = 0, len = 0;
-	out[0] = '\0';
-	for (const struct body_field *f = ch->fields; f->key; f++)
-		count++;
-	for (size_t i = 0; i < count && len < n; i++) {
-		const char *sep = i == 0 ? "" : i + 1 == count ? " or " : ", ";
-		int w = snprintf(out + len, n - len, "%s%s", sep, ch->fields[i].key);
-		if (w < 0)
-			break;
-		len += (size_t)w;
-	}
-}
 
 /* BCP 47-like: "ko", "ko-KR", "zh-Hant-TW", "en_US". */
 static int valid_locale(const char *s)
@@ -184,278 +98,6 @@ static int only_keys(json_t *obj, const char *const *allowed, const char *what, 
 		return cairn_err_set(err, CAIRN_EUNPROC, "unknown_field", k, "'%s' is not a field of %s; use %s.", k,
 				     what, list);
 	}
-	return 0;
-}
-
-/* ---- Liquid over a body ------------------------------------------------------------ */
-
-/* Resolves {% render 'name' %} / {% render 'name.field' %} to a saved
- * template's body field; keeps what it loaded alive for the cache. */
-struct partial_src {
-	struct store *st;
-	int64_t ws;
-	const char *field; /* the top-level body key being rendered */
-	json_t *keep;	   /* bodies whose strings the cache was handed */
-};
-
-static const char *partial_source(void *ud, const char *name, size_t len, size_t *src_len)
-{
-	struct partial_src *ps = ud;
-	char id[TEMPLATE_ID_MAX + 1], field[64];
-	const char *dot = memchr(name, '.', len);
-	size_t idn = dot ? (size_t)(dot - name) : len;
-	size_t fn = dot ? len - idn - 1 : strlen(ps->field);
-	if (idn == 0 || idn > TEMPLATE_ID_MAX || fn == 0 || fn >= sizeof field)
-		return NULL;
-	memcpy(id, name, idn);
-	id[idn] = '\0';
-	memcpy(field, dot ? dot + 1 : ps->field, fn);
-	field[fn] = '\0';
-	if (!slug_valid(id, TEMPLATE_ID_MAX))
-		return NULL;
-	struct cairn_err err = CAIRN_ERR_INIT;
-	struct store_template t;
-	if (store_template_get(ps->st, ps->ws, id, 0, &t, &err) < 0)
-		return NULL;
-	json_t *src = json_object_get(t.body, field);
-	const char *s = NULL;
-	if (json_is_string(src)) {
-		json_array_append(ps->keep, t.body);
-		s = json_string_value(src);
-		*src_len = json_string_length(src);
-	}
-	store_template_release(&t);
-	return s;
-}
-
-/* What to do with each Liquid source of a body. */
-struct liquid_run {
-	struct tpl_opts po;
-	int render; /* 0: parse only (save); 1: also render (preview) */
-	json_t *data;
-	struct tpl_render_opts ro;
-	struct partial_src ps;
-	json_t *used, *missing, *unknown_filters; /* sets, in order of first use */
-};
-
-static void add_unique(json_t *set, json_t *items)
-{
-	size_t i, k;
-	json_t *v, *have;
-	json_array_foreach (items, i, v) {
-		int dup = 0;
-		json_array_foreach (set, k, have) {
-			if (json_equal(have, v)) {
-				dup = 1;
-				break;
-			}
-		}
-		if (!dup)
-			json_array_append(set, v);
-	}
-}
-
-/* A template error as the API reports it: the engine's message and slug,
- * the body path as the field; always 422 for a preview's render. */
-static int liquid_error(struct cairn_err *err, const struct cairn_err *te, const char *path, int force_unproc)
-{
-	return cairn_err_set(err, force_unproc ? CAIRN_EUNPROC : te->code, te->slug[0] ? te->slug : "template_error",
-			     path, "%s", te->message);
-}
-
-/* Parses (and for a preview renders) one source at path. Returns the
- * rendered JSON string, json_null() when only parsing, or NULL with err. */
-static json_t *liquid_source(struct liquid_run *lr, const char *path, const char *top_key, json_t *src,
-			     struct cairn_err *err)
-{
-	if (!json_is_string(src)) {
-		cairn_err_set(err, CAIRN_EUNPROC, "invalid_field", path, "%s must be a string of Liquid, not %s.", path,
-			      jsonx_type_name(src));
-		return NULL;
-	}
-	struct cairn_err te = CAIRN_ERR_INIT;
-	struct tpl *t = tpl_parse(json_string_value(src), json_string_length(src), &lr->po, &te);
-	if (!t) {
-		liquid_error(err, &te, path, lr->render);
-		return NULL;
-	}
-	if (!lr->render) {
-		tpl_free(t);
-		return json_null();
-	}
-	lr->ps.field = top_key;
-	struct tpl_cache *cache = tpl_cache_new(partial_source, &lr->ps, &lr->po);
-	struct tpl_render_opts ro = lr->ro;
-	ro.partial = tpl_cache_partial;
-	ro.partial_ud = cache;
-	struct buf out;
-	buf_init(&out, BUF_MAX_RENDER);
-	json_t *rendered = NULL;
-	if (tpl_render(t, lr->data, &ro, &out, &te) < 0) {
-		liquid_error(err, &te, path, 1);
-	} else {
-		rendered = json_stringn(out.ptr, out.len);
-		if (!rendered)
-			cairn_err_set(err, CAIRN_EUNPROC, "template_error", path,
-				      "%s renders to bytes that are not UTF-8 text (a base64_decode of binary data?).",
-				      path);
-	}
-	if (rendered) {
-		json_t *v = tpl_validate(t, lr->data);
-		add_unique(lr->used, json_object_get(v, "variables"));
-		add_unique(lr->missing, json_object_get(v, "unknown_variables"));
-		add_unique(lr->unknown_filters, json_object_get(v, "unknown_filters"));
-		json_decref(v);
-	}
-	buf_release(&out);
-	tpl_cache_free(cache);
-	tpl_free(t);
-	return rendered;
-}
-
-/* Sets key of out (when rendering) to v; takes v. */
-static void put(json_t *out, const char *key, json_t *v)
-{
-	if (out)
-		json_object_set_new(out, key, v);
-	else
-		json_decref(v);
-}
-
-static int run_buttons(struct liquid_run *lr, json_t *buttons, json_t *out, struct cairn_err *err)
-{
-	if (!json_is_array(buttons) || json_array_size(buttons) > KAKAO_MAX_BUTTONS)
-		return cairn_err_set(err, CAIRN_EUNPROC, "invalid_field", "body.buttons",
-				     "body.buttons must be a list of at most %d buttons, each an object such as "
-				     "{\"name\":\"주문 조회\",\"type\":\"WL\",\"url_mobile\":\"https://…\"}.",
-				     KAKAO_MAX_BUTTONS);
-	size_t i;
-	json_t *b;
-	json_array_foreach (buttons, i, b) {
-		char path[160];
-		snprintf(path, sizeof path, "body.buttons[%zu]", i);
-		if (!json_is_object(b))
-			return cairn_err_set(err, CAIRN_EUNPROC, "invalid_field", path, "%s must be an object, not %s.",
-					     path, jsonx_type_name(b));
-		json_t *name = json_object_get(b, "name");
-		if (!json_is_string(name) || json_string_length(name) == 0) {
-			snprintf(path, sizeof path, "body.buttons[%zu].name", i);
-			return cairn_err_set(err, CAIRN_EUNPROC, "missing_field", path,
-					     "Each Kakao button needs a name (%s).", path);
-		}
-		json_t *rb = out ? json_object() : NULL;
-		const char *k;
-		json_t *v;
-		json_object_foreach (b, k, v) {
-			snprintf(path, sizeof path, "body.buttons[%zu].%s", i, k);
-			json_t *r = liquid_source(lr, path, "buttons", v, err);
-			if (!r) {
-				json_decref(rb);
-				return CAIRN_EUNPROC;
-			}
-			put(rb, k, r);
-		}
-		if (out)
-			json_array_append_new(out, rb);
-	}
-	return 0;
-}
-
-static int run_map(struct liquid_run *lr, const char *key, json_t *map, json_t *out, struct cairn_err *err)
-{
-	char path[160];
-	snprintf(path, sizeof path, "body.%s", key);
-	if (!json_is_object(map))
-		return cairn_err_set(err, CAIRN_EUNPROC, "invalid_field", path,
-				     "%s must be an object of strings (Liquid), not %s.", path, jsonx_type_name(map));
-	const char *k;
-	json_t *v;
-	json_object_foreach (map, k, v) {
-		snprintf(path, sizeof path, "body.%s.%s", key, k);
-		json_t *r = liquid_source(lr, path, key, v, err);
-		if (!r)
-			return CAIRN_EUNPROC;
-		put(out, k, r);
-	}
-	return 0;
-}
-
-/* A required field is missing when absent, null or "". */
-static int absent(json_t *body, const char *key)
-{
-	json_t *v = json_object_get(body, key);
-	return !v || json_is_null(v) || (json_is_string(v) && json_string_length(v) == 0);
-}
-
-/* Checks body against ch and runs lr over each source. *norm (OUT) is the
- * body as stored: the channel's keys in table order, nulls dropped.
- * require 0 skips the required-field checks (a draft's live preview).
- * rendered (may be NULL) receives the rendered body. */
-static int run_body(const struct channel_def *ch, json_t *body, int require, struct liquid_run *lr, json_t **norm,
-		    json_t *rendered, struct cairn_err *err)
-{
-	char path[160];
-	*norm = NULL;
-	if (!json_is_object(body))
-		return cairn_err_set(err, CAIRN_EUNPROC, "invalid_field", "body",
-				     "body must be an object of Liquid sources, not %s.", jsonx_type_name(body));
-	const char *k;
-	json_t *v;
-	json_object_foreach (body, k, v) {
-		if (field_find(ch, k))
-			continue;
-		char list[160];
-		snprintf(path, sizeof path, "body.%s", k);
-		field_list(ch, list, sizeof list);
-		return cairn_err_set(err, CAIRN_EUNPROC, "unknown_field", path,
-				     "%s is not a field of the %s channel; use %s.", path, ch->name, list);
-	}
-	for (size_t i = 0; require && i < 3 && ch->required[i]; i++) {
-		if (absent(body, ch->required[i])) {
-			snprintf(path, sizeof path, "body.%s", ch->required[i]);
-			return cairn_err_set(err, CAIRN_EUNPROC, "missing_field", path, "%s needs a non-empty %s.",
-					     ch->label, path);
-		}
-	}
-	if (require && ch->one_of[0]) {
-		int any = 0;
-		for (size_t i = 0; i < 3 && ch->one_of[i]; i++)
-			any |= !absent(body, ch->one_of[i]);
-		if (!any) {
-			snprintf(path, sizeof path, "body.%s", ch->one_of[0]);
-			return cairn_err_set(err, CAIRN_EUNPROC, "missing_field", path, "%s needs body.%s or body.%s.",
-					     ch->label, ch->one_of[0], ch->one_of[1]);
-		}
-	}
-	json_t *n = json_object();
-	for (const struct body_field *f = ch->fields; f->key; f++) {
-		v = json_object_get(body, f->key);
-		if (!v || json_is_null(v))
-			continue;
-		snprintf(path, sizeof path, "body.%s", f->key);
-		int rc = 0;
-		if (f->kind == FK_TEXT) {
-			json_t *r = liquid_source(lr, path, f->key, v, err);
-			if (!r)
-				rc = CAIRN_EUNPROC;
-			else
-				put(rendered, f->key, r);
-		} else if (f->kind == FK_BUTTONS) {
-			json_t *rb = rendered ? json_array() : NULL;
-			rc = run_buttons(lr, v, rb, err);
-			put(rendered, f->key, rb ? rb : json_null());
-		} else {
-			json_t *rm = rendered ? json_object() : NULL;
-			rc = run_map(lr, f->key, v, rm, err);
-			put(rendered, f->key, rm ? rm : json_null());
-		}
-		if (rc < 0) {
-			json_decref(n);
-			return rc;
-		}
-		json_object_set(n, f->key, v);
-	}
-	*norm = n;
 	return 0;
 }
 
@@ -543,20 +185,13 @@ static int draft_check(struct draft *dr, struct cairn_err *err)
 		return cairn_err_set(err, CAIRN_EUNPROC, name ? "invalid_field" : "missing_field", "name",
 				     "name must be a string of 1 to %d characters, such as \"Welcome mail\".",
 				     TEMPLATE_NAME_MAX);
-	const struct channel_def *ch = channel_find(dr->d.channel);
-	if (!ch)
-		return cairn_err_set(err, CAIRN_EUNPROC, dr->d.channel ? "unknown_channel" : "missing_field", "channel",
-				     "channel must be " CHANNEL_LIST "%s%s%s.", dr->d.channel ? ", not '" : "",
-				     dr->d.channel ? dr->d.channel : "", dr->d.channel ? "'" : "");
+	if (!content_channel_get(dr->d.channel, err))
+		return CAIRN_EUNPROC;
 	if (dr->d.locale && !valid_locale(dr->d.locale))
 		return cairn_err_set(err, CAIRN_EUNPROC, "invalid_field", "locale",
 				     "locale must be a language tag such as \"ko\" or \"ko-KR\", not '%s'.",
 				     dr->d.locale);
-	if (!dr->d.body)
-		return cairn_err_set(err, CAIRN_EUNPROC, "missing_field", "body",
-				     "body is required: an object of Liquid sources for the channel.");
-	struct liquid_run lr = {.po = {.syntax = TPL_LAX}, .render = 0};
-	return run_body(ch, dr->d.body, 1, &lr, &dr->norm, NULL, err);
+	return content_check(dr->d.channel, dr->d.body, 1, &dr->norm, err);
 }
 
 /* Reads name, channel, locale, body of req into dr (borrowed). For a
@@ -756,9 +391,9 @@ void api_templates_list(struct http_request *r, void *app)
 	if (http_limit(r, &limit) < 0)
 		return;
 	const char *channel = http_query(r, "channel");
-	if (channel && !channel_find(channel)) {
+	if (channel && !content_channel_find(channel)) {
 		http_errorf(r, CAIRN_EINVAL, "unknown_channel", "channel",
-			    "channel must be " CHANNEL_LIST ", not '%s'.", channel);
+			    "channel must be " CONTENT_CHANNEL_LIST ", not '%s'.", channel);
 		return;
 	}
 	const char *archived = http_query(r, "archived");
@@ -893,12 +528,13 @@ static json_t *preview_data(struct http_request *r, struct app *a, json_t *req, 
 	return data;
 }
 
-/* Renders body for the preview request req and sends the answer. */
-static void preview(struct http_request *r, struct app *a, json_t *req, const struct channel_def *ch, json_t *body,
-		    int require, const char *id, int64_t version, const char *locale)
+/* Renders body (of a known channel) for the preview request req and sends
+ * the answer. */
+static void preview(struct http_request *r, struct app *a, json_t *req, const char *channel, json_t *body,
+		    const char *id, int64_t version, const char *locale)
 {
 	struct cairn_err err = CAIRN_ERR_INIT;
-	struct liquid_run lr = {.po = {.syntax = TPL_LAX}, .render = 1};
+	struct content_opts opts = {0};
 	const char *mode = jsonx_str(req, "mode");
 	json_t *jm = json_object_get(req, "mode");
 	if (jm && (!mode || (strcmp(mode, "lax") != 0 && strcmp(mode, "strict") != 0))) {
@@ -907,45 +543,33 @@ static void preview(struct http_request *r, struct app *a, json_t *req, const st
 			    "(they are errors).");
 		return;
 	}
-	if (mode && !strcmp(mode, "strict")) {
-		lr.po.syntax = TPL_STRICT;
-		lr.ro.strict_variables = 1;
-		lr.ro.strict_filters = 1;
-	}
+	opts.strict = mode && !strcmp(mode, "strict");
 	json_t *jn = json_object_get(req, "now");
-	if (jn && (!json_is_string(jn) || clock_parse_rfc3339(json_string_value(jn), &lr.ro.now_ms) < 0)) {
+	if (jn && (!json_is_string(jn) || clock_parse_rfc3339(json_string_value(jn), &opts.now_ms) < 0)) {
 		http_errorf(r, CAIRN_EUNPROC, "invalid_field", "now",
 			    "now must be an RFC 3339 time such as \"2026-03-02T10:00:00+09:00\".");
 		return;
 	}
-	lr.data = preview_data(r, a, req, ch->name, id, version, &err);
-	if (!lr.data) {
+	json_t *data = preview_data(r, a, req, channel, id, version, &err);
+	if (!data) {
 		http_error(r, &err);
 		return;
 	}
-	lr.ps = (struct partial_src){.st = a->st, .ws = http_workspace(r), .keep = json_array()};
-	lr.used = json_array();
-	lr.missing = json_array();
-	lr.unknown_filters = json_array();
-	json_t *rendered = json_object(), *norm = NULL;
-	if (run_body(ch, body, require, &lr, &norm, rendered, &err) < 0) {
+	json_t *rendered;
+	struct content_report rep;
+	if (content_render_opts(a->st, http_workspace(r), channel, body, data, &opts, &rendered, &rep, &err) < 0) {
 		http_error(r, &err);
 	} else {
 		json_t *tmpl = json_pack("{s:o,s:o,s:s,s:o}", "id", opt_str(id), "version",
-					 version ? json_integer((json_int_t)version) : json_null(), "channel", ch->name,
+					 version ? json_integer((json_int_t)version) : json_null(), "channel", channel,
 					 "locale", opt_str(locale));
 		json_t *out =
-			json_pack("{s:o,s:O,s:{s:O,s:O},s:{s:O}}", "template", tmpl, "rendered", rendered, "variables",
-				  "used", lr.used, "missing", lr.missing, "filters", "unknown", lr.unknown_filters);
+			json_pack("{s:o,s:o,s:{s:O,s:O},s:{s:O}}", "template", tmpl, "rendered", rendered, "variables",
+				  "used", rep.used, "missing", rep.missing, "filters", "unknown", rep.unknown_filters);
 		http_json(r, 200, out);
+		content_report_release(&rep);
 	}
-	json_decref(norm);
-	json_decref(rendered);
-	json_decref(lr.used);
-	json_decref(lr.missing);
-	json_decref(lr.unknown_filters);
-	json_decref(lr.ps.keep);
-	json_decref(lr.data);
+	json_decref(data);
 	/* The engine keeps a render pool per thread; HTTP pool threads never
 	 * call the engine's cleanup on exit, so a preview (rare, not a hot
 	 * path) gives its pool back now. */
@@ -981,12 +605,11 @@ void api_template_preview(struct http_request *r, void *app)
 		json_decref(req);
 		return;
 	}
-	const struct channel_def *ch = channel_find(t.channel);
-	if (!ch)
+	if (!content_channel_find(t.channel))
 		http_errorf(r, CAIRN_EIO, "storage_error", "", "Template '%s' has an unknown channel '%s'.", id,
 			    t.channel);
 	else
-		preview(r, a, req, ch, t.body, 0, t.id, t.version, t.locale); /* checked when saved */
+		preview(r, a, req, t.channel, t.body, t.id, t.version, t.locale); /* checked when saved */
 	store_template_release(&t);
 	json_decref(req);
 }
@@ -1003,18 +626,18 @@ void api_template_preview_draft(struct http_request *r, void *app)
 					      "user_id", "data", "event",   "mode",   "now",  NULL};
 	struct cairn_err err = CAIRN_ERR_INIT;
 	const char *channel = jsonx_str(req, "channel");
-	const struct channel_def *ch = channel_find(channel);
+	const struct content_channel *ch = content_channel_find(channel);
 	json_t *loc = json_object_get(req, "locale");
 	if (only_keys(req, allowed, "a preview request", &err) < 0) {
 		http_error(r, &err);
 	} else if (!ch) {
 		http_errorf(r, CAIRN_EUNPROC, channel ? "unknown_channel" : "missing_field", "channel",
-			    "channel must be " CHANNEL_LIST ".");
+			    "channel must be " CONTENT_CHANNEL_LIST ".");
 	} else if (!json_object_get(req, "body")) {
 		http_errorf(r, CAIRN_EUNPROC, "missing_field", "body",
 			    "body is required: the Liquid sources to preview.");
 	} else {
-		preview(r, a, req, ch, json_object_get(req, "body"), 0, NULL, 0,
+		preview(r, a, req, ch->name, json_object_get(req, "body"), NULL, 0,
 			json_is_string(loc) ? json_string_value(loc) : NULL);
 	}
 	json_decref(req);
