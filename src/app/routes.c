@@ -1,6 +1,7 @@
 /* routes.c — every HTTP endpoint, once: method, path, handler, auth, body
  * limit, summary. The OpenAPI document is generated from this table. */
 #include "api/api.h"
+#include "api/api_journeys.h"
 #include "api/api_segment.h"
 #include "api/api_segments.h"
 #include "api/api_tagging.h"
@@ -80,5 +81,40 @@ const struct http_route app_routes[] = {
 	{"GET", "/api/v1/templates/{id}/versions/{n}", api_template_version, HTTP_AUTH_SECRET, 0, "one version"},
 	{"POST", "/api/v1/templates/{id}/preview", api_template_preview, HTTP_AUTH_SECRET, API_TEMPLATES_MAX_BODY,
 	 "render for a user (user_id) or sample data"},
+#define JNY(method, path, fn, body, summary)                                                                           \
+	{                                                                                                              \
+		method, "/api/v1/journeys" path, fn, HTTP_AUTH_SECRET, body, summary                                   \
+	}
+	JNY("POST", "", api_journey_create, API_JOURNEYS_MAX_BODY, "create a journey draft"),
+	JNY("GET", "", api_journeys_list, 0, "journeys by id (?archived=1)"),
+	JNY("GET", "/{id}", api_journey_get, 0, "a journey: draft, status, live version, counts per node"),
+	JNY("PUT", "/{id}", api_journey_update, API_JOURNEYS_MAX_BODY,
+	    "edit the draft (\"draft_rev\": N → 409 if it changed)"),
+	JNY("DELETE", "/{id}", api_journey_delete, 0, "archive a journey (its users exit)"),
+	JNY("POST", "/{id}/validate", api_journey_validate, API_JOURNEYS_MAX_BODY,
+	    "the publish checks, without publishing"),
+	JNY("POST", "/{id}/publish", api_journey_publish, 0, "freeze the draft as the next version and make it live"),
+	JNY("POST", "/{id}/pause", api_journey_pause, 0, "hold every user at their step"),
+	JNY("POST", "/{id}/resume", api_journey_resume, 0, "continue where users were held"),
+	JNY("POST", "/{id}/restore", api_journey_restore, 0, "an archived journey back to draft"),
+	JNY("GET", "/{id}/versions", api_journey_versions, 0, "published versions, newest first"),
+	JNY("GET", "/{id}/versions/{n}", api_journey_version, 0, "one published version"),
+	JNY("POST", "/{id}/simulate", api_journey_simulate, API_JOURNEYS_MAX_BODY,
+	    "run a user through it on a virtual clock (?format=text)"),
+	JNY("GET", "/{id}/graph", api_journey_graph, 0, "Graphviz DOT or Mermaid (?format=dot|mermaid&version=)"),
+	JNY("GET", "/{id}/stats", api_journey_stats, 0, "per node: entered, waiting, exited, converted"),
+	JNY("POST", "/{id}/enroll", api_journey_enroll, API_JOURNEYS_MAX_BODY,
+	    "enrol users: user_id, user_ids or segment"),
+	JNY("POST", "/{id}/tests", api_journey_test_save, API_JOURNEYS_MAX_BODY,
+	    "save a simulation and its result (cairn journey check)"),
+	JNY("GET", "/{id}/tests", api_journey_tests, 0, "saved simulations"),
+#undef JNY
+	{"GET", "/api/v1/users/{id}/journeys", api_user_journeys, HTTP_AUTH_SECRET, 0,
+	 "a user's journey steps with time and reason, newest first"},
+	{"GET", "/api/v1/messages", api_messages_list, HTTP_AUTH_SECRET, 0,
+	 "messages decided by journeys, newest first (?user_id ?journey_id)"},
+	{"GET", "/api/v1/settings", api_settings_get, HTTP_AUTH_SECRET, 0, "workspace settings"},
+	{"PUT", "/api/v1/settings/{key}", api_settings_put, HTTP_AUTH_SECRET, 0,
+	 "set timezone or frequency_caps ({\"value\":…})"},
 };
 const size_t app_nroutes = sizeof app_routes / sizeof app_routes[0];

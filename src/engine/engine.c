@@ -19,6 +19,7 @@
 #include "core/shard.h"
 #include "core/xalloc.h"
 #include "ingest/ingest.h"
+#include "journey/journey_engine.h"
 #include "segment/seg_live.h"
 #include "segment/segment.h"
 #include "track/tagging.h"
@@ -112,7 +113,7 @@ static int apply_batch(struct store *st, int64_t *cursor, struct cairn_err *err)
 			/* per-user aggregates, then live segments (pid is 0 for a skipped event) */
 			if (pid && (seg_apply_event(st, &b.evs[i], pid, &e) < 0 ||
 				    seg_live_apply(st, &b.evs[i], pid, &e) < 0 ||
-				    trk_tagging_apply(st, &b.evs[i], pid, &e) < 0)) {
+				    trk_tagging_apply(st, &b.evs[i], pid, &e) < 0 || jny_apply_event(st, &b.evs[i], pid, &e) < 0)) {
 				*err = e;
 				rc = -1;
 				break;
@@ -143,9 +144,16 @@ out:
 int engine_emit(struct store *st, int64_t ws, int64_t profile_id, const char *event_name, json_t *properties,
 		const char *dedup_key, int64_t ts, struct cairn_err *err)
 {
+	return engine_emit_message(st, ws, profile_id, "track", event_name, "properties", properties, dedup_key, ts,
+				   err);
+}
+
+int engine_emit_message(struct store *st, int64_t ws, int64_t profile_id, const char *type, const char *event_name,
+			const char *field, json_t *payload, const char *dedup_key, int64_t ts, struct cairn_err *err)
+{
 	char *uid = NULL, *aid = NULL;
 	if (store_profile_ids(st, profile_id, &uid, &aid, err) < 0) {
-		json_decref(properties);
+		json_decref(payload);
 		return err->code;
 	}
 	unsigned char h[16];
@@ -153,14 +161,16 @@ int engine_emit(struct store *st, int64_t ws, int64_t profile_id, const char *ev
 	char mid[4 + 2 * sizeof h + 1];
 	memcpy(mid, "sys_", 4);
 	sodium_bin2hex(mid + 4, sizeof mid - 4, h, sizeof h);
-	json_t *msg = json_pack("{s:s,s:s,s:s,s:o,s:o,s:{s:{s:s}}}", "type", "track", "event", event_name, "messageId",
-				mid, "properties", properties ? properties : json_object(), "timestamp", jsonx_time(ts),
-				"context", "library", "name", "cairn");
+	json_t *msg = json_pack("{s:s,s:s,s:o,s:o,s:{s:{s:s}}}", "type", type, "messageId", mid, field,
+				payload ? payload : json_object(), "timestamp", jsonx_time(ts), "context", "library",
+				"name", "cairn");
+	if (event_name)
+		json_object_set_new(msg, "event", json_string(event_name));
 	json_object_set_new(msg, uid ? "userId" : "anonymousId", json_string(uid ? uid : aid));
 	char *body = json_dumps(msg, JSON_COMPACT);
 	json_decref(msg);
 	struct store_event ev = {.workspace_id = ws,
-				 .type = "track",
+				 .type = type,
 				 .name = event_name,
 				 .message_id = mid,
 				 .user_id = uid,
@@ -216,7 +226,10 @@ int engine_tick(struct store *st, struct cairn_err *err)
 		store_rollback(st);
 		return -1;
 	}
-	return engine_forward(st, err);
+	if (engine_forward(st, err) < 0)
+		return -1;
+	/* journey timers: their own transactions, as many as are due */
+	return jny_tick(st, now, NULL, err) < 0 ? -1 : 0;
 }
 
 int engine_catch_up(struct store *st, struct cairn_err *err)

@@ -48,6 +48,12 @@ int engine_catch_up(struct store *st, struct cairn_err *err);
  * properties is stolen. */
 int engine_emit(struct store *st, int64_t ws, int64_t profile_id, const char *event_name, json_t *properties,
 		const char *dedup_key, int64_t ts, struct cairn_err *err);
+/* engine_emit for any message type: {"type": type, "event": event_name
+ * (omitted when NULL), field: payload, …} — e.g. ("tags", NULL,
+ * "properties", {"add":[…]}) or ("identify", NULL, "traits", {…}), applied
+ * by ingest like the same message from the API. payload is stolen. */
+int engine_emit_message(struct store *st, int64_t ws, int64_t profile_id, const char *type, const char *event_name,
+			const char *field, json_t *payload, const char *dedup_key, int64_t ts, struct cairn_err *err);
 /* Runs the time-driven steps once, now, on the calling thread (their own
  * transaction, then forwarding). */
 int engine_tick(struct store *st, struct cairn_err *err);

@@ -101,6 +101,8 @@ int ingest_apply_event(struct store *st, const struct store_event *ev, int64_t *
 
 /* Builds an internal event (type "consent", "tags", "lifecycle") for the
  * management API, as normalized JSON with a fresh messageId. */
+/* Moves every message of from to the end of into (from is left empty). */
+void ingest_batch_take(struct ingest_batch *into, struct ingest_batch *from);
 int ingest_internal_message(const char *type, const char *user_id, const char *anonymous_id, json_t *payload,
 			    int64_t now, struct ingest_batch *out);
 

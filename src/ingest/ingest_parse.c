@@ -636,6 +636,16 @@ void ingest_batch_events(const struct ingest_batch *b, int64_t workspace_id, uns
 	}
 }
 
+void ingest_batch_take(struct ingest_batch *into, struct ingest_batch *from)
+{
+	into->msgs = xrealloc(into->msgs, (into->n + from->n + 1) * sizeof *into->msgs);
+	memcpy(into->msgs + into->n, from->msgs, from->n * sizeof *from->msgs);
+	into->n += from->n;
+	free(from->msgs);
+	free(from->write_key);
+	memset(from, 0, sizeof *from);
+}
+
 int ingest_internal_message(const char *type, const char *user_id, const char *anonymous_id, json_t *payload,
 			    int64_t now, struct ingest_batch *out)
 {

@@ -494,6 +494,8 @@ int seg_live_save(struct store *st, int64_t ws, const char *id, const char *name
 		    : store_segment_update(st, ws, id, name, text, now, err);
 	free(text);
 	if (rc == 0)
+		rc = seg_counters_register(st, ws, c, err); /* `where` filters answered from counters */
+	if (rc == 0)
 		rc = store_seg_due_clear(st, ws, id, err);
 	if (rc == 0)
 		rc = recompute(st, ws, id, c, now, err);

@@ -83,6 +83,23 @@ int store_prepare(struct store_conn *c, const char *sql, sqlite3_stmt **s, struc
 	return 0;
 }
 
+sqlite3_stmt *store_cached(struct store_conn *c, const char *sql, struct cairn_err *err)
+{
+	for (size_t i = 0; i < c->ncached; i++) {
+		if (c->cached[i].sql == sql) {
+			sqlite3_reset(c->cached[i].s);
+			sqlite3_clear_bindings(c->cached[i].s);
+			return c->cached[i].s;
+		}
+	}
+	sqlite3_stmt *s;
+	if (store_prepare(c, sql, &s, err, "preparing a statement") < 0)
+		return NULL;
+	xgrow((void **)&c->cached, &c->cached_cap, c->ncached + 1, sizeof *c->cached);
+	c->cached[c->ncached++] = (struct store_cached){sql, s};
+	return s;
+}
+
 int store_prepare_ws_id(struct store_conn *c, const char *sql, int64_t ws, const char *id, sqlite3_stmt **s,
 			struct cairn_err *err, const char *what)
 {
@@ -213,6 +230,9 @@ static void conn_free(struct store_conn *c)
 {
 	for (int i = 0; i < S_COUNT; i++)
 		sqlite3_finalize(c->stmts[i]);
+	for (size_t i = 0; i < c->ncached; i++)
+		sqlite3_finalize(c->cached[i].s);
+	free(c->cached);
 	sqlite3_close(c->db);
 	free(c->touched);
 	free(c);

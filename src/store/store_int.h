@@ -41,6 +41,12 @@ struct store_conn {
 	struct store *st;
 	struct store_conn *next; /* all connections, for store_close */
 	int64_t generation;	 /* equals st->generation while valid */
+	/* statements prepared by store_cached, keyed by their SQL's address */
+	struct store_cached {
+		const char *sql;
+		sqlite3_stmt *s;
+	} *cached;
+	size_t ncached, cached_cap;
 	/* profiles this connection's open transaction changed (store_touch) */
 	struct store_touch *touched;
 	size_t ntouched, touched_cap;
@@ -93,6 +99,11 @@ int store_prepare(struct store_conn *c, const char *sql, sqlite3_stmt **s, struc
  * statements about one named resource (a segment, a tagging rule). */
 int store_prepare_ws_id(struct store_conn *c, const char *sql, int64_t ws, const char *id, sqlite3_stmt **s,
 			struct cairn_err *err, const char *what);
+/* A statement for sql — a string constant: its address is the key —
+ * prepared once per connection and kept until the connection closes; reset
+ * and with bindings cleared. NULL with err filled (CAIRN_EIO). For the
+ * modules' hot paths; statements run once in a while use store_prepare. */
+sqlite3_stmt *store_cached(struct store_conn *c, const char *sql, struct cairn_err *err);
 /* Steps a statement that returns no rows, then finalizes it. */
 int store_run_finalize(struct store_conn *c, sqlite3_stmt *s, struct cairn_err *err, const char *what);
 /* A malloc'd copy of column i's text, or NULL. */

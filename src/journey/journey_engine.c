@@ -1,0 +1,774 @@
+/* journey_engine.c — journeys in the engine (journey_engine.h).
+ *
+ * Cache: the running (live or paused) journeys of every workspace, parsed
+ * once, reloaded when jny_invalidate bumps the generation; definitions of
+ * older versions that instances still run are parsed on first use and kept
+ * (versions never change). Only the engine thread touches the cache.
+ *
+ * Host: each run gets a struct ehost that turns the executor's callbacks
+ * into store writes in the current transaction: history, per-node counts,
+ * messages (rendered now, with the user's data), profile updates (applied
+ * at once and logged as internal events, so a rebuild from the log agrees),
+ * emitted Journey Entered / Exited / Goal Reached events. */
+#include "journey/journey_engine.h"
+
+#include <sodium.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "content/content.h"
+#include "core/clock.h"
+#include "core/jsonx.h"
+#include "core/log.h"
+#include "core/tz.h"
+#include "core/xalloc.h"
+#include "engine/engine.h"
+#include "journey/journey_run.h"
+#include "segment/segment.h"
+#include "store/store_journey.h"
+#include "store/store_seg_live.h"
+#include "store/store_templates.h"
+
+#define DEFAULT_TZ "Asia/Seoul" /* the seeds' market; a workspace setting overrides it */
+
+/* ---- cache ---------------------------------------------------------------------- */
+
+struct running {
+	int64_t ws, version;
+	char *id;
+	int live; /* 0 = paused */
+	struct jny_def *def;
+};
+
+struct old_version {
+	int64_t ws, version;
+	char *id;
+	struct jny_def *def;
+};
+
+static struct {
+	int64_t generation;
+	struct running *run;
+	size_t nrun;
+	struct old_version *old;
+	size_t nold;
+} cache = {-1, NULL, 0, NULL, 0};
+static _Atomic int64_t generation;
+
+void jny_invalidate(void)
+{
+	atomic_fetch_add(&generation, 1);
+}
+
+static void cache_clear_running(void)
+{
+	for (size_t i = 0; i < cache.nrun; i++) {
+		free(cache.run[i].id);
+		jny_free(cache.run[i].def);
+	}
+	free(cache.run);
+	cache.run = NULL;
+	cache.nrun = 0;
+}
+
+static int cache_add(void *arg, int64_t ws, const char *id, const char *status, int64_t version, const char *text)
+{
+	(void)arg;
+	struct cairn_err e = CAIRN_ERR_INIT;
+	json_t *j = jsonx_loadb(text, strlen(text), 0, NULL);
+	struct jny_def *d = j ? jny_parse(j, &e) : NULL;
+	json_decref(j);
+	if (!d) {
+		log_error("a published journey no longer parses; it is skipped", "journey", id, "error", e.message, NULL);
+		return 0;
+	}
+	cache.run = xrealloc(cache.run, (cache.nrun + 1) * sizeof *cache.run);
+	cache.run[cache.nrun++] = (struct running){ws, version, xstrdup(id), !strcmp(status, "live"), d};
+	return 0;
+}
+
+static int cache_load(struct store *st, struct cairn_err *err)
+{
+	int64_t g = atomic_load(&generation);
+	if (g == cache.generation)
+		return 0;
+	cache_clear_running();
+	if (store_journeys_running(st, cache_add, NULL, err) < 0)
+		return CAIRN_EIO;
+	cache.generation = g;
+	return 0;
+}
+
+static struct running *running_of(int64_t ws, const char *id)
+{
+	for (size_t i = 0; i < cache.nrun; i++)
+		if (cache.run[i].ws == ws && !strcmp(cache.run[i].id, id))
+			return &cache.run[i];
+	return NULL;
+}
+
+struct jny_def *jny_load(struct store *st, int64_t ws, const char *id, int64_t version, struct cairn_err *err)
+{
+	if (version == 0) {
+		struct store_journey j;
+		if (store_journey_get(st, ws, id, &j, err) < 0)
+			return NULL;
+		version = j.live_version;
+		store_journey_release(&j);
+		if (!version) {
+			cairn_err_set(err, CAIRN_ENOTFOUND, "version_not_found", "version",
+				      "Journey '%s' has not been published yet.", id);
+			return NULL;
+		}
+	}
+	char *text = store_journey_version(st, ws, id, version, NULL, err);
+	if (!text)
+		return NULL;
+	json_t *j = jsonx_loadb(text, strlen(text), 0, NULL);
+	free(text);
+	struct jny_def *d = j ? jny_parse(j, err) : NULL;
+	if (!j)
+		cairn_err_set(err, CAIRN_EIO, "storage_error", "", "A stored journey version is not JSON.");
+	json_decref(j);
+	return d;
+}
+
+/* The definition an instance runs (invariant 4); borrowed from the cache. */
+static const struct jny_def *def_of(struct store *st, int64_t ws, const char *id, int64_t version,
+				    struct cairn_err *err)
+{
+	struct running *r = running_of(ws, id);
+	if (r && r->version == version)
+		return r->def;
+	for (size_t i = 0; i < cache.nold; i++)
+		if (cache.old[i].ws == ws && cache.old[i].version == version && !strcmp(cache.old[i].id, id))
+			return cache.old[i].def;
+	struct jny_def *d = jny_load(st, ws, id, version, err);
+	if (!d)
+		return NULL;
+	cache.old = xrealloc(cache.old, (cache.nold + 1) * sizeof *cache.old);
+	cache.old[cache.nold++] = (struct old_version){ws, version, xstrdup(id), d};
+	return d;
+}
+
+/* ---- the host: executor callbacks over the store --------------------------------- */
+
+struct ehost {
+	struct store *st;
+	int64_t ws, pid, now;
+	struct store_jny_instance *row;
+	const struct jny_def *def;
+	char *user_id, *anon_id;
+	const char *user_key;
+	char tz[64];
+	struct seg_ctx sc;
+	int sc_open;
+	json_t *event; /* the event that caused this run (borrowed), or NULL */
+	const char *last_node;
+};
+
+static int h_step(void *arg, const struct jny_node *n, const char *reason, struct cairn_err *err)
+{
+	struct ehost *h = arg;
+	if (store_jny_step_add(h->st, h->row, n->id, h->now, reason, err) < 0)
+		return CAIRN_EIO;
+	h->row->steps++;
+	int first = !h->last_node || strcmp(h->last_node, n->id);
+	h->last_node = n->id;
+	return first ? store_jny_stat_add(h->st, h->ws, h->row->journey_id, n->id, 1, 0, 0, err) : 0;
+}
+
+/* A key naming this step's occurrence, for message ids and emitted events. */
+static void step_key(const struct ehost *h, const char *what, char *out, size_t cap)
+{
+	snprintf(out, cap, "jny:%s:%lld:%lld", what, (long long)h->row->instance_id, (long long)h->row->steps);
+}
+
+static json_t *render_data(struct ehost *h, const struct jny_node *n, const char *message_id, const char *channel,
+			   struct cairn_err *err)
+{
+	struct cairn_err e = CAIRN_ERR_INIT;
+	json_t *user = store_template_user(h->st, h->ws, h->user_id ? h->user_id : h->anon_id, &e);
+	if (!user) {
+		*err = e;
+		return NULL;
+	}
+	char *wsname = store_template_workspace_name(h->st, h->ws);
+	json_t *data = json_pack("{s:o,s:{s:s,s:I,s:s},s:{s:s,s:s},s:{s:s}}", "user", user, "journey", "id",
+				 h->row->journey_id, "version", (json_int_t)h->row->version, "node", n->id, "message",
+				 "id", message_id, "channel", channel, "workspace", "name", wsname ? wsname : "");
+	free(wsname);
+	if (h->event)
+		json_object_set(data, "event", h->event);
+	return data;
+}
+
+static int queue_message(struct ehost *h, const struct jny_node *n, const char *channel, const char *template_id,
+			 const char *variant, int advertising, json_t *content, struct cairn_err *err)
+{
+	char key[160], id[48];
+	step_key(h, "msg", key, sizeof key);
+	unsigned char hash[16];
+	crypto_generichash(hash, sizeof hash, (const unsigned char *)key, strlen(key), NULL, 0);
+	memcpy(id, "msg_", 4);
+	sodium_bin2hex(id + 4, sizeof id - 4, hash, sizeof hash);
+	char *text = json_dumps(content, JSON_COMPACT);
+	struct store_message m = {.message_id = id,
+				  .ws = h->ws,
+				  .profile_id = h->pid,
+				  .instance_id = h->row->instance_id,
+				  .version = h->row->version,
+				  .journey_id = h->row->journey_id,
+				  .node = n->id,
+				  .variant = variant,
+				  .channel = channel,
+				  .template_id = template_id,
+				  .advertising = advertising,
+				  .content = text,
+				  .status = "queued",
+				  .created_at = h->now,
+				  .send_at = h->now};
+	int rc = store_message_insert(h->st, &m, err);
+	free(text);
+	return rc;
+}
+
+static int h_send(void *arg, const struct jny_node *n, const char *channel, const char *template_id,
+		  const json_t *inline_tpl, const char *variant, int advertising, struct cairn_err *err)
+{
+	struct ehost *h = arg;
+	char key[160];
+	step_key(h, "msg", key, sizeof key);
+	json_t *data = render_data(h, n, key, channel, err);
+	if (!data)
+		return err->code ? err->code : CAIRN_EIO;
+	json_t *rendered = NULL;
+	int rc = template_id ? content_render_template(h->st, h->ws, template_id, 0, data, &rendered, NULL, err)
+			     : content_render(h->st, h->ws, channel, inline_tpl, data, &rendered, NULL, err);
+	json_decref(data);
+	if (rc < 0) {
+		/* a template that cannot render is the marketer's to fix: the user
+		 * moves on and the step says why; the engine does not stop */
+		char reason[600];
+		snprintf(reason, sizeof reason, "not sent: %.500s", err->message);
+		cairn_err_clear(err);
+		return h_step(h, n, reason, err) < 0 ? CAIRN_EIO : 1;
+	}
+	rc = queue_message(h, n, channel, template_id, variant, advertising, rendered, err);
+	json_decref(rendered);
+	return rc;
+}
+
+/* Queues an internal event for the profile (applied again from the log:
+ * idempotent, so a rebuild from the log agrees with what was done now). */
+static int emit_internal(struct ehost *h, const char *type, const char *what, json_t *payload, const char *field,
+			 struct cairn_err *err)
+{
+	char key[160];
+	step_key(h, what, key, sizeof key);
+	return engine_emit_message(h->st, h->ws, h->pid, type, NULL, field, payload, key, h->now, err);
+}
+
+static int h_update(void *arg, const struct jny_node *n, struct cairn_err *err)
+{
+	struct ehost *h = arg;
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < n->ntags_add; i++)
+		rc = store_tag_add(h->st, h->ws, h->pid, n->tags_add[i], h->now, err);
+	for (size_t i = 0; rc == 0 && i < n->ntags_remove; i++)
+		rc = store_tag_remove(h->st, h->ws, h->pid, n->tags_remove[i], err);
+	if (rc == 0 && (n->ntags_add || n->ntags_remove)) {
+		json_t *add = json_array(), *rm = json_array();
+		for (size_t i = 0; i < n->ntags_add; i++)
+			json_array_append_new(add, json_string(n->tags_add[i]));
+		for (size_t i = 0; i < n->ntags_remove; i++)
+			json_array_append_new(rm, json_string(n->tags_remove[i]));
+		rc = emit_internal(h, "tags", "tags",
+				   json_pack("{s:o,s:o,s:s,s:s}", "add", add, "remove", rm, "journey_id",
+					     h->row->journey_id, "node", n->id),
+				   "properties", err);
+	}
+	if (rc == 0 && (n->set_traits || n->lifecycle)) {
+		struct store_profile p;
+		rc = store_profile_get(h->st, h->pid, &p, err);
+		if (rc == 0) {
+			if (n->set_traits)
+				json_object_update(p.traits, n->set_traits);
+			if (n->lifecycle) {
+				free(p.lifecycle);
+				p.lifecycle = xstrdup(n->lifecycle);
+			}
+			p.updated_at = h->now;
+			rc = store_profile_put(h->st, &p, err);
+			store_profile_release(&p);
+		}
+		if (rc == 0 && n->set_traits)
+			rc = emit_internal(h, "identify", "traits", json_deep_copy(n->set_traits), "traits", err);
+		if (rc == 0 && n->lifecycle)
+			rc = emit_internal(h, "lifecycle", "lifecycle", json_pack("{s:s}", "stage", n->lifecycle),
+					   "properties", err);
+	}
+	if (rc == 0 && n->score) {
+		char key[160];
+		step_key(h, "score", key, sizeof key);
+		rc = engine_emit(h->st, h->ws, h->pid, "Score Changed",
+				 json_pack("{s:O,s:s,s:s}", "scores", n->score, "journey_id", h->row->journey_id, "node",
+					   n->id),
+				 key, h->now, err);
+	}
+	return rc;
+}
+
+static int h_notify(void *arg, const struct jny_node *n, struct cairn_err *err)
+{
+	struct ehost *h = arg;
+	const char *channel = n->type == JN_WEBHOOK ? "webhook" : "slack";
+	json_t *body = n->type == JN_WEBHOOK ? json_pack("{s:s}", "body", n->body ? n->body : "")
+					     : json_pack("{s:s}", "text", n->text ? n->text : "");
+	char key[160];
+	step_key(h, "msg", key, sizeof key);
+	json_t *data = render_data(h, n, key, channel, err);
+	json_t *rendered = NULL;
+	int rc = data ? content_render(h->st, h->ws, channel, body, data, &rendered, NULL, err) : CAIRN_EIO;
+	json_decref(data);
+	json_decref(body);
+	if (rc < 0)
+		return rc;
+	/* where it goes travels with the message */
+	json_object_set_new(rendered, n->type == JN_WEBHOOK ? "url" : "channel",
+			    json_string(n->type == JN_WEBHOOK ? n->url : n->slack_channel));
+	rc = queue_message(h, n, channel, NULL, NULL, 0, rendered, err);
+	json_decref(rendered);
+	return rc;
+}
+
+static int h_goal(void *arg, const struct jny_node *n, struct cairn_err *err)
+{
+	struct ehost *h = arg;
+	char key[160];
+	step_key(h, "goal", key, sizeof key);
+	const char *node = n ? n->id : h->row->node;
+	if (store_jny_stat_add(h->st, h->ws, h->row->journey_id, node, 0, 0, 1, err) < 0)
+		return CAIRN_EIO;
+	return engine_emit(h->st, h->ws, h->pid, "Goal Reached",
+			   json_pack("{s:s,s:I,s:s}", "journey_id", h->row->journey_id, "journey_version",
+				     (json_int_t)h->row->version, "node_id", node),
+			   key, h->now, err);
+}
+
+/* Frequency caps: the workspace setting "frequency_caps",
+ * {"email":{"max":2,"per":{"days":7},"when_capped":"wait"|"skip"}, …}. */
+static int h_capped(void *arg, const char *channel, int64_t *until, int *skip, struct cairn_err *err)
+{
+	struct ehost *h = arg;
+	char *text = store_setting_get(h->st, h->ws, "frequency_caps");
+	json_t *caps = text ? jsonx_loadb(text, strlen(text), 0, NULL) : NULL;
+	free(text);
+	json_t *cap = json_object_get(caps, channel);
+	int64_t max = json_integer_value(json_object_get(cap, "max"));
+	int64_t per = json_integer_value(json_object_get(cap, "per_ms"));
+	*skip = jsonx_str(cap, "when_capped") && !strcmp(jsonx_str(cap, "when_capped"), "skip");
+	json_decref(caps);
+	if (max <= 0 || per <= 0)
+		return 0;
+	int64_t count = 0, oldest = 0;
+	if (store_message_window(h->st, h->ws, h->pid, channel, h->now - per, &count, &oldest, err) < 0)
+		return CAIRN_EIO;
+	if (count < max)
+		return 0;
+	*until = oldest + per + 1;
+	return 1;
+}
+
+static int h_exited(void *arg, const char *reason, struct cairn_err *err)
+{
+	struct ehost *h = arg;
+	char key[160];
+	step_key(h, "exit", key, sizeof key);
+	const char *node = h->last_node ? h->last_node : h->row->node; /* where the user was last */
+	if (store_jny_stat_add(h->st, h->ws, h->row->journey_id, node, 0, 1, 0, err) < 0)
+		return CAIRN_EIO;
+	return engine_emit(h->st, h->ws, h->pid, "Journey Exited",
+			   json_pack("{s:s,s:I,s:s,s:s}", "journey_id", h->row->journey_id, "journey_version",
+				     (json_int_t)h->row->version, "node_id", node, "reason", reason),
+			   key, h->now, err);
+}
+
+/* The user's zone: trait `timezone`, else the journey's, else the workspace's. */
+static void zone_of(struct ehost *h, const json_t *traits)
+{
+	const char *tz = jsonx_str(traits, "timezone");
+	if (!tz || !tz_valid(tz))
+		tz = h->def->timezone;
+	char *ws_tz = NULL;
+	if (!tz) {
+		ws_tz = store_setting_get(h->st, h->ws, "timezone");
+		json_t *v = ws_tz ? jsonx_loadb(ws_tz, strlen(ws_tz), JSON_DECODE_ANY, NULL) : NULL;
+		tz = json_is_string(v) && tz_valid(json_string_value(v)) ? json_string_value(v) : DEFAULT_TZ;
+		snprintf(h->tz, sizeof h->tz, "%s", tz);
+		json_decref(v);
+		free(ws_tz);
+		return;
+	}
+	snprintf(h->tz, sizeof h->tz, "%s", tz);
+}
+
+static int host_open(struct ehost *h, struct store *st, struct store_jny_instance *row, const struct jny_def *d,
+		     json_t *event, struct jny_host *out, struct cairn_err *err)
+{
+	memset(h, 0, sizeof *h);
+	h->st = st;
+	h->ws = row->ws;
+	h->pid = row->profile_id;
+	h->now = clock_now_ms();
+	h->row = row;
+	h->def = d;
+	h->event = event;
+	if (store_profile_ids(st, row->profile_id, &h->user_id, &h->anon_id, err) < 0)
+		return err->code;
+	h->user_key = h->user_id ? h->user_id : h->anon_id ? h->anon_id : "";
+	int rc = seg_ctx_init(&h->sc, st, row->ws, row->profile_id, NULL, err);
+	if (rc < 0) {
+		free(h->user_id);
+		free(h->anon_id);
+		return rc;
+	}
+	h->sc_open = 1;
+	h->sc.cond.now_ms = h->now;
+	zone_of(h, h->sc.traits);
+	*out = (struct jny_host){.arg = h,
+				 .now = h->now,
+				 .tz = h->tz,
+				 .journey_id = row->journey_id,
+				 .user_key = h->user_key,
+				 .user = &h->sc.cond,
+				 .step = h_step,
+				 .send = h_send,
+				 .update = h_update,
+				 .notify = h_notify,
+				 .goal = h_goal,
+				 .capped = h_capped,
+				 .exited = h_exited};
+	return 0;
+}
+
+static void host_close(struct ehost *h)
+{
+	if (h->sc_open)
+		seg_ctx_release(&h->sc);
+	free(h->user_id);
+	free(h->anon_id);
+}
+
+/* ---- instance rows <-> executor state ------------------------------------------- */
+
+static void to_inst(const struct jny_def *d, const struct store_jny_instance *row, struct jny_inst *in)
+{
+	memset(in, 0, sizeof *in);
+	in->node = jny_node_index(d, row->node);
+	in->state = !strcmp(row->state, "exited") ? JNY_EXITED : !strcmp(row->state, "waiting") ? JNY_WAITING : JNY_ACTIVE;
+	in->waiting_event = row->wait_event[0] != '\0';
+	snprintf(in->variant, sizeof in->variant, "%s", row->variant);
+	in->entered_at = row->entered_at;
+	in->converted_at = row->converted_at;
+}
+
+/* Writes the executor's state back: the row, and its timer (invariant 1). */
+static int save(struct store *st, const struct jny_def *d, const struct jny_inst *in, struct store_jny_instance *row,
+		int64_t now, struct cairn_err *err)
+{
+	if (in->node >= 0 && (size_t)in->node < d->nnodes)
+		snprintf(row->node, sizeof row->node, "%s", d->nodes[in->node].id);
+	snprintf(row->state, sizeof row->state, "%s",
+		 in->state == JNY_EXITED ? "exited" : in->state == JNY_WAITING ? "waiting" : "active");
+	const struct jny_node *n = in->node >= 0 && (size_t)in->node < d->nnodes ? &d->nodes[in->node] : NULL;
+	snprintf(row->wait_event, sizeof row->wait_event, "%s",
+		 in->waiting_event && n && n->wait.event ? n->wait.event : "");
+	snprintf(row->variant, sizeof row->variant, "%s", in->variant);
+	row->updated_at = now;
+	row->converted_at = in->converted_at;
+	if (in->state == JNY_EXITED) {
+		row->exited_at = row->exited_at ? row->exited_at : now;
+		snprintf(row->exit_reason, sizeof row->exit_reason, "%s", in->exit_reason);
+	}
+	if (store_jny_save(st, row, err) < 0)
+		return CAIRN_EIO;
+	if (in->state == JNY_WAITING && in->due_at)
+		return store_jny_timer_set(st, row->ws, row->instance_id, in->due_at, in->timer_kind, err);
+	return store_jny_timer_clear(st, row->instance_id, err);
+}
+
+/* Runs one instance and saves it. */
+static int advance(struct store *st, const struct jny_def *d, struct store_jny_instance *row, enum jny_cause cause,
+		   const char *event, json_t *msg, struct cairn_err *err)
+{
+	struct ehost h;
+	struct jny_host host;
+	int rc = host_open(&h, st, row, d, msg, &host, err);
+	if (rc == CAIRN_ENOTFOUND) /* the profile was merged away: its instance ends */
+		return 0;
+	if (rc < 0)
+		return rc;
+	struct jny_inst in;
+	to_inst(d, row, &in);
+	if (event) {
+		int changed = 0;
+		rc = jny_on_event(d, &in, &host, event, json_object_get(msg, "properties"), &changed, err);
+		if (rc == 0 && changed)
+			rc = save(st, d, &in, row, h.now, err);
+	} else {
+		rc = jny_run(d, &in, &host, cause, err);
+		if (rc == 0)
+			rc = save(st, d, &in, row, h.now, err);
+	}
+	host_close(&h);
+	return rc;
+}
+
+static int enter(struct store *st, struct running *r, int64_t pid, json_t *msg, int64_t cause_id,
+		 struct cairn_err *err)
+{
+	int64_t last = 0;
+	int in_now = store_jny_entry(st, r->ws, r->id, pid, &last, err);
+	if (in_now < 0)
+		return in_now;
+	int64_t now = clock_now_ms();
+	if (!jny_may_enter(r->def, in_now, last, now))
+		return 0;
+	struct store_jny_instance row;
+	memset(&row, 0, sizeof row);
+	row.ws = r->ws;
+	row.version = r->version;
+	row.profile_id = pid;
+	snprintf(row.journey_id, sizeof row.journey_id, "%s", r->id);
+	snprintf(row.node, sizeof row.node, "%s", r->def->nodes[r->def->start].id);
+	snprintf(row.state, sizeof row.state, "active");
+	row.entered_at = row.updated_at = now;
+	if (store_jny_insert(st, &row, err) < 0)
+		return CAIRN_EIO;
+	char key[160];
+	snprintf(key, sizeof key, "jny:enter:%s:%lld:%lld", r->id, (long long)pid, (long long)cause_id);
+	if (engine_emit(st, r->ws, pid, "Journey Entered",
+			json_pack("{s:s,s:I}", "journey_id", r->id, "journey_version", (json_int_t)r->version), key,
+			now, err) < 0)
+		return CAIRN_EIO;
+	return advance(st, r->def, &row, JNY_ENTER, NULL, msg, err);
+}
+
+/* ---- the engine stage ----------------------------------------------------------- */
+
+static int ws_has_journeys(int64_t ws)
+{
+	for (size_t i = 0; i < cache.nrun; i++)
+		if (cache.run[i].ws == ws)
+			return 1;
+	return 0;
+}
+
+int jny_apply_event(struct store *st, const struct store_event *ev, int64_t profile_id, struct cairn_err *err)
+{
+	if (cache_load(st, err) < 0)
+		return CAIRN_EIO;
+	int enroll = ev->type && !strcmp(ev->type, "enroll");
+	int track = ev->type && !strcmp(ev->type, "track") && ev->name;
+	if (!profile_id || (!enroll && !track) || !ws_has_journeys(ev->workspace_id))
+		return 0;
+	struct store_jny_instance *rows;
+	size_t n;
+	if (store_jny_active(st, ev->workspace_id, profile_id, &rows, &n, err) < 0)
+		return CAIRN_EIO;
+	json_t *msg = jsonx_loadb(ev->body, ev->body_len, 0, NULL);
+	const json_t *props = json_object_get(msg, "properties");
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && track && i < n; i++) {
+		struct running *r = running_of(rows[i].ws, rows[i].journey_id);
+		if (!r || !r->live)
+			continue; /* paused (invariant 3) or archived */
+		const struct jny_def *d = def_of(st, rows[i].ws, rows[i].journey_id, rows[i].version, err);
+		rc = d ? advance(st, d, &rows[i], JNY_EVENT, ev->name, msg, err) : CAIRN_EIO;
+	}
+	free(rows);
+	const char *target = enroll ? jsonx_str(props, "journey_id") : NULL;
+	for (size_t i = 0; rc == 0 && i < cache.nrun; i++) {
+		struct running *r = &cache.run[i];
+		if (r->ws != ev->workspace_id || !r->live)
+			continue;
+		int go = enroll ? target && !strcmp(target, r->id) : jny_triggered_by(r->def, ev->name, props);
+		if (go)
+			rc = enter(st, r, profile_id, msg, ev->id, err);
+	}
+	json_decref(msg);
+	return rc;
+}
+
+int jny_tick(struct store *st, int64_t now, int64_t *fired, struct cairn_err *err)
+{
+	if (fired)
+		*fired = 0;
+	struct store_jny_timer *t = xmalloc(JNY_TICK_BATCH * sizeof *t);
+	int rc = 0;
+	for (;;) {
+		size_t n = 0;
+		if (store_begin(st, err) < 0) {
+			rc = CAIRN_EIO;
+			break;
+		}
+		rc = cache_load(st, err);
+		if (rc == 0)
+			rc = store_jny_timers_due(st, now, t, JNY_TICK_BATCH, &n, err);
+		for (size_t i = 0; rc == 0 && i < n; i++) {
+			struct store_jny_instance row;
+			rc = store_jny_get(st, t[i].instance_id, &row, err);
+			if (rc == CAIRN_ENOTFOUND) {
+				cairn_err_clear(err);
+				rc = store_jny_timer_clear(st, t[i].instance_id, err);
+				continue;
+			}
+			const struct jny_def *d = rc == 0 ? def_of(st, row.ws, row.journey_id, row.version, err) : NULL;
+			if (rc == 0 && !d)
+				rc = CAIRN_EIO;
+			if (rc == 0)
+				rc = advance(st, d, &row, JNY_TIMER, NULL, NULL, err);
+		}
+		if (rc == 0 && store_commit(st, err) < 0)
+			rc = CAIRN_EIO;
+		if (rc < 0) {
+			store_rollback(st);
+			break;
+		}
+		if (fired)
+			*fired += (int64_t)n;
+		if (engine_forward(st, err) < 0)
+			log_error("forwarding emitted events failed; will retry", "error", err->message, NULL);
+		if (n < JNY_TICK_BATCH)
+			break;
+	}
+	free(t);
+	return rc;
+}
+
+/* ---- API operations ------------------------------------------------------------------ */
+
+struct check_arg {
+	struct store *st;
+	int64_t ws;
+};
+
+static int template_exists(void *arg, const char *channel, const char *template_id)
+{
+	struct check_arg *a = arg;
+	struct cairn_err e = CAIRN_ERR_INIT;
+	struct store_template t;
+	if (store_template_get(a->st, a->ws, template_id, 0, &t, &e) < 0)
+		return e.code == CAIRN_ENOTFOUND ? 0 : -1;
+	int ok = !t.archived_at && (!channel || !t.channel || !strcmp(t.channel, channel));
+	store_template_release(&t);
+	return ok;
+}
+
+static int segment_exists(void *arg, const char *segment_id)
+{
+	struct check_arg *a = arg;
+	struct cairn_err e = CAIRN_ERR_INIT;
+	struct store_segment seg;
+	if (store_segment_get(a->st, a->ws, segment_id, &seg, &e) < 0)
+		return e.code == CAIRN_ENOTFOUND ? 0 : -1;
+	int live = !seg.archived_at;
+	store_segment_release(&seg);
+	return live;
+}
+
+int jny_check_in(struct store *st, int64_t ws, const struct jny_def *d, struct jny_problems *problems,
+		 struct cairn_err *err)
+{
+	struct check_arg ca = {st, ws};
+	struct jny_check_env env = {&ca, template_exists, segment_exists};
+	return jny_check(d, &env, problems, err);
+}
+
+int jny_publish(struct store *st, int64_t ws, const char *id, int64_t now, int64_t *version,
+		struct jny_problems *problems, struct cairn_err *err)
+{
+	memset(problems, 0, sizeof *problems);
+	struct store_journey j;
+	if (store_journey_get(st, ws, id, &j, err) < 0)
+		return err->code;
+	if (!strcmp(j.status, "archived")) {
+		store_journey_release(&j);
+		return cairn_err_set(err, CAIRN_ECONFLICT, "journey_archived", "",
+				     "Journey '%s' is archived; restore it before publishing.", id);
+	}
+	json_t *draft = jsonx_loadb(j.draft, strlen(j.draft), 0, NULL);
+	store_journey_release(&j);
+	struct jny_def *d = draft ? jny_parse(draft, err) : NULL;
+	json_decref(draft);
+	if (!d)
+		return err->code ? err->code : CAIRN_EUNPROC;
+	int rc = jny_check_in(st, ws, d, problems, err);
+	if (rc == 0 && problems->n)
+		rc = cairn_err_set(err, CAIRN_EUNPROC, "invalid_journey", problems->items[0].field ? problems->items[0].field : "",
+				   "%s", problems->items[0].message);
+	json_t *norm = rc == 0 ? jny_to_json(d) : NULL;
+	char *text = norm ? json_dumps(norm, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(norm);
+	jny_free(d);
+	if (rc == 0 && (rc = store_begin(st, err)) == 0) {
+		rc = store_journey_publish(st, ws, id, text, now, version, err);
+		if (rc == 0) {
+			jny_invalidate();
+			rc = store_commit(st, err);
+		}
+		if (rc < 0)
+			store_rollback(st);
+		jny_invalidate();
+	}
+	free(text);
+	return rc;
+}
+
+int jny_set_status(struct store *st, int64_t ws, const char *id, const char *action, int64_t now,
+		   struct cairn_err *err)
+{
+	static const struct {
+		const char *action, *from, *from2, *to;
+	} moves[] = {
+		{"pause", "live", NULL, "paused"},
+		{"resume", "paused", NULL, "live"},
+		{"archive", "live", "paused", "archived"},
+		{"restore", "archived", NULL, "draft"},
+	};
+	struct store_journey j;
+	if (store_journey_get(st, ws, id, &j, err) < 0)
+		return err->code;
+	int rc = CAIRN_EINVAL;
+	for (size_t i = 0; i < sizeof moves / sizeof moves[0]; i++) {
+		if (strcmp(moves[i].action, action))
+			continue;
+		int ok = !strcmp(j.status, moves[i].from) || (moves[i].from2 && !strcmp(j.status, moves[i].from2)) ||
+			 (!strcmp(action, "archive") && !strcmp(j.status, "draft"));
+		if (!ok) {
+			rc = cairn_err_set(err, CAIRN_ECONFLICT, "journey_state", "",
+					   "Journey '%s' is %s; it cannot %s.", id, j.status, action);
+			break;
+		}
+		rc = store_begin(st, err);
+		if (rc == 0)
+			rc = store_journey_set_status(st, ws, id, moves[i].to, now, err);
+		if (rc == 0 && !strcmp(action, "archive"))
+			rc = store_jny_exit_all(st, ws, id, "archived", now, err);
+		if (rc == 0) {
+			jny_invalidate();
+			rc = store_commit(st, err);
+		}
+		if (rc < 0)
+			store_rollback(st);
+		jny_invalidate();
+		break;
+	}
+	store_journey_release(&j);
+	if (rc == CAIRN_EINVAL)
+		rc = cairn_err_set(err, CAIRN_EINVAL, "unknown_action", "", "Unknown action '%s'.", action);
+	return rc;
+}
