@@ -12,5 +12,6 @@ int cli_import(int argc, char **argv);	 /* src/ingest/ingest_cli.c */
 int cli_export(int argc, char **argv);	 /* src/ingest/ingest_cli.c */
 int cli_template(int argc, char **argv); /* src/template/tpl_cli.c */
 int cli_rebuild(int argc, char **argv);	 /* src/engine/rebuild_cli.c */
+int cli_journey(int argc, char **argv);	 /* src/journey/journey_cli.c */
 
 #endif

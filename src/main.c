@@ -17,6 +17,7 @@ static const struct command commands[] = {
 	{"import", cli_import, "import users (CSV, NDJSON) or events (NDJSON)"},
 	{"export", cli_export, "export users or events as NDJSON or CSV"},
 	{"template", cli_template, "render or validate a Liquid template (template render|validate)"},
+	{"journey", cli_journey, "validate, simulate, graph a journey; check saved simulations (journey --help)"},
 	{"rebuild", cli_rebuild, "rebuild --check: compare the derived state with a replay of the event log"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
