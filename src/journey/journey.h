@@ -34,14 +34,14 @@
 #include "core/buf.h"
 #include "core/err.h"
 
-#define JNY_MAX_NODES	     500
-#define JNY_MAX_ID	     64		/* bytes of a node id */
-#define JNY_MAX_DEF_BYTES    (1u << 20) /* a definition's JSON */
-#define JNY_MAX_BRANCHES     32
-#define JNY_MAX_VARIANTS     16
-#define JNY_MAX_EXIT_ON	     32 /* entries of exit_on */
-#define JNY_MAX_WAIT_MS	     (2LL * 366 * 24 * 3600 * 1000) /* two years */
-#define JNY_NONE	     (-1)			  /* no node */
+#define JNY_MAX_NODES	  500
+#define JNY_MAX_ID	  64	     /* bytes of a node id */
+#define JNY_MAX_DEF_BYTES (1u << 20) /* a definition's JSON */
+#define JNY_MAX_BRANCHES  32
+#define JNY_MAX_VARIANTS  16
+#define JNY_MAX_EXIT_ON	  32				 /* entries of exit_on */
+#define JNY_MAX_WAIT_MS	  (2LL * 366 * 24 * 3600 * 1000) /* two years */
+#define JNY_NONE	  (-1)				 /* no node */
 
 enum jny_trigger_type {
 	JT_EVENT,	      /* "event": name + optional where on its properties */
@@ -104,12 +104,12 @@ struct jny_node {
 	int next; /* JNY_NONE for exit, branch, split, and a last node */
 
 	/* send */
-	char *channel;		/* "email", "sms", "kakao", "push", "webhook", "slack" */
-	char *template_id;	/* NULL when inline */
-	json_t *inline_template; /* {"subject","html","text"} / {"text"} …; owned */
+	char *channel;				/* "email", "sms", "kakao", "push", "webhook", "slack" */
+	char *template_id;			/* NULL when inline */
+	json_t *inline_template;		/* {"subject","html","text"} / {"text"} …; owned */
 	struct jny_send_variant *send_variants; /* NULL unless "variants" given */
 	size_t nsend_variants;
-	char **fallback;	/* channels to try in order when the first fails */
+	char **fallback; /* channels to try in order when the first fails */
 	size_t nfallback;
 	int advertising; /* -1 = the journey's setting, 0 / 1 given */
 
@@ -138,13 +138,13 @@ struct jny_node {
 	size_t ntags_add, ntags_remove;
 	json_t *set_traits; /* object, owned, or NULL */
 	char *lifecycle;
-	json_t *score;	    /* {"name": delta}, owned, or NULL */
+	json_t *score; /* {"name": delta}, owned, or NULL */
 
 	/* webhook / slack */
 	char *url;
-	char *body;	  /* Liquid */
+	char *body; /* Liquid */
 	char *slack_channel;
-	char *text;	  /* Liquid */
+	char *text; /* Liquid */
 };
 
 struct jny_def {
@@ -168,7 +168,7 @@ struct jny_def {
 	size_t nexit_on;
 	int has_goal;
 	struct jny_event_match goal;
-	int64_t goal_within_ms; /* attribution window from entry, 0 = none */
+	int64_t goal_within_ms;	    /* attribution window from entry, 0 = none */
 	int quiet_start, quiet_end; /* local minutes; -1 = no quiet hours */
 	int advertising;	    /* default for send nodes: marketing (1) or informational (0) */
 	char *timezone;		    /* fallback zone for users without one; NULL = the workspace's */
