@@ -75,6 +75,9 @@ static struct jny_def *read_definition(json_t *req, int optional, char **text, s
 				      "definition is required: a journey definition (docs/journeys.md).");
 		return NULL;
 	}
+	/* the resource's name stands in for a definition without one */
+	if (json_is_object(dj) && !json_object_get(dj, "name") && json_is_string(json_object_get(req, "name")))
+		json_object_set(dj, "name", json_object_get(req, "name"));
 	struct cairn_err e = CAIRN_ERR_INIT;
 	struct jny_def *d = jny_parse(dj, &e);
 	if (!d) {

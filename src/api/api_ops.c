@@ -6,6 +6,7 @@
 #include "api/api.h"
 #include "app/app.h"
 #include "core/clock.h"
+#include "store/store_journey.h"
 #include "core/jsonx.h"
 
 void api_health(struct http_request *r, void *app)
@@ -73,6 +74,8 @@ static int duration_ms(json_t *d, int64_t *out)
 	return 0;
 }
 
+#define CLOCK_MAX_STEPS 100000 /* distinct due times one clock move steps through */
+
 void api_clock(struct http_request *r, void *app)
 {
 	struct app *a = app;
@@ -85,9 +88,9 @@ void api_clock(struct http_request *r, void *app)
 		return;
 	json_t *adv = json_object_get(body, "advance");
 	const char *set = json_string_value(json_object_get(body, "set"));
-	int64_t ms = 0;
+	int64_t ms = 0, target = 0;
 	if (adv && !set && duration_ms(adv, &ms) == 0) {
-		clock_virtual_advance(ms);
+		target = clock_now_ms() + ms;
 	} else if (set && !adv && clock_parse_rfc3339(set, &ms) == 0) {
 		if (ms < clock_now_ms()) {
 			json_decref(body);
@@ -95,7 +98,7 @@ void api_clock(struct http_request *r, void *app)
 				    "The virtual clock never goes back; it is at a later time.");
 			return;
 		}
-		clock_virtual_set(ms);
+		target = ms;
 	} else {
 		json_decref(body);
 		http_errorf(r, CAIRN_EUNPROC, "invalid_clock", "",
@@ -104,8 +107,22 @@ void api_clock(struct http_request *r, void *app)
 		return;
 	}
 	json_decref(body);
-	/* answer once everything due by then has been done: the log applied,
-	 * the time-driven steps run, and what they emitted applied too */
+	/* Answer once everything due by then has been done: the log applied,
+	 * the time-driven steps run, and what they emitted applied too. The
+	 * clock steps through each due time on the way, so a step happens at
+	 * its own time (a 2-day wait followed by a 3-day wait ends on day 5
+	 * even when the clock is moved 7 days at once). */
+	engine_wait_applied(a->engine, store_log_head(a->st), 10000);
+	engine_sync(a->engine, 10000);
+	for (int steps = 0; steps < CLOCK_MAX_STEPS; steps++) {
+		int64_t next = store_next_due(a->st, clock_now_ms());
+		if (next > target)
+			break;
+		clock_virtual_set(next);
+		engine_wait_applied(a->engine, store_log_head(a->st), 10000);
+		engine_sync(a->engine, 10000);
+	}
+	clock_virtual_set(target);
 	engine_wait_applied(a->engine, store_log_head(a->st), 10000);
 	engine_sync(a->engine, 10000);
 	http_json(r, 200, json_pack("{s:o}", "now", jsonx_time(clock_now_ms())));

@@ -147,6 +147,10 @@ int cond_eval(const struct cond *c, const struct cond_ctx *ctx, struct cairn_err
  * once per event as the event arrives and keep only the aggregates. */
 int cond_eval_where(const struct cond *where, const json_t *properties);
 
+/* Reads a value by name as conditions do (the whole name as one key, else
+ * split on '.'); borrowed, NULL when absent. */
+const json_t *cond_lookup_path(const json_t *obj, const char *path);
+
 /* ---- set evaluation (cond_set.c) ------------------------------------------ */
 
 /* Answers a condition for a whole population at once (segment previews,

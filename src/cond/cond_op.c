@@ -328,3 +328,8 @@ int cond_cmp_test_num(const struct cond_cmp *cmp, double x)
 	default: return 0; /* the parser admits no other operator here */
 	}
 }
+
+const json_t *cond_lookup_path(const json_t *obj, const char *path)
+{
+	return obj && path ? cond_lookup(obj, path) : NULL;
+}

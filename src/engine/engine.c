@@ -99,6 +99,7 @@ static int apply_batch(struct store *st, int64_t *cursor, struct cairn_err *err)
 		for (size_t i = 0; i < b.n && rc == 0; i++) {
 			struct cairn_err e = CAIRN_ERR_INIT;
 			int64_t pid = 0;
+			jny_before_event(st, &b.evs[i]);
 			if (ingest_apply_event(st, &b.evs[i], &pid, &e) < 0) {
 				if (e.code != CAIRN_EUNPROC) {
 					*err = e;

@@ -28,6 +28,7 @@
 #include "journey/journey_run.h"
 #include "segment/segment.h"
 #include "store/store_journey.h"
+#include "store/store_seg_index.h"
 #include "store/store_seg_live.h"
 #include "store/store_templates.h"
 
@@ -396,23 +397,24 @@ static int h_exited(void *arg, const char *reason, struct cairn_err *err)
 			   key, h->now, err);
 }
 
-/* The user's zone: trait `timezone`, else the journey's, else the workspace's. */
-static void zone_of(struct ehost *h, const json_t *traits)
+/* A user's zone: trait `timezone`, else the journey's, else the
+ * workspace's setting, else DEFAULT_TZ. */
+static void user_zone(struct store *st, int64_t ws, const struct jny_def *d, const json_t *traits, char *out,
+		      size_t cap)
 {
 	const char *tz = jsonx_str(traits, "timezone");
 	if (!tz || !tz_valid(tz))
-		tz = h->def->timezone;
-	char *ws_tz = NULL;
-	if (!tz) {
-		ws_tz = store_setting_get(h->st, h->ws, "timezone");
-		json_t *v = ws_tz ? jsonx_loadb(ws_tz, strlen(ws_tz), JSON_DECODE_ANY, NULL) : NULL;
-		tz = json_is_string(v) && tz_valid(json_string_value(v)) ? json_string_value(v) : DEFAULT_TZ;
-		snprintf(h->tz, sizeof h->tz, "%s", tz);
-		json_decref(v);
-		free(ws_tz);
+		tz = d ? d->timezone : NULL;
+	if (tz) {
+		snprintf(out, cap, "%s", tz);
 		return;
 	}
-	snprintf(h->tz, sizeof h->tz, "%s", tz);
+	char *text = store_setting_get(st, ws, "timezone");
+	json_t *v = text ? jsonx_loadb(text, strlen(text), JSON_DECODE_ANY, NULL) : NULL;
+	tz = json_is_string(v) && tz_valid(json_string_value(v)) ? json_string_value(v) : DEFAULT_TZ;
+	snprintf(out, cap, "%s", tz);
+	json_decref(v);
+	free(text);
 }
 
 static int host_open(struct ehost *h, struct store *st, struct store_jny_instance *row, const struct jny_def *d,
@@ -437,7 +439,7 @@ static int host_open(struct ehost *h, struct store *st, struct store_jny_instanc
 	}
 	h->sc_open = 1;
 	h->sc.cond.now_ms = h->now;
-	zone_of(h, h->sc.traits);
+	user_zone(st, row->ws, d, h->sc.traits, h->tz, sizeof h->tz);
 	*out = (struct jny_host){.arg = h,
 				 .now = h->now,
 				 .tz = h->tz,
@@ -557,6 +559,225 @@ static int enter(struct store *st, struct running *r, int64_t pid, json_t *msg, 
 	return advance(st, r->def, &row, JNY_ENTER, NULL, msg, err);
 }
 
+/* ---- date triggers, trait changes, broadcasts -------------------------------------- */
+
+/* A trait value as a date: RFC 3339 text or epoch milliseconds. */
+static int date_of(const json_t *v, int64_t *ms)
+{
+	if (json_is_integer(v)) {
+		*ms = json_integer_value(v);
+		return 0;
+	}
+	return json_is_string(v) ? clock_parse_rfc3339(json_string_value(v), ms) : -1;
+}
+
+/* When a date trigger enters a user whose trait holds date: the local day
+ * of date + offset, at the trigger's local time (or the same time of day).
+ * 0 and *due, or -1 when there is no such time. */
+static int date_due(const struct jny_def *d, const char *tz, const json_t *value, int64_t *due)
+{
+	int64_t date;
+	if (date_of(value, &date) < 0)
+		return -1;
+	int64_t days = d->trigger.offset_ms / 86400000LL, rest = d->trigger.offset_ms % 86400000LL;
+	return tz_add_local_days(tz, date + rest, (int)days, d->trigger.at_minute, due) == 0 ? 0 : -1;
+}
+
+/* (Re)schedules a date trigger's entry for one user from their traits. */
+static int schedule_date(struct store *st, struct running *r, int64_t pid, const json_t *traits, int64_t now,
+			 struct cairn_err *err)
+{
+	char tz[64];
+	int64_t due;
+	user_zone(st, r->ws, r->def, traits, tz, sizeof tz);
+	const json_t *v = cond_lookup_path(traits, r->def->trigger.trait);
+	if (!v || date_due(r->def, tz, v, &due) < 0 || due <= now)
+		return store_jny_schedule_clear(st, r->ws, r->id, pid, err);
+	return store_jny_schedule_set(st, r->ws, r->id, pid, due, "date", err);
+}
+
+/* The traits of a profile before the identify being applied (engine
+ * thread only): jny_before_event keeps them for jny_apply_event. */
+static struct {
+	int64_t event_id;
+	json_t *traits;
+} before = {0, NULL};
+
+static int watches_traits(int64_t ws)
+{
+	for (size_t i = 0; i < cache.nrun; i++)
+		if (cache.run[i].ws == ws &&
+		    (cache.run[i].def->trigger.type == JT_TRAIT_CHANGED || cache.run[i].def->trigger.type == JT_DATE))
+			return 1;
+	return 0;
+}
+
+void jny_before_event(struct store *st, const struct store_event *ev)
+{
+	json_decref(before.traits);
+	before.traits = NULL;
+	before.event_id = 0;
+	struct cairn_err err = CAIRN_ERR_INIT;
+	if (!ev->type || strcmp(ev->type, "identify") || cache_load(st, &err) < 0 || !watches_traits(ev->workspace_id))
+		return;
+	int64_t pid = 0;
+	if (!(ev->user_id && store_identity_find(st, ev->workspace_id, STORE_ID_USER, ev->user_id, &pid) == 0) &&
+	    !(ev->anonymous_id && store_identity_find(st, ev->workspace_id, STORE_ID_ANON, ev->anonymous_id, &pid) == 0))
+		pid = 0;
+	struct store_profile p;
+	if (pid && store_profile_get(st, pid, &p, &err) == 0) {
+		before.traits = json_incref(p.traits);
+		store_profile_release(&p);
+	} else {
+		before.traits = json_object(); /* a new user: every trait goes from nothing */
+	}
+	before.event_id = ev->id;
+}
+
+static int same_value(const json_t *a, const json_t *b)
+{
+	int na = !a || json_is_null(a), nb = !b || json_is_null(b);
+	return na || nb ? na && nb : json_equal(a, b);
+}
+
+static int enter(struct store *st, struct running *r, int64_t pid, json_t *msg, int64_t cause_id,
+		 struct cairn_err *err);
+
+/* After an identify: trait_changed triggers and date schedules. */
+static int traits_changed(struct store *st, const struct store_event *ev, int64_t pid, json_t *msg,
+			  struct cairn_err *err)
+{
+	if (before.event_id != ev->id || !before.traits)
+		return 0;
+	struct store_profile p;
+	if (store_profile_get(st, pid, &p, err) < 0)
+		return err->code == CAIRN_ENOTFOUND ? 0 : CAIRN_EIO;
+	int rc = 0;
+	int64_t now = clock_now_ms();
+	for (size_t i = 0; rc == 0 && i < cache.nrun; i++) {
+		struct running *r = &cache.run[i];
+		if (r->ws != ev->workspace_id || !r->live || !r->def->trigger.trait)
+			continue;
+		const json_t *was = cond_lookup_path(before.traits, r->def->trigger.trait);
+		const json_t *is = cond_lookup_path(p.traits, r->def->trigger.trait);
+		if (same_value(was, is))
+			continue;
+		if (r->def->trigger.type == JT_DATE)
+			rc = schedule_date(st, r, pid, p.traits, now, err);
+		else if (r->def->trigger.type == JT_TRAIT_CHANGED &&
+			 (!r->def->trigger.from || same_value(r->def->trigger.from, was)) &&
+			 (!r->def->trigger.to || same_value(r->def->trigger.to, is)))
+			rc = enter(st, r, pid, msg, ev->id, err);
+	}
+	store_profile_release(&p);
+	return rc;
+}
+
+/* A broadcast's run: every member of its segment enters now, or at their
+ * next local at_minute; then the next run (cron) or none. */
+struct bcast {
+	struct store *st;
+	struct running *r;
+	int64_t now;
+	struct cairn_err *err;
+};
+
+static int bcast_member(void *arg, int64_t pid)
+{
+	struct bcast *b = arg;
+	if (b->r->def->trigger.at_minute < 0)
+		return enter(b->st, b->r, pid, NULL, b->now, b->err);
+	struct store_profile p;
+	if (store_profile_get(b->st, pid, &p, b->err) < 0)
+		return 0;
+	char tz[64];
+	int64_t due;
+	user_zone(b->st, b->r->ws, b->r->def, p.traits, tz, sizeof tz);
+	store_profile_release(&p);
+	if (tz_next_local(tz, b->now, b->r->def->trigger.at_minute, 0, &due) < 0)
+		return 0;
+	return store_jny_schedule_set(b->st, b->r->ws, b->r->id, pid, due, "local", b->err);
+}
+
+static int next_broadcast(struct store *st, const struct running *r, int64_t after, int64_t *next)
+{
+	struct tz_cron c;
+	struct cairn_err e = CAIRN_ERR_INIT;
+	char tz[64];
+	user_zone(st, r->ws, r->def, NULL, tz, sizeof tz);
+	if (!r->def->trigger.cron || tz_cron_parse(r->def->trigger.cron, &c, &e) < 0)
+		return -1;
+	return tz_cron_next(&c, tz, after, next) == 0 ? 0 : -1;
+}
+
+static int fire_schedule(struct store *st, const struct store_jny_schedule *x, int64_t now, struct cairn_err *err)
+{
+	struct running *r = running_of(x->ws, x->journey_id);
+	if (!r || !r->live)
+		return store_jny_schedule_clear(st, x->ws, x->journey_id, x->profile_id, err);
+	if (strcmp(x->kind, "broadcast")) {
+		int rc = store_jny_schedule_clear(st, x->ws, x->journey_id, x->profile_id, err);
+		return rc < 0 ? rc : enter(st, r, x->profile_id, NULL, x->due_at, err);
+	}
+	struct bcast b = {st, r, now, err};
+	int rc = r->def->trigger.segment
+			 ? store_jny_segment_members(st, x->ws, r->def->trigger.segment, bcast_member, &b, err)
+			 : 0;
+	int64_t next;
+	if (rc == 0 && next_broadcast(st, r, now, &next) == 0)
+		return store_jny_schedule_set(st, x->ws, x->journey_id, 0, next, "broadcast", err);
+	return rc < 0 ? rc : store_jny_schedule_clear(st, x->ws, x->journey_id, 0, err);
+}
+
+struct backfill {
+	struct store *st;
+	struct running *r;
+	int64_t now;
+	struct cairn_err *err;
+};
+
+static int backfill_one(void *arg, int64_t pid, const char *json, size_t len)
+{
+	struct backfill *b = arg;
+	if (!json)
+		return 0;
+	(void)len;
+	struct store_profile p;
+	if (store_profile_get(b->st, pid, &p, b->err) < 0)
+		return 0;
+	int rc = schedule_date(b->st, b->r, pid, p.traits, b->now, b->err);
+	store_profile_release(&p);
+	return rc;
+}
+
+/* After a publish (in its transaction): the schedules the new version's
+ * trigger needs — every user's date entry, or the broadcast's first run. */
+static int schedule_published(struct store *st, int64_t ws, const char *id, int64_t version, int64_t now,
+			      struct cairn_err *err)
+{
+	if (store_jny_schedule_drop(st, ws, id, err) < 0)
+		return CAIRN_EIO;
+	struct jny_def *d = jny_load(st, ws, id, version, err);
+	if (!d)
+		return err->code ? err->code : CAIRN_EIO;
+	struct running r = {ws, version, (char *)id, 1, d};
+	int rc = 0;
+	if (d->trigger.type == JT_DATE) {
+		struct backfill b = {st, &r, now, err};
+		rc = store_sx_trait(st, ws, 0, d->trigger.trait, backfill_one, &b, err);
+		if (rc > 0)
+			rc = 0; /* a name the store cannot read as a column: entries come with identifies */
+	} else if (d->trigger.type == JT_BROADCAST) {
+		int64_t first = d->trigger.at_ms ? d->trigger.at_ms : now;
+		if (d->trigger.cron && !d->trigger.at_ms && next_broadcast(st, &r, now, &first) < 0)
+			first = INT64_MAX;
+		if (first != INT64_MAX)
+			rc = store_jny_schedule_set(st, ws, id, 0, first, "broadcast", err);
+	}
+	jny_free(d);
+	return rc;
+}
+
 /* ---- the engine stage ----------------------------------------------------------- */
 
 static int ws_has_journeys(int64_t ws)
@@ -573,8 +794,15 @@ int jny_apply_event(struct store *st, const struct store_event *ev, int64_t prof
 		return CAIRN_EIO;
 	int enroll = ev->type && !strcmp(ev->type, "enroll");
 	int track = ev->type && !strcmp(ev->type, "track") && ev->name;
-	if (!profile_id || (!enroll && !track) || !ws_has_journeys(ev->workspace_id))
+	int identify = ev->type && !strcmp(ev->type, "identify") && before.event_id == ev->id;
+	if (!profile_id || (!enroll && !track && !identify) || !ws_has_journeys(ev->workspace_id))
 		return 0;
+	if (identify) {
+		json_t *m = jsonx_loadb(ev->body, ev->body_len, 0, NULL);
+		int rc = traits_changed(st, ev, profile_id, m, err);
+		json_decref(m);
+		return rc;
+	}
 	struct store_jny_instance *rows;
 	size_t n;
 	if (store_jny_active(st, ev->workspace_id, profile_id, &rows, &n, err) < 0)
@@ -608,6 +836,7 @@ int jny_tick(struct store *st, int64_t now, int64_t *fired, struct cairn_err *er
 	if (fired)
 		*fired = 0;
 	struct store_jny_timer *t = xmalloc(JNY_TICK_BATCH * sizeof *t);
+	struct store_jny_schedule *sched = xmalloc(JNY_TICK_BATCH * sizeof *sched);
 	int rc = 0;
 	for (;;) {
 		size_t n = 0;
@@ -616,6 +845,11 @@ int jny_tick(struct store *st, int64_t now, int64_t *fired, struct cairn_err *er
 			break;
 		}
 		rc = cache_load(st, err);
+		size_t ns = 0;
+		if (rc == 0)
+			rc = store_jny_schedules_due(st, now, sched, JNY_TICK_BATCH, &ns, err);
+		for (size_t i = 0; rc == 0 && i < ns; i++)
+			rc = fire_schedule(st, &sched[i], now, err);
 		if (rc == 0)
 			rc = store_jny_timers_due(st, now, t, JNY_TICK_BATCH, &n, err);
 		for (size_t i = 0; rc == 0 && i < n; i++) {
@@ -642,10 +876,11 @@ int jny_tick(struct store *st, int64_t now, int64_t *fired, struct cairn_err *er
 			*fired += (int64_t)n;
 		if (engine_forward(st, err) < 0)
 			log_error("forwarding emitted events failed; will retry", "error", err->message, NULL);
-		if (n < JNY_TICK_BATCH)
-			break;
+		if (n < JNY_TICK_BATCH && ns < JNY_TICK_BATCH)
+			break; /* a full batch of either: look again */
 	}
 	free(t);
+	free(sched);
 	return rc;
 }
 
@@ -716,6 +951,8 @@ int jny_publish(struct store *st, int64_t ws, const char *id, int64_t now, int64
 	jny_free(d);
 	if (rc == 0 && (rc = store_begin(st, err)) == 0) {
 		rc = store_journey_publish(st, ws, id, text, now, version, err);
+		if (rc == 0)
+			rc = schedule_published(st, ws, id, *version, now, err);
 		if (rc == 0) {
 			jny_invalidate();
 			rc = store_commit(st, err);
@@ -758,6 +995,8 @@ int jny_set_status(struct store *st, int64_t ws, const char *id, const char *act
 			rc = store_journey_set_status(st, ws, id, moves[i].to, now, err);
 		if (rc == 0 && !strcmp(action, "archive"))
 			rc = store_jny_exit_all(st, ws, id, "archived", now, err);
+		if (rc == 0 && !strcmp(action, "archive"))
+			rc = store_jny_schedule_drop(st, ws, id, err);
 		if (rc == 0) {
 			jny_invalidate();
 			rc = store_commit(st, err);

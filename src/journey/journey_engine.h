@@ -35,6 +35,10 @@
  * track events it understands the internal event type "enroll"
  * ({"properties":{"journey_id":…}}), written by the enrolment API. */
 int jny_apply_event(struct store *st, const struct store_event *ev, int64_t profile_id, struct cairn_err *err);
+/* Engine stage, BEFORE ingest applies the event: for an identify, keeps
+ * the profile's traits as they were, so jny_apply_event can see what
+ * changed (trait_changed triggers, date schedules). Engine thread only. */
+void jny_before_event(struct store *st, const struct store_event *ev);
 /* Fires every timer due at now (several transactions; each is followed by
  * engine_forward). *fired (OUT, may be NULL) counts them. */
 int jny_tick(struct store *st, int64_t now, int64_t *fired, struct cairn_err *err);

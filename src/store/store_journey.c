@@ -496,7 +496,12 @@ static const char SQL_TIMERS_DUE[] =
 	"SELECT t.instance_id, t.due_at, t.kind FROM jny_timers t JOIN jny_instances i ON i.instance_id = t.instance_id"
 	" JOIN journeys j ON j.workspace_id = i.workspace_id AND j.journey_id = i.journey_id"
 	" WHERE t.due_at <= ?1 AND j.status = 'live' ORDER BY t.due_at, t.instance_id LIMIT ?2";
-static const char SQL_NEXT_DUE[] = "SELECT min(due_at) FROM jny_timers";
+/* every time-driven table's next due time after ?1 */
+static const char SQL_NEXT_DUE[] =
+	"SELECT min(x) FROM (SELECT min(due_at) AS x FROM jny_timers WHERE due_at > ?1"
+	" UNION ALL SELECT min(due_at) FROM jny_schedules WHERE due_at > ?1"
+	" UNION ALL SELECT min(due_at) FROM seg_due WHERE due_at > ?1"
+	" UNION ALL SELECT min(due_at) FROM tagging_due WHERE due_at > ?1)";
 
 int store_jny_timer_set(struct store *st, int64_t ws, int64_t instance_id, int64_t due_at, const char *kind,
 			struct cairn_err *err)
@@ -545,17 +550,120 @@ int store_jny_timers_due(struct store *st, int64_t now, struct store_jny_timer *
 	return 0;
 }
 
-int64_t store_jny_next_due(struct store *st)
+int64_t store_next_due(struct store *st, int64_t after)
 {
 	struct store_conn *c = store_conn(st);
 	struct cairn_err err = CAIRN_ERR_INIT;
 	sqlite3_stmt *s = store_cached(c, SQL_NEXT_DUE, &err);
 	int64_t v = INT64_MAX;
+	if (s)
+		sqlite3_bind_int64(s, 1, after);
 	if (s && sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
 		v = sqlite3_column_int64(s, 0);
 	if (s)
 		sqlite3_reset(s);
 	return v;
+}
+
+/* ---- scheduled entries -------------------------------------------------------------- */
+
+static const char SQL_SCHED_SET[] =
+	"INSERT INTO jny_schedules (workspace_id, journey_id, profile_id, due_at, kind) VALUES (?1, ?2, ?3, ?4, ?5)"
+	" ON CONFLICT (workspace_id, journey_id, profile_id) DO UPDATE SET due_at = excluded.due_at, kind = excluded.kind";
+static const char SQL_SCHED_CLEAR[] =
+	"DELETE FROM jny_schedules WHERE workspace_id = ?1 AND journey_id = ?2 AND profile_id = ?3";
+static const char SQL_SCHED_DUE[] =
+	"SELECT s.workspace_id, s.journey_id, s.profile_id, s.due_at, s.kind FROM jny_schedules s"
+	" JOIN journeys j ON j.workspace_id = s.workspace_id AND j.journey_id = s.journey_id"
+	" WHERE s.due_at <= ?1 AND j.status = 'live' ORDER BY s.due_at, s.profile_id LIMIT ?2";
+
+int store_jny_schedule_set(struct store *st, int64_t ws, const char *journey_id, int64_t profile_id, int64_t due_at,
+			   const char *kind, struct cairn_err *err)
+{
+	struct store_conn *c = store_conn(st);
+	sqlite3_stmt *s = store_cached(c, SQL_SCHED_SET, err);
+	if (!s)
+		return CAIRN_EIO;
+	sqlite3_bind_int64(s, 1, ws);
+	store_bind_text(s, 2, journey_id);
+	sqlite3_bind_int64(s, 3, profile_id);
+	sqlite3_bind_int64(s, 4, due_at);
+	store_bind_text(s, 5, kind);
+	return store_exec_stmt(c, s, err, "scheduling a journey entry");
+}
+
+int store_jny_schedule_clear(struct store *st, int64_t ws, const char *journey_id, int64_t profile_id,
+			     struct cairn_err *err)
+{
+	struct store_conn *c = store_conn(st);
+	sqlite3_stmt *s = store_cached(c, SQL_SCHED_CLEAR, err);
+	if (!s)
+		return CAIRN_EIO;
+	sqlite3_bind_int64(s, 1, ws);
+	store_bind_text(s, 2, journey_id);
+	sqlite3_bind_int64(s, 3, profile_id);
+	return store_exec_stmt(c, s, err, "clearing a journey entry");
+}
+
+int store_jny_schedule_drop(struct store *st, int64_t ws, const char *journey_id, struct cairn_err *err)
+{
+	struct store_conn *c = store_conn(st);
+	sqlite3_stmt *s;
+	if (store_prepare_ws_id(c, "DELETE FROM jny_schedules WHERE workspace_id = ?1 AND journey_id = ?2", ws,
+				journey_id, &s, err, "clearing journey entries") < 0)
+		return CAIRN_EIO;
+	return store_run_finalize(c, s, err, "clearing journey entries");
+}
+
+int store_jny_schedules_due(struct store *st, int64_t now, struct store_jny_schedule *out, size_t max, size_t *n,
+			    struct cairn_err *err)
+{
+	struct store_conn *c = store_conn(st);
+	*n = 0;
+	sqlite3_stmt *s = store_cached(c, SQL_SCHED_DUE, err);
+	if (!s)
+		return CAIRN_EIO;
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_int64(s, 2, (int64_t)max);
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW && *n < max) {
+		struct store_jny_schedule *x = &out[(*n)++];
+		x->ws = sqlite3_column_int64(s, 0);
+		copy_text(x->journey_id, sizeof x->journey_id, s, 1);
+		x->profile_id = sqlite3_column_int64(s, 2);
+		x->due_at = sqlite3_column_int64(s, 3);
+		copy_text(x->kind, sizeof x->kind, s, 4);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return store_sqlerr(c, err, "reading due journey entries");
+	return 0;
+}
+
+int store_jny_segment_members(struct store *st, int64_t ws, const char *segment_id, store_jny_pid_fn fn, void *arg,
+			      struct cairn_err *err)
+{
+	struct store_conn *c = store_conn(st);
+	sqlite3_stmt *s;
+	if (store_prepare_ws_id(c,
+				"SELECT profile_id FROM seg_members WHERE workspace_id = ?1 AND segment_id = ?2"
+				" ORDER BY profile_id",
+				ws, segment_id, &s, err, "reading segment members") < 0)
+		return CAIRN_EIO;
+	/* read the ids first: fn writes to tables this statement would see */
+	int64_t *ids = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		xgrow((void **)&ids, &cap, n + 1, sizeof *ids);
+		ids[n++] = sqlite3_column_int64(s, 0);
+	}
+	sqlite3_finalize(s);
+	int out = rc == SQLITE_DONE ? 0 : store_sqlerr(c, err, "reading segment members");
+	for (size_t i = 0; out == 0 && i < n; i++)
+		out = fn(arg, ids[i]);
+	free(ids);
+	return out;
 }
 
 /* ---- history and counts -------------------------------------------------------- */

@@ -132,8 +132,32 @@ struct store_jny_timer {
 /* Up to max timers due at or before now, earliest first. */
 int store_jny_timers_due(struct store *st, int64_t now, struct store_jny_timer *out, size_t max, size_t *n,
 			 struct cairn_err *err);
-/* The earliest due time of any timer, or INT64_MAX. */
-int64_t store_jny_next_due(struct store *st);
+/* The earliest due time after `after` of anything time-driven — journey
+ * timers and schedules, segment and tagging re-checks — or INT64_MAX. The
+ * virtual clock steps through these so each happens at its own time. */
+int64_t store_next_due(struct store *st, int64_t after);
+
+/* ---- scheduled entries (date triggers, broadcasts) ------------------------------ */
+
+/* profile_id 0 = the journey's broadcast. kind "date" | "broadcast" | "local". */
+int store_jny_schedule_set(struct store *st, int64_t ws, const char *journey_id, int64_t profile_id, int64_t due_at,
+			   const char *kind, struct cairn_err *err);
+int store_jny_schedule_clear(struct store *st, int64_t ws, const char *journey_id, int64_t profile_id,
+			     struct cairn_err *err);
+/* Drops every schedule of a journey (re-publish, archive). */
+int store_jny_schedule_drop(struct store *st, int64_t ws, const char *journey_id, struct cairn_err *err);
+struct store_jny_schedule {
+	int64_t ws, profile_id, due_at;
+	char journey_id[128];
+	char kind[16];
+};
+/* Up to max schedules of live journeys due at or before now, earliest first. */
+int store_jny_schedules_due(struct store *st, int64_t now, struct store_jny_schedule *out, size_t max, size_t *n,
+			    struct cairn_err *err);
+/* Calls fn(profile_id) for every member of a live segment. */
+typedef int (*store_jny_pid_fn)(void *arg, int64_t profile_id);
+int store_jny_segment_members(struct store *st, int64_t ws, const char *segment_id, store_jny_pid_fn fn, void *arg,
+			      struct cairn_err *err);
 
 /* ---- history and counts ----------------------------------------------------- */
 

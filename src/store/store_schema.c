@@ -364,6 +364,17 @@ const char *const store_state_migrations[] = {
 	"  value TEXT NOT NULL,"
 	"  updated_at BIGINT NOT NULL,"
 	"  PRIMARY KEY (workspace_id, key));",
+
+	/* 11: scheduled journey entries (store_journey.h): a date trigger's
+	 * per-user entry time, a broadcast's next run (profile_id 0) */
+	"CREATE TABLE jny_schedules ("
+	"  workspace_id BIGINT NOT NULL,"
+	"  journey_id TEXT NOT NULL,"
+	"  profile_id BIGINT NOT NULL,"
+	"  due_at BIGINT NOT NULL,"
+	"  kind TEXT NOT NULL,"
+	"  PRIMARY KEY (workspace_id, journey_id, profile_id));"
+	"CREATE INDEX jny_schedules_due ON jny_schedules (due_at);",
 };
 const int store_state_migration_count = sizeof store_state_migrations / sizeof store_state_migrations[0];
 
