@@ -23,11 +23,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unicode/ucal.h>
 
 #include "core/clock.h"
 #include "core/jsonx.h"
 #include "core/slug.h"
+#include "core/tz.h"
 #include "core/xalloc.h"
 #include "journey/journey.h"
 
@@ -363,23 +363,6 @@ static int get_time(struct parser *p, const json_t *obj, const char *key, int re
 	return 0;
 }
 
-/* IANA zone check with ICU (the same 10 lines as ingest_parse.c's
- * valid_timezone, which is static there). */
-static int valid_timezone(const char *tz)
-{
-	UChar id[128], canon[128];
-	int32_t n = 0;
-	for (const char *s = tz; *s; s++) {
-		if (n >= 127 || (unsigned char)*s >= 0x80)
-			return 0;
-		id[n++] = (UChar)*s;
-	}
-	UErrorCode status = U_ZERO_ERROR;
-	UBool system = 0;
-	ucal_getCanonicalTimeZoneID(id, n, canon, 128, &system, &status);
-	return U_SUCCESS(status) && system;
-}
-
 /* ---- node ids and references -------------------------------------------- */
 
 static int valid_node_id(const char *s, size_t len)
@@ -599,124 +582,43 @@ static int trig_none(struct parser *p, const json_t *t, struct jny_def *d)
 	return 0;
 }
 
-/* The fields of a 5-field cron expression: name and range. */
-static const struct {
-	const char *name;
-	int lo, hi;
-} cron_fields[] = {
-	{"minute", 0, 59}, {"hour", 0, 23}, {"day-of-month", 1, 31}, {"month", 1, 12}, {"day-of-week", 0, 7}};
-
-static const char *const cron_months[] = {"jan", "feb", "mar", "apr", "may", "jun",
-					  "jul", "aug", "sep", "oct", "nov", "dec"};
-
-/* A value of field f at *s: 1–2 digits in the field's range, or (months,
- * weekdays) a three-letter name in any case; "sun" ending a range is 7.
- * Advances *s. */
-static int cron_value(const char **s, const char *end, size_t f, int range_end, int *out)
+/* Drops a UTF-8 sequence cut short at the end of s (a message another
+ * module truncated to its buffer). */
+static void utf8_trim(char *s)
 {
-	if (*s < end && ((**s >= 'a' && **s <= 'z') || (**s >= 'A' && **s <= 'Z'))) {
-		const char *const *names = f == 3 ? cron_months : f == 4 ? weekdays : NULL;
-		size_t nnames = f == 3 ? 12 : 7;
-		if (!names || end - *s < 3)
-			return -1;
-		for (size_t i = 0; i < nnames; i++) {
-			if (!strncasecmp(*s, names[i], 3)) {
-				*s += 3;
-				*out = f == 3 ? (int)i + 1 : (i == 0 && range_end ? 7 : (int)i);
-				return 0;
-			}
-		}
-		return -1;
-	}
-	int n = 0, digits = 0;
-	while (*s < end && **s >= '0' && **s <= '9' && digits < 3) {
-		n = n * 10 + (**s - '0');
-		(*s)++;
-		digits++;
-	}
-	if (digits == 0 || digits > 2 || n < cron_fields[f].lo || n > cron_fields[f].hi)
-		return -1;
-	*out = n;
-	return 0;
+	size_t n = strlen(s), k = n;
+	while (k > 0 && ((unsigned char)s[k - 1] & 0xC0) == 0x80)
+		k--;
+	if (k == 0 || (unsigned char)s[k - 1] < 0xC0)
+		return;
+	unsigned char lead = (unsigned char)s[k - 1];
+	size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+	if (n - (k - 1) < need)
+		s[k - 1] = '\0';
 }
 
-/* One cron field f: items (`*`, `n`, `a-b`, each with an optional `/step`)
- * separated by commas. 0 when valid. */
-static int cron_field(const char *s, const char *end, size_t f)
-{
-	for (;;) {
-		int a, b;
-		if (s < end && *s == '*') {
-			s++;
-		} else {
-			if (cron_value(&s, end, f, 0, &a) < 0)
-				return -1;
-			if (s < end && *s == '-') {
-				s++;
-				if (cron_value(&s, end, f, 1, &b) < 0 || b < a)
-					return -1;
-			}
-		}
-		if (s < end && *s == '/') {
-			int step = 0, digits = 0;
-			s++;
-			while (s < end && *s >= '0' && *s <= '9' && digits < 3) {
-				step = step * 10 + (*s - '0');
-				s++;
-				digits++;
-			}
-			if (step < 1 || step > cron_fields[f].hi)
-				return -1;
-		}
-		if (s == end)
-			return 0;
-		if (*s != ',')
-			return -1;
-		s++;
-	}
-}
-
-/* Validates a 5-field cron expression; *norm gets the fields joined by
- * single spaces (owned). */
+/* Validates a 5-field cron expression with the engine's own parser
+ * (core/tz.h); *norm gets the fields joined by single spaces (owned). */
 static int parse_cron(struct parser *p, const char *cron, char **norm)
 {
+	struct tz_cron c;
+	struct cairn_err ce = CAIRN_ERR_INIT;
+	if (tz_cron_parse(cron, &c, &ce) < 0) {
+		utf8_trim(ce.message);
+		size_t n = strlen(ce.message);
+		if (ce.message[0] >= 'a' && ce.message[0] <= 'z')
+			ce.message[0] = (char)(ce.message[0] - 'a' + 'A');
+		return fail(p, "cron", "%s%s", ce.message, n && ce.message[n - 1] != '.' ? "." : "");
+	}
 	struct buf out;
 	buf_init(&out, 1024);
-	const char *s = cron;
-	size_t nf = 0;
-	for (;;) {
-		while (*s == ' ' || *s == '\t')
-			s++;
-		if (!*s)
-			break;
-		const char *e = s;
-		while (*e && *e != ' ' && *e != '\t')
-			e++;
-		if (nf == 5) {
-			nf++;
-			break;
-		}
-		if (cron_field(s, e, nf) < 0) {
-			fail(p, "cron",
-			     "The %s field \"%.*s\" of \"cron\" is not valid: use *, numbers from %d to %d%s, "
-			     "ranges a-b, lists a,b and steps */n.",
-			     cron_fields[nf].name, clip(s, (size_t)(e - s) < 32 ? (size_t)(e - s) : 32), s,
-			     cron_fields[nf].lo, cron_fields[nf].hi,
-			     nf == 3   ? " or jan-dec"
-			     : nf == 4 ? " (0 and 7 are Sunday) or sun-sat"
-				       : "");
-			buf_release(&out);
-			return -1;
-		}
-		buf_addf(&out, "%s%.*s", nf ? " " : "", (int)(e - s), s);
-		nf++;
-		s = e;
-	}
-	if (nf != 5) {
-		buf_release(&out);
-		return fail(p, "cron",
-			    "\"cron\" needs 5 fields: minute hour day-of-month month day-of-week, e.g. \"0 10 * * 1\" "
-			    "(Mondays at 10:00).");
+	for (const char *s = cron; *s;) {
+		size_t gap = strspn(s, " \t");
+		s += gap;
+		size_t len = strcspn(s, " \t");
+		if (len)
+			buf_addf(&out, "%s%.*s", out.len ? " " : "", (int)len, s);
+		s += len;
 	}
 	*norm = buf_detach(&out, NULL);
 	return 0;
@@ -744,7 +646,7 @@ static int trig_broadcast(struct parser *p, const json_t *t, struct jny_def *d)
 				    "instant) or a local time \"10:00\" (once, at each user's next 10:00).");
 	}
 	if (cron) {
-		if (!json_is_string(cron) || json_string_length(cron) > 256)
+		if (!json_is_string(cron) || json_string_length(cron) > TZ_CRON_MAX_LEN)
 			return fail(p, "cron", "\"cron\" must be a text such as \"0 10 * * 1\" (Mondays at 10:00).");
 		return parse_cron(p, json_string_value(cron), &d->trigger.cron);
 	}
@@ -802,7 +704,7 @@ static int parse_trigger(struct parser *p, const json_t *root, struct jny_def *d
 		goto out;
 	}
 	char what[64];
-	snprintf(what, sizeof what, "a %s trigger", td->name);
+	snprintf(what, sizeof what, "%s %s trigger", strchr("aeiou", td->name[0]) ? "an" : "a", td->name);
 	if (check_keys(p, t, type_key, td->keys, what) < 0)
 		goto out;
 	d->trigger.type = td->type;
@@ -1523,7 +1425,7 @@ struct jny_def *jny_parse(const json_t *json, struct cairn_err *err)
 		goto out;
 	if (get_str(&p, json, "timezone", 0, 64, "time zone (IANA, e.g. \"Asia/Seoul\")", &d->timezone) < 0)
 		goto out;
-	if (d->timezone && !valid_timezone(d->timezone)) {
+	if (d->timezone && !tz_valid(d->timezone)) {
 		fail(&p, "timezone", "\"%.*s\" is not a known IANA time zone; use a name such as \"Asia/Seoul\".",
 		     QUOTE(d->timezone));
 		goto out;

@@ -367,10 +367,22 @@ static void node_label(const struct jny_node *n, const struct jny_node_counts *c
 		}
 		break;
 	}
-	case JN_WEBHOOK:
+	case JN_WEBHOOK: {
+		/* the host only: paths and queries of hook URLs often hold secrets */
+		const char *h = strstr(n->url, "://");
+		h = h ? h + 3 : n->url;
+		size_t len = strcspn(h, "/?#");
+		const char *at = memchr(h, '@', len);
+		if (at) {
+			len -= (size_t)(at + 1 - h);
+			h = at + 1;
+		}
+		char host[NAME_SHOWN + 1];
+		snprintf(host, sizeof host, "%.*s", (int)(len < NAME_SHOWN ? len : NAME_SHOWN), h);
 		buf_adds(b, "webhook ");
-		add_text(b, n->url, NAME_SHOWN);
+		add_text(b, host, NAME_SHOWN);
 		break;
+	}
 	case JN_SLACK:
 		buf_adds(b, "slack ");
 		add_text(b, n->slack_channel, NAME_SHOWN);

@@ -385,7 +385,7 @@ static const struct bad_case bad_cases[] = {
 	{TRIGGER("{\"type\":\"event\"}"), "trigger.event", "Missing \"event\""},
 	{TRIGGER("{\"type\":\"event\",\"event\":\"\"}"), "trigger.event", "empty"},
 	{TRIGGER("{\"type\":\"event\",\"event\":\"A\",\"segment\":\"s\"}"), "trigger.segment",
-	 "Unknown key \"segment\" in a event trigger; allowed: type, event, where"},
+	 "Unknown key \"segment\" in an event trigger; allowed: type, event, where"},
 	{TRIGGER("{\"type\":\"event\",\"event\":\"A\",\"where\":{\"tag\":\"vip\"}}"), "trigger.where.tag",
 	 "only property conditions"},
 	{TRIGGER("{\"type\":\"event\",\"event\":\"A\",\"where\":{\"all\":[{\"property\":\"p\",\"op\":\"exists\"},"
@@ -416,26 +416,29 @@ static const struct bad_case bad_cases[] = {
 	 "must be a date-time"},
 	{TRIGGER("{\"type\":\"broadcast\",\"segment\":\"s\",\"at\":\"10:00\",\"cron\":\"0 10 * * *\"}"), "trigger.cron",
 	 "not both"},
-	{TRIGGER("{\"type\":\"broadcast\",\"segment\":\"s\",\"cron\":\"0 10 * *\"}"), "trigger.cron", "needs 5 fields"},
+	{TRIGGER("{\"type\":\"broadcast\",\"segment\":\"s\",\"cron\":\"0 10 * *\"}"), "trigger.cron",
+	 "A cron expression has 5 fields"},
 	{TRIGGER("{\"type\":\"broadcast\",\"segment\":\"s\",\"cron\":\"0 10 * * * *\"}"), "trigger.cron",
-	 "needs 5 fields"},
+	 "A cron expression has 5 fields"},
 	{TRIGGER("{\"type\":\"broadcast\",\"segment\":\"s\",\"cron\":\"60 10 * * *\"}"), "trigger.cron",
-	 "The minute field \"60\""},
+	 "Cron minute field \"60\": 60 is out of range"},
 	{TRIGGER("{\"type\":\"broadcast\",\"segment\":\"s\",\"cron\":\"0 18-9 * * *\"}"), "trigger.cron",
-	 "The hour field \"18-9\""},
+	 "Cron hour field \"18-9\": the range 18-9 goes backwards"},
 	{TRIGGER("{\"type\":\"broadcast\",\"segment\":\"s\",\"cron\":\"0 10 0 * *\"}"), "trigger.cron",
-	 "The day-of-month field \"0\""},
+	 "Cron day-of-month field \"0\""},
 	{TRIGGER("{\"type\":\"broadcast\",\"segment\":\"s\",\"cron\":\"0 10 * 13 *\"}"), "trigger.cron",
-	 "The month field \"13\""},
+	 "Cron month field \"13\""},
 	{TRIGGER("{\"type\":\"broadcast\",\"segment\":\"s\",\"cron\":\"0 10 * * 8\"}"), "trigger.cron",
-	 "The day-of-week field \"8\""},
+	 "Cron day-of-week field \"8\""},
 	{TRIGGER("{\"type\":\"broadcast\",\"segment\":\"s\",\"cron\":\"0 10 * * mon,\"}"), "trigger.cron",
 	 "day-of-week"},
 	{TRIGGER("{\"type\":\"broadcast\",\"segment\":\"s\",\"cron\":\"*/0 * * * *\"}"), "trigger.cron",
-	 "The minute field"},
+	 "Cron minute field \"*/0\""},
 	{TRIGGER("{\"type\":\"broadcast\",\"segment\":\"s\",\"cron\":\"0 10 * * funday\"}"), "trigger.cron",
 	 "day-of-week"},
 	{TRIGGER("{\"type\":\"broadcast\",\"segment\":\"s\",\"cron\":5}"), "trigger.cron", "must be a text"},
+	{TRIGGER("{\"type\":\"broadcast\",\"segment\":\"s\",\"cron\":\"0 0 30 2 *\"}"), "trigger.cron",
+	 "never matches"},
 	/* rules */
 	{TOP("\"entry\":{\"reentry\":\"sometimes\"}"), "entry.reentry", "\"never\", \"always\" or {\"after\""},
 	{TOP("\"entry\":{\"reentry\":{\"after\":{\"days\":0}}}"), "entry.reentry.after", "zero"},
@@ -1182,6 +1185,13 @@ Test(journey_graph, counts_and_escaping)
 	cr_assert(strstr(s, "\t\"u\" [label=\"u\\nupdate: +<b>&#x|`, score lead -5\\nentered 120 · waiting 14 · "
 			    "exited 3\"];\n"),
 		  "%s", s);
+	free(s);
+	/* a webhook shows its host only: hook URLs carry secrets */
+	s = graph(NODES("{\"id\":\"wh\",\"type\":\"webhook\",\"url\":\"https://user:pw@hooks.example.com:8443/T0/"
+			"secret?token=x\"}"),
+		  JNY_GRAPH_DOT, NULL);
+	cr_assert(strstr(s, "\t\"wh\" [label=\"wh\\nwebhook hooks.example.com:8443\"];\n"), "%s", s);
+	cr_assert_null(strstr(s, "secret"));
 	free(s);
 	/* a long condition is cut on the edge */
 	s = graph(NODES("{\"id\":\"b\",\"type\":\"branch\",\"branches\":[{\"when\":{\"any\":[{\"tag\":\"aaaaaaaaaa\"},"
