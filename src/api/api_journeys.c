@@ -427,6 +427,22 @@ out:
 	json_decref(req);
 }
 
+void api_journey_migrate(struct http_request *r, void *app)
+{
+	struct app *a = app;
+	const char *id = path_id(r);
+	if (!id)
+		return;
+	struct cairn_err err = CAIRN_ERR_INIT;
+	int64_t moved, exited;
+	read_barrier(a);
+	if (jny_migrate(a->st, http_workspace(r), id, clock_now_ms(), &moved, &exited, &err) < 0) {
+		http_error(r, &err);
+		return;
+	}
+	http_json(r, 200, json_pack("{s:s,s:I,s:I}", "id", id, "moved", (json_int_t)moved, "exited", (json_int_t)exited));
+}
+
 /* ---- versions, graph, stats ----------------------------------------------------------- */
 
 void api_journey_versions(struct http_request *r, void *app)

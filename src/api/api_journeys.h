@@ -9,6 +9,7 @@
  *   POST   /api/v1/journeys/{id}/validate      {"definition"?} → {"ok","problems"}
  *   POST   /api/v1/journeys/{id}/publish       → {"version","diff"} | 422 problems
  *   POST   /api/v1/journeys/{id}/pause|resume|restore
+ *   POST   /api/v1/journeys/{id}/migrate       users on older versions → the live one
  *   GET    /api/v1/journeys/{id}/versions      and …/versions/{v}
  *   POST   /api/v1/journeys/{id}/simulate      {"user","events","version"?,"start"?,"definition"?}
  *   GET    /api/v1/journeys/{id}/graph         ?format=dot|mermaid&version= (text)
@@ -39,6 +40,7 @@ void api_journey_publish(struct http_request *r, void *app);
 void api_journey_pause(struct http_request *r, void *app);
 void api_journey_resume(struct http_request *r, void *app);
 void api_journey_restore(struct http_request *r, void *app);
+void api_journey_migrate(struct http_request *r, void *app);
 void api_journey_versions(struct http_request *r, void *app);
 void api_journey_version(struct http_request *r, void *app);
 void api_journey_simulate(struct http_request *r, void *app);

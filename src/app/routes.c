@@ -97,6 +97,8 @@ const struct http_route app_routes[] = {
 	JNY("POST", "/{id}/pause", api_journey_pause, 0, "hold every user at their step"),
 	JNY("POST", "/{id}/resume", api_journey_resume, 0, "continue where users were held"),
 	JNY("POST", "/{id}/restore", api_journey_restore, 0, "an archived journey back to draft"),
+	JNY("POST", "/{id}/migrate", api_journey_migrate, 0,
+	    "move users on older versions to the live one (same node id; others exit)"),
 	JNY("GET", "/{id}/versions", api_journey_versions, 0, "published versions, newest first"),
 	JNY("GET", "/{id}/versions/{n}", api_journey_version, 0, "one published version"),
 	JNY("POST", "/{id}/simulate", api_journey_simulate, API_JOURNEYS_MAX_BODY,

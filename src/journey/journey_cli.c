@@ -4,7 +4,7 @@
  *                                   and segments too, with a store)
  *   simulate FILE --user JSON --events FILE [--start T] [--data DIR]
  *                 [--format json|text]
- *   graph FILE [--format dot|mermaid]
+ *   graph FILE|--id ID [--data DIR] [--format dot|mermaid]   (--id: the live version)
  *   check [--data DIR]              re-simulate every saved test of every
  *                                   live journey; exit 1 if a path changed
  *
@@ -36,7 +36,7 @@ static void usage(FILE *f)
 	fprintf(f, "usage: cairn journey validate FILE [--data DIR]\n"
 		   "       cairn journey simulate FILE --user JSON|@FILE --events FILE [--start RFC3339]\n"
 		   "                              [--data DIR] [--format json|text]\n"
-		   "       cairn journey graph FILE [--format dot|mermaid]\n"
+		   "       cairn journey graph FILE|--id ID [--data DIR] [--format dot|mermaid]\n"
 		   "       cairn journey check [--data DIR]\n\n"
 		   "FILE: a journey definition (or {\"definition\":…}); '-' reads stdin.\n"
 		   "--events: NDJSON, one Tracking API message per line (\"event\", \"timestamp\", \"properties\").\n"
@@ -137,7 +137,7 @@ static json_t *read_events(const char *path, struct cairn_err *err)
 }
 
 struct opts {
-	const char *data, *user, *events, *start, *format;
+	const char *data, *user, *events, *start, *format, *id;
 	int have_data;
 };
 
@@ -148,6 +148,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 					      {"events", required_argument, NULL, 'e'},
 					      {"start", required_argument, NULL, 's'},
 					      {"format", required_argument, NULL, 'f'},
+					      {"id", required_argument, NULL, 'i'},
 					      {"help", no_argument, NULL, 'h'},
 					      {NULL, 0, NULL, 0}};
 	memset(o, 0, sizeof *o);
@@ -164,6 +165,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'e': o->events = optarg; break;
 		case 's': o->start = optarg; break;
 		case 'f': o->format = optarg; break;
+		case 'i': o->id = optarg; break;
 		case 'h': usage(stdout); return 1;
 		default: usage(stderr); return 2;
 		}
@@ -286,7 +288,16 @@ static int cmd_graph(const char *file, const struct opts *o)
 		fprintf(stderr, "cairn journey graph: --format is dot or mermaid\n");
 		return 2;
 	}
-	struct jny_def *d = read_def(file, &err);
+	struct jny_def *d = NULL;
+	if (o->id) { /* the live version of a stored journey */
+		int64_t ws;
+		struct store *st = open_store(o->data, &ws, &err);
+		d = st ? jny_load(st, ws, o->id, 0, &err) : NULL;
+		if (st)
+			store_close(st);
+	} else {
+		d = read_def(file, &err);
+	}
 	if (!d)
 		return fail("graph", &err);
 	struct buf out;
@@ -425,6 +436,8 @@ int cli_journey(int argc, char **argv)
 	const char *file = optind < argc - 1 ? argv[1 + optind] : NULL;
 	if (!strcmp(sub, "check"))
 		return file ? (usage(stderr), 2) : cmd_check(&o);
+	if (!strcmp(sub, "graph") && o.id && !file)
+		return cmd_graph(NULL, &o);
 	if (!file) {
 		usage(stderr);
 		return 2;

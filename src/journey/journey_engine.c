@@ -257,6 +257,12 @@ static int h_send(void *arg, const struct jny_node *n, const char *channel, cons
 		cairn_err_clear(err);
 		return h_step(h, n, reason, err) < 0 ? CAIRN_EIO : 1;
 	}
+	if (n->nfallback) { /* for delivery: the channels to try when this one fails */
+		json_t *fb = json_array();
+		for (size_t i = 0; i < n->nfallback; i++)
+			json_array_append_new(fb, json_string(n->fallback[i]));
+		json_object_set_new(rendered, "_fallback", fb);
+	}
 	rc = queue_message(h, n, channel, template_id, variant, advertising, rendered, err);
 	json_decref(rendered);
 	return rc;
@@ -1009,5 +1015,63 @@ int jny_set_status(struct store *st, int64_t ws, const char *id, const char *act
 	store_journey_release(&j);
 	if (rc == CAIRN_EINVAL)
 		rc = cairn_err_set(err, CAIRN_EINVAL, "unknown_action", "", "Unknown action '%s'.", action);
+	return rc;
+}
+
+/* ---- migration to the live version ------------------------------------------------------ */
+
+struct migration {
+	struct store *st;
+	const struct jny_def *live;
+	int64_t version, now, moved, exited;
+	struct cairn_err *err;
+};
+
+static int migrate_one(void *arg, int64_t instance_id, const char *node)
+{
+	struct migration *m = arg;
+	if (jny_node_index(m->live, node) >= 0) {
+		m->moved++;
+		return store_jny_set_version(m->st, instance_id, m->version, m->err);
+	}
+	struct store_jny_instance row;
+	if (store_jny_get(m->st, instance_id, &row, m->err) < 0)
+		return CAIRN_EIO;
+	snprintf(row.state, sizeof row.state, "exited");
+	snprintf(row.exit_reason, sizeof row.exit_reason, "migrated: node %s removed", node);
+	row.wait_event[0] = '\0';
+	row.exited_at = row.updated_at = m->now;
+	m->exited++;
+	if (store_jny_save(m->st, &row, m->err) < 0 || store_jny_timer_clear(m->st, instance_id, m->err) < 0)
+		return CAIRN_EIO;
+	return store_jny_stat_add(m->st, row.ws, row.journey_id, node, 0, 1, 0, m->err);
+}
+
+int jny_migrate(struct store *st, int64_t ws, const char *id, int64_t now, int64_t *moved, int64_t *exited,
+		struct cairn_err *err)
+{
+	*moved = *exited = 0;
+	struct store_journey j;
+	if (store_journey_get(st, ws, id, &j, err) < 0)
+		return err->code;
+	int64_t version = j.live_version;
+	store_journey_release(&j);
+	if (!version)
+		return cairn_err_set(err, CAIRN_ECONFLICT, "not_published", "",
+				     "Journey '%s' has no published version to migrate to.", id);
+	struct jny_def *live = jny_load(st, ws, id, version, err);
+	if (!live)
+		return err->code ? err->code : CAIRN_EIO;
+	struct migration m = {st, live, version, now, 0, 0, err};
+	int rc = store_begin(st, err);
+	if (rc == 0)
+		rc = store_jny_on_other_versions(st, ws, id, version, migrate_one, &m, err);
+	if (rc == 0)
+		rc = store_commit(st, err);
+	if (rc < 0)
+		store_rollback(st);
+	jny_free(live);
+	*moved = m.moved;
+	*exited = m.exited;
 	return rc;
 }

@@ -62,6 +62,11 @@ int jny_check_in(struct store *st, int64_t ws, const struct jny_def *d, struct j
  * the action applies to. */
 int jny_set_status(struct store *st, int64_t ws, const char *id, const char *action, int64_t now,
 		   struct cairn_err *err);
+/* Moves the users on older versions of id to its live version, at the
+ * node with the same id; users whose node the live version no longer has
+ * exit (reason "migrated: node removed"). *moved / *exited (OUT). */
+int jny_migrate(struct store *st, int64_t ws, const char *id, int64_t now, int64_t *moved, int64_t *exited,
+		struct cairn_err *err);
 /* The definition of a version (0 = the live one), parsed; NULL with err. */
 struct jny_def *jny_load(struct store *st, int64_t ws, const char *id, int64_t version, struct cairn_err *err);
 

@@ -485,6 +485,51 @@ int store_jny_exit_all(struct store *st, int64_t ws, const char *journey_id, con
 	return store_run_finalize(c, s, err, "ending a journey's instances");
 }
 
+int store_jny_on_other_versions(struct store *st, int64_t ws, const char *journey_id, int64_t version,
+				store_jny_inst_fn fn, void *arg, struct cairn_err *err)
+{
+	struct store_conn *c = store_conn(st);
+	sqlite3_stmt *s;
+	if (store_prepare_ws_id(c,
+				"SELECT instance_id, node FROM jny_instances WHERE workspace_id = ?1 AND journey_id = ?2"
+				" AND version <> ?3 AND state <> 'exited' ORDER BY instance_id",
+				ws, journey_id, &s, err, "reading journey instances") < 0)
+		return CAIRN_EIO;
+	sqlite3_bind_int64(s, 3, version);
+	struct row {
+		int64_t id;
+		char *node;
+	} *rows = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		xgrow((void **)&rows, &cap, n + 1, sizeof *rows);
+		rows[n].id = sqlite3_column_int64(s, 0);
+		rows[n++].node = store_col_dup(s, 1);
+	}
+	sqlite3_finalize(s);
+	int out = rc == SQLITE_DONE ? 0 : store_sqlerr(c, err, "reading journey instances");
+	for (size_t i = 0; i < n; i++) {
+		if (out == 0)
+			out = fn(arg, rows[i].id, rows[i].node ? rows[i].node : "");
+		free(rows[i].node);
+	}
+	free(rows);
+	return out;
+}
+
+int store_jny_set_version(struct store *st, int64_t instance_id, int64_t version, struct cairn_err *err)
+{
+	struct store_conn *c = store_conn(st);
+	sqlite3_stmt *s;
+	if (store_prepare(c, "UPDATE jny_instances SET version = ?2 WHERE instance_id = ?1", &s, err,
+			  "migrating a journey instance") < 0)
+		return CAIRN_EIO;
+	sqlite3_bind_int64(s, 1, instance_id);
+	sqlite3_bind_int64(s, 2, version);
+	return store_run_finalize(c, s, err, "migrating a journey instance");
+}
+
 /* ---- timers ---------------------------------------------------------------------- */
 
 static const char SQL_TIMER_SET[] = "INSERT INTO jny_timers (instance_id, workspace_id, due_at, kind) VALUES (?1, ?2, ?3, ?4)"

@@ -115,6 +115,13 @@ int store_jny_save(struct store *st, const struct store_jny_instance *in, struct
  * and drops their timers. */
 int store_jny_exit_all(struct store *st, int64_t ws, const char *journey_id, const char *reason, int64_t now,
 		       struct cairn_err *err);
+/* Instances of a journey still running on another version than `version`:
+ * fn(instance_id, node) for each (ids read first; fn may write). */
+typedef int (*store_jny_inst_fn)(void *arg, int64_t instance_id, const char *node);
+int store_jny_on_other_versions(struct store *st, int64_t ws, const char *journey_id, int64_t version,
+				store_jny_inst_fn fn, void *arg, struct cairn_err *err);
+/* Moves an instance to another version (same node id). */
+int store_jny_set_version(struct store *st, int64_t instance_id, int64_t version, struct cairn_err *err);
 /* 1 when the profile is in the journey now, 0 when not; *last_entered (OUT,
  * may be NULL) the last entry time or 0. <0 on failure. */
 int store_jny_entry(struct store *st, int64_t ws, const char *journey_id, int64_t profile_id, int64_t *last_entered,
