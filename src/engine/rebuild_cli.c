@@ -20,6 +20,7 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "engine/engine.h"
+#include "journey/journey_engine.h"
 
 /* Fields that record when cairn wrote something, not what the log says. */
 static const char *const volatile_fields[] = {"updated_at"};
@@ -184,6 +185,7 @@ int cli_rebuild(int argc, char **argv)
 	if (!live || !dir || store_snapshot_into(live, dir, &err) < 0)
 		goto fail;
 	scratch = store_open(dir, &err);
+	jny_enable(0); /* journeys record what was done; they do not run again in a replay */
 	if (!scratch || store_reset_derived(scratch, &err) < 0 || engine_catch_up(scratch, &err) < 0 ||
 	    engine_tick(scratch, &err) < 0 || engine_catch_up(scratch, &err) < 0)
 		goto fail;

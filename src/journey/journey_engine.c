@@ -63,6 +63,13 @@ void jny_invalidate(void)
 	atomic_fetch_add(&generation, 1);
 }
 
+static atomic_int enabled = 1;
+
+void jny_enable(int on)
+{
+	atomic_store(&enabled, on);
+}
+
 static void cache_clear_running(void)
 {
 	for (size_t i = 0; i < cache.nrun; i++) {
@@ -624,7 +631,8 @@ void jny_before_event(struct store *st, const struct store_event *ev)
 	before.traits = NULL;
 	before.event_id = 0;
 	struct cairn_err err = CAIRN_ERR_INIT;
-	if (!ev->type || strcmp(ev->type, "identify") || cache_load(st, &err) < 0 || !watches_traits(ev->workspace_id))
+	if (!atomic_load(&enabled) || !ev->type || strcmp(ev->type, "identify") || cache_load(st, &err) < 0 ||
+	    !watches_traits(ev->workspace_id))
 		return;
 	int64_t pid = 0;
 	if (!(ev->user_id && store_identity_find(st, ev->workspace_id, STORE_ID_USER, ev->user_id, &pid) == 0) &&
@@ -796,6 +804,8 @@ static int ws_has_journeys(int64_t ws)
 
 int jny_apply_event(struct store *st, const struct store_event *ev, int64_t profile_id, struct cairn_err *err)
 {
+	if (!atomic_load(&enabled))
+		return 0;
 	if (cache_load(st, err) < 0)
 		return CAIRN_EIO;
 	int enroll = ev->type && !strcmp(ev->type, "enroll");
@@ -841,6 +851,8 @@ int jny_tick(struct store *st, int64_t now, int64_t *fired, struct cairn_err *er
 {
 	if (fired)
 		*fired = 0;
+	if (!atomic_load(&enabled))
+		return 0;
 	struct store_jny_timer *t = xmalloc(JNY_TICK_BATCH * sizeof *t);
 	struct store_jny_schedule *sched = xmalloc(JNY_TICK_BATCH * sizeof *sched);
 	int rc = 0;

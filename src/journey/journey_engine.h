@@ -42,6 +42,10 @@ void jny_before_event(struct store *st, const struct store_event *ev);
 /* Fires every timer due at now (several transactions; each is followed by
  * engine_forward). *fired (OUT, may be NULL) counts them. */
 int jny_tick(struct store *st, int64_t now, int64_t *fired, struct cairn_err *err);
+/* Turns the journey stages off (0) or on (1, the default): `cairn rebuild
+ * --check` replays the log without running journeys again — what they did
+ * is in the log as the events they emitted. */
+void jny_enable(int on);
 /* Journeys were published, paused, resumed or archived: the engine reloads
  * its cache before its next step. */
 void jny_invalidate(void);
