@@ -963,6 +963,7 @@ void api_settings_put(struct http_request *r, void *app)
 	char *text = json_dumps(val, JSON_COMPACT | JSON_ENCODE_ANY);
 	int rc = store_setting_put(a->st, http_workspace(r), key, text, clock_now_ms(), &err);
 	free(text);
+	jny_invalidate(); /* the engine reads settings once per generation */
 	json_decref(req);
 	if (rc < 0) {
 		json_decref(val);

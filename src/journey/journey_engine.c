@@ -12,6 +12,7 @@
  * emitted Journey Entered / Exited / Goal Reached events. */
 #include "journey/journey_engine.h"
 
+#include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -49,13 +50,23 @@ struct old_version {
 	struct jny_def *def;
 };
 
+/* A workspace's journey settings: its time zone and frequency caps. */
+struct ws_settings {
+	int64_t ws;
+	char tz[64];
+	json_t *caps; /* "frequency_caps" as stored, or NULL */
+};
+
 static struct {
 	int64_t generation;
 	struct running *run;
 	size_t nrun;
 	struct old_version *old;
 	size_t nold;
-} cache = {-1, NULL, 0, NULL, 0};
+	struct ws_settings *set;
+	size_t nset;
+} cache = {-1, NULL, 0, NULL, 0, NULL, 0};
+static pthread_mutex_t set_lock = PTHREAD_MUTEX_INITIALIZER; /* cache.set (see ws_settings) */
 static _Atomic int64_t generation;
 
 void jny_invalidate(void)
@@ -72,6 +83,13 @@ void jny_enable(int on)
 
 static void cache_clear_running(void)
 {
+	pthread_mutex_lock(&set_lock);
+	for (size_t i = 0; i < cache.nset; i++)
+		json_decref(cache.set[i].caps);
+	free(cache.set);
+	cache.set = NULL;
+	cache.nset = 0;
+	pthread_mutex_unlock(&set_lock);
 	for (size_t i = 0; i < cache.nrun; i++) {
 		free(cache.run[i].id);
 		jny_free(cache.run[i].def);
@@ -372,14 +390,15 @@ static int h_goal(void *arg, const struct jny_node *n, struct cairn_err *err)
 			   key, h->now, err);
 }
 
+static void ws_settings(struct store *st, int64_t ws, char *tz, size_t cap, json_t **caps);
+
 /* Frequency caps: the workspace setting "frequency_caps",
  * {"email":{"max":2,"per":{"days":7},"when_capped":"wait"|"skip"}, …}. */
 static int h_capped(void *arg, const char *channel, int64_t *until, int *skip, struct cairn_err *err)
 {
 	struct ehost *h = arg;
-	char *text = store_setting_get(h->st, h->ws, "frequency_caps");
-	json_t *caps = text ? jsonx_loadb(text, strlen(text), 0, NULL) : NULL;
-	free(text);
+	json_t *caps;
+	ws_settings(h->st, h->ws, NULL, 0, &caps);
 	json_t *cap = json_object_get(caps, channel);
 	int64_t max = json_integer_value(json_object_get(cap, "max"));
 	int64_t per = json_integer_value(json_object_get(cap, "per_ms"));
@@ -410,6 +429,41 @@ static int h_exited(void *arg, const char *reason, struct cairn_err *err)
 			   key, h->now, err);
 }
 
+/* The workspace's settings, read once per cache generation (the settings
+ * API invalidates). The API thread reaches this too (publish schedules
+ * entries), so the list has its own lock and callers get copies: the
+ * zone into tz, and the caps as a new reference (caps may be NULL). */
+static void ws_settings(struct store *st, int64_t ws, char *tz, size_t cap, json_t **caps)
+{
+	pthread_mutex_lock(&set_lock);
+	struct ws_settings *found = NULL;
+	for (size_t i = 0; i < cache.nset && !found; i++)
+		if (cache.set[i].ws == ws)
+			found = &cache.set[i];
+	if (!found) {
+		struct ws_settings x;
+		memset(&x, 0, sizeof x);
+		x.ws = ws;
+		char *text = store_setting_get(st, ws, "timezone");
+		json_t *v = text ? jsonx_loadb(text, strlen(text), JSON_DECODE_ANY, NULL) : NULL;
+		snprintf(x.tz, sizeof x.tz, "%s",
+			 json_is_string(v) && tz_valid(json_string_value(v)) ? json_string_value(v) : DEFAULT_TZ);
+		json_decref(v);
+		free(text);
+		text = store_setting_get(st, ws, "frequency_caps");
+		x.caps = text ? jsonx_loadb(text, strlen(text), 0, NULL) : NULL;
+		free(text);
+		cache.set = xrealloc(cache.set, (cache.nset + 1) * sizeof *cache.set);
+		cache.set[cache.nset] = x;
+		found = &cache.set[cache.nset++];
+	}
+	if (tz)
+		snprintf(tz, cap, "%s", found->tz);
+	if (caps)
+		*caps = json_incref(found->caps);
+	pthread_mutex_unlock(&set_lock);
+}
+
 /* A user's zone: trait `timezone`, else the journey's, else the
  * workspace's setting, else DEFAULT_TZ. */
 static void user_zone(struct store *st, int64_t ws, const struct jny_def *d, const json_t *traits, char *out,
@@ -418,16 +472,10 @@ static void user_zone(struct store *st, int64_t ws, const struct jny_def *d, con
 	const char *tz = jsonx_str(traits, "timezone");
 	if (!tz || !tz_valid(tz))
 		tz = d ? d->timezone : NULL;
-	if (tz) {
+	if (tz)
 		snprintf(out, cap, "%s", tz);
-		return;
-	}
-	char *text = store_setting_get(st, ws, "timezone");
-	json_t *v = text ? jsonx_loadb(text, strlen(text), JSON_DECODE_ANY, NULL) : NULL;
-	tz = json_is_string(v) && tz_valid(json_string_value(v)) ? json_string_value(v) : DEFAULT_TZ;
-	snprintf(out, cap, "%s", tz);
-	json_decref(v);
-	free(text);
+	else
+		ws_settings(st, ws, out, cap, NULL);
 }
 
 static int host_open(struct ehost *h, struct store *st, struct store_jny_instance *row, const struct jny_def *d,
@@ -802,6 +850,34 @@ static int ws_has_journeys(int64_t ws)
 	return 0;
 }
 
+/* Could an event of this name start a live journey of ws? */
+static int may_start(int64_t ws, const char *name)
+{
+	for (size_t i = 0; name && i < cache.nrun; i++) {
+		const struct running *r = &cache.run[i];
+		if (r->ws != ws || !r->live)
+			continue;
+		enum jny_trigger_type t = r->def->trigger.type;
+		if ((t == JT_EVENT && r->def->trigger.match.event && !strcmp(r->def->trigger.match.event, name)) ||
+		    (t == JT_SEGMENT_ENTERED && !strcmp(name, "Segment Entered")) ||
+		    (t == JT_SEGMENT_EXITED && !strcmp(name, "Segment Exited")))
+			return 1;
+	}
+	return 0;
+}
+
+/* Does an event of this name matter to an instance: its exit_on, its goal
+ * (not yet converted), or the wait_event it is at? */
+static int listens(const struct jny_def *d, const struct store_jny_instance *row, const char *name)
+{
+	for (size_t i = 0; i < d->nexit_on; i++)
+		if (d->exit_on[i].event && !strcmp(d->exit_on[i].event, name))
+			return 1;
+	if (d->has_goal && !row->converted_at && d->goal.event && !strcmp(d->goal.event, name))
+		return 1;
+	return row->wait_event[0] && !strcmp(row->wait_event, name);
+}
+
 int jny_apply_event(struct store *st, const struct store_event *ev, int64_t profile_id, struct cairn_err *err)
 {
 	if (!atomic_load(&enabled))
@@ -819,23 +895,34 @@ int jny_apply_event(struct store *st, const struct store_event *ev, int64_t prof
 		json_decref(m);
 		return rc;
 	}
+	/* names first: most events concern no journey, and then neither the
+	 * body is parsed nor a user's instance loaded */
 	struct store_jny_instance *rows;
 	size_t n;
 	if (store_jny_active(st, ev->workspace_id, profile_id, &rows, &n, err) < 0)
 		return CAIRN_EIO;
-	json_t *msg = jsonx_loadb(ev->body, ev->body_len, 0, NULL);
-	const json_t *props = json_object_get(msg, "properties");
-	int rc = 0;
+	const struct jny_def **defs = xcalloc(n ? n : 1, sizeof *defs);
+	int rc = 0, any = enroll || may_start(ev->workspace_id, ev->name);
 	for (size_t i = 0; rc == 0 && track && i < n; i++) {
 		struct running *r = running_of(rows[i].ws, rows[i].journey_id);
 		if (!r || !r->live)
 			continue; /* paused (invariant 3) or archived */
-		const struct jny_def *d = def_of(st, rows[i].ws, rows[i].journey_id, rows[i].version, err);
-		rc = d ? advance(st, d, &rows[i], JNY_EVENT, ev->name, msg, err) : CAIRN_EIO;
+		defs[i] = def_of(st, rows[i].ws, rows[i].journey_id, rows[i].version, err);
+		if (!defs[i])
+			rc = CAIRN_EIO;
+		else if (!listens(defs[i], &rows[i], ev->name))
+			defs[i] = NULL;
+		any |= defs[i] != NULL;
 	}
+	json_t *msg = rc == 0 && any ? jsonx_loadb(ev->body, ev->body_len, 0, NULL) : NULL;
+	for (size_t i = 0; rc == 0 && msg && i < n; i++)
+		if (defs[i])
+			rc = advance(st, defs[i], &rows[i], JNY_EVENT, ev->name, msg, err);
 	free(rows);
+	free(defs);
+	const json_t *props = json_object_get(msg, "properties");
 	const char *target = enroll ? jsonx_str(props, "journey_id") : NULL;
-	for (size_t i = 0; rc == 0 && i < cache.nrun; i++) {
+	for (size_t i = 0; rc == 0 && msg && i < cache.nrun; i++) {
 		struct running *r = &cache.run[i];
 		if (r->ws != ev->workspace_id || !r->live)
 			continue;
