@@ -556,6 +556,7 @@ static int save(struct store *st, const struct jny_def *d, const struct jny_inst
 		row->exited_at = row->exited_at ? row->exited_at : now;
 		snprintf(row->exit_reason, sizeof row->exit_reason, "%s", in->exit_reason);
 	}
+	row->goal_until = in->state == JNY_EXITED ? jny_goal_until(d, in) : 0;
 	if (store_jny_save(st, row, err) < 0)
 		return CAIRN_EIO;
 	if (in->state == JNY_WAITING && in->due_at)
@@ -870,6 +871,8 @@ static int may_start(int64_t ws, const char *name)
  * (not yet converted), or the wait_event it is at? */
 static int listens(const struct jny_def *d, const struct store_jny_instance *row, const char *name)
 {
+	if (!strcmp(row->state, "exited")) /* only its goal, within the window */
+		return d->has_goal && !row->converted_at && d->goal.event && !strcmp(d->goal.event, name);
 	for (size_t i = 0; i < d->nexit_on; i++)
 		if (d->exit_on[i].event && !strcmp(d->exit_on[i].event, name))
 			return 1;
@@ -899,7 +902,7 @@ int jny_apply_event(struct store *st, const struct store_event *ev, int64_t prof
 	 * body is parsed nor a user's instance loaded */
 	struct store_jny_instance *rows;
 	size_t n;
-	if (store_jny_active(st, ev->workspace_id, profile_id, &rows, &n, err) < 0)
+	if (store_jny_active(st, ev->workspace_id, profile_id, clock_now_ms(), &rows, &n, err) < 0)
 		return CAIRN_EIO;
 	const struct jny_def **defs = xcalloc(n ? n : 1, sizeof *defs);
 	int rc = 0, any = enroll || may_start(ev->workspace_id, ev->name);

@@ -123,6 +123,12 @@ static int step(const struct jny_host *h, const struct jny_node *n, const char *
 	return h->step ? h->step(h->arg, n, reason, err) : 0;
 }
 
+/* A failed callback's code, as the header promises (never a bare -1). */
+static int failed(int rc, const struct cairn_err *err)
+{
+	return err->code < 0 ? err->code : rc < 0 ? rc : CAIRN_EIO;
+}
+
 /* Picks a weighted entry by a bucket in [0, 10000). */
 static size_t pick_weighted(const int *weights, size_t n, unsigned bucket)
 {
@@ -152,23 +158,26 @@ static int hold_send(const struct jny_def *d, const struct jny_node *n, struct j
 				 "held by quiet hours (%02d:%02d–%02d:%02d local, advertising message) until %s",
 				 d->quiet_start / 60, d->quiet_start % 60, d->quiet_end / 60, d->quiet_end % 60, when);
 			set_timer(in, release, "quiet");
-			return step(h, n, reason, err) < 0 ? -1 : 1;
+			int r = step(h, n, reason, err);
+			return r < 0 ? failed(r, err) : 1;
 		}
 	}
-	if (h->capped) {
+	if (h->capped && advertising) { /* caps limit marketing; receipts always go */
 		int64_t until = 0;
 		int rc = h->capped(h->arg, n->channel, &until, skip, err);
 		if (rc < 0)
-			return -1;
+			return failed(rc, err);
 		if (rc > 0 && *skip) {
 			snprintf(reason, sizeof reason, "skipped: the %s frequency cap is reached", n->channel);
-			return step(h, n, reason, err) < 0 ? -1 : 0;
+			int r = step(h, n, reason, err);
+			return r < 0 ? failed(r, err) : 0;
 		}
 		if (rc > 0) {
 			fmt_time(h->tz, until, when, sizeof when);
 			snprintf(reason, sizeof reason, "held by the %s frequency cap until %s", n->channel, when);
 			set_timer(in, until, "cap");
-			return step(h, n, reason, err) < 0 ? -1 : 1;
+			int r = step(h, n, reason, err);
+			return r < 0 ? failed(r, err) : 1;
 		}
 	}
 	return 0;
@@ -181,7 +190,7 @@ static int do_send(const struct jny_def *d, const struct jny_node *n, struct jny
 	int skip;
 	int held = hold_send(d, n, in, h, advertising, &skip, err);
 	if (held != 0 || skip)
-		return held < 0 ? -1 : held;
+		return held < 0 ? failed(held, err) : held;
 	const char *tid = n->template_id, *vname = NULL;
 	const json_t *inl = n->inline_template;
 	char reason[REASON_MAX];
@@ -198,10 +207,11 @@ static int do_send(const struct jny_def *d, const struct jny_node *n, struct jny
 	}
 	int sent = h->send ? h->send(h->arg, n, n->channel, tid, inl, vname, advertising, err) : 0;
 	if (sent != 0)
-		return sent < 0 ? -1 : 0;
+		return sent < 0 ? failed(sent, err) : 0;
 	snprintf(reason, sizeof reason, "sent %s %s%s%s%s%s", n->channel, tid ? "template '" : "inline message",
 		 tid ? tid : "", tid ? "'" : "", vname ? ", variant " : "", vname ? vname : "");
-	return step(h, n, reason, err) < 0 ? -1 : 0;
+	int r = step(h, n, reason, err);
+	return r < 0 ? failed(r, err) : 0;
 }
 
 static int do_wait(const struct jny_node *n, struct jny_inst *in, const struct jny_host *h, struct cairn_err *err)
@@ -317,11 +327,22 @@ static int run_from(const struct jny_def *d, struct jny_inst *in, const struct j
 			if (rc == 0)
 				rc = step(h, n, n->type == JN_WEBHOOK ? "webhook queued" : "slack message queued", err);
 			break;
-		case JN_GOAL:
-			rc = h->goal ? h->goal(h->arg, n, err) : 0;
+		case JN_GOAL: {
+			/* a conversion, once, within the journey goal's window (if any) */
+			int counts = !in->converted_at && (!d->has_goal || !d->goal_within_ms ||
+							   h->now - in->entered_at <= d->goal_within_ms);
+			if (counts) {
+				in->converted_at = h->now;
+				rc = h->goal ? h->goal(h->arg, n, err) : 0;
+			}
 			if (rc == 0)
-				rc = step(h, n, "goal node reached", err);
+				rc = step(h, n,
+					  counts		 ? "goal node reached: converted"
+					  : in->converted_at ? "goal node reached (already converted)"
+							     : "goal node reached after the goal window: not counted",
+					  err);
 			break;
+		}
 		case JN_EXIT:
 			rc = step(h, n, "exit", err);
 			return rc < 0 ? rc : leave(in, h, "exit node", err);
@@ -350,8 +371,9 @@ int jny_run(const struct jny_def *d, struct jny_inst *in, const struct jny_host 
 		char dur[64], reason[REASON_MAX];
 		fmt_duration(n->timeout_ms, dur, sizeof dur);
 		snprintf(reason, sizeof reason, "no %s within %s: timeout", n->wait.event, dur);
-		if (step(h, n, reason, err) < 0)
-			return -1;
+		int r = step(h, n, reason, err);
+		if (r < 0)
+			return failed(r, err);
 		return run_from(d, in, h, n->timeout_next, err);
 	}
 	if (!strcmp(in->timer_kind, "quiet") || !strcmp(in->timer_kind, "cap"))
@@ -359,10 +381,25 @@ int jny_run(const struct jny_def *d, struct jny_inst *in, const struct jny_host 
 	return run_from(d, in, h, n->next, err);
 }
 
+/* 1 when the journey goal's window (from entry) is still open at now. */
+static int goal_open(const struct jny_def *d, const struct jny_inst *in, int64_t now)
+{
+	return d->has_goal && !in->converted_at && (!d->goal_within_ms || now - in->entered_at <= d->goal_within_ms);
+}
+
 int jny_on_event(const struct jny_def *d, struct jny_inst *in, const struct jny_host *h, const char *event,
 		 const json_t *properties, int *changed, struct cairn_err *err)
 {
 	*changed = 0;
+	/* the goal first: an event that is both the goal and an exit converts,
+	 * then ends; a user who already left converts within the window too */
+	if (goal_open(d, in, h->now) && jny_event_matches(&d->goal, event, properties)) {
+		in->converted_at = h->now;
+		*changed = 1;
+		int r = h->goal ? h->goal(h->arg, NULL, err) : 0;
+		if (r < 0)
+			return failed(r, err);
+	}
 	if (in->state == JNY_EXITED)
 		return 0;
 	for (size_t i = 0; i < d->nexit_on; i++) {
@@ -373,23 +410,24 @@ int jny_on_event(const struct jny_def *d, struct jny_inst *in, const struct jny_
 			return leave(in, h, reason, err);
 		}
 	}
-	if (d->has_goal && !in->converted_at && jny_event_matches(&d->goal, event, properties) &&
-	    (!d->goal_within_ms || h->now - in->entered_at <= d->goal_within_ms)) {
-		in->converted_at = h->now;
-		*changed = 1;
-		if (h->goal && h->goal(h->arg, NULL, err) < 0)
-			return -1;
-	}
 	if (in->waiting_event && in->node >= 0 && (size_t)in->node < d->nnodes) {
 		const struct jny_node *n = &d->nodes[in->node];
 		if (n->type == JN_WAIT_EVENT && jny_event_matches(&n->wait, event, properties)) {
 			char reason[300];
 			snprintf(reason, sizeof reason, "%s happened", event);
 			*changed = 1;
-			if (step(h, n, reason, err) < 0)
-				return -1;
+			int r = step(h, n, reason, err);
+			if (r < 0)
+				return failed(r, err);
 			return jny_run(d, in, h, JNY_EVENT, err);
 		}
 	}
 	return 0;
+}
+
+int64_t jny_goal_until(const struct jny_def *d, const struct jny_inst *in)
+{
+	if (!d->has_goal || in->converted_at || !d->goal_within_ms)
+		return 0;
+	return in->entered_at + d->goal_within_ms;
 }

@@ -69,7 +69,8 @@ struct jny_host {
 	int (*notify)(void *arg, const struct jny_node *n, struct cairn_err *err); /* webhook, slack */
 	/* The journey goal (n = NULL) or a goal node reached. */
 	int (*goal)(void *arg, const struct jny_node *n, struct cairn_err *err);
-	/* Frequency cap of channel at now: 0 = free; 1 = capped, with *until
+	/* Frequency cap of channel at now (asked for advertising sends only:
+	 * receipts are never capped): 0 = free; 1 = capped, with *until
 	 * (when a slot frees) and *skip (the workspace says skip, not wait).
 	 * NULL = no caps. */
 	int (*capped)(void *arg, const char *channel, int64_t *until, int *skip, struct cairn_err *err);
@@ -85,12 +86,16 @@ enum jny_cause { JNY_ENTER, JNY_TIMER, JNY_EVENT };
 int jny_run(const struct jny_def *d, struct jny_inst *in, const struct jny_host *h, enum jny_cause cause,
 	    struct cairn_err *err);
 
-/* An event for a user in the journey: exit_on ends it, the goal converts
- * it (once, within its window), and a matching wait_event moves it on.
+/* An event for a user in the journey: the goal converts it (once, within
+ * its window from entry — also after the user left), exit_on ends it, and
+ * a matching wait_event moves it on.
  * *changed (OUT) is 1 when in changed. 0 or <0 as jny_run. */
 int jny_on_event(const struct jny_def *d, struct jny_inst *in, const struct jny_host *h, const char *event,
 		 const json_t *properties, int *changed, struct cairn_err *err);
 
+/* Until when an exited instance still listens for its goal: entered_at +
+ * the goal window, or 0 (no goal, no window, or already converted). */
+int64_t jny_goal_until(const struct jny_def *d, const struct jny_inst *in);
 /* Does the event start the journey? (event triggers; segment triggers
  * match Segment Entered / Exited of their segment.) */
 int jny_triggered_by(const struct jny_def *d, const char *event, const json_t *properties);

@@ -414,6 +414,18 @@ static int simulate(struct sim *s, int64_t start, int64_t horizon, struct jny_in
 		}
 		s->cur_event = NULL;
 	}
+	/* after leaving, the goal still counts within its window */
+	int64_t until = *entered ? jny_goal_until(s->d, in) : 0;
+	while (in->state == JNY_EXITED && until && s->seen < s->nev && s->evs[s->seen].ts <= until &&
+	       s->evs[s->seen].ts <= horizon) {
+		const struct sim_event *e = &s->evs[s->seen++];
+		s->now = e->ts > s->now ? e->ts : s->now;
+		host_at(s, &h);
+		int changed;
+		if (e->name && jny_on_event(s->d, in, &h, e->name, json_object_get(e->msg, "properties"), &changed, err) < 0)
+			return -1;
+		until = jny_goal_until(s->d, in);
+	}
 	return 0;
 }
 

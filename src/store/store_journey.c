@@ -14,7 +14,7 @@
 #define J_COLS "journey_id, name, status, draft, draft_rev, live_version, created_at, updated_at"
 #define I_COLS                                                                                                    \
 	"instance_id, workspace_id, journey_id, version, profile_id, node, state, wait_event, variant, entered_at," \
-	" updated_at, exited_at, exit_reason, converted_at, steps"
+	" updated_at, exited_at, exit_reason, converted_at, steps, goal_until"
 
 void store_journey_release(struct store_journey *j)
 {
@@ -321,13 +321,14 @@ static void read_instance(sqlite3_stmt *s, struct store_jny_instance *in)
 	copy_text(in->exit_reason, sizeof in->exit_reason, s, 12);
 	in->converted_at = sqlite3_column_int64(s, 13);
 	in->steps = sqlite3_column_int64(s, 14);
+	in->goal_until = sqlite3_column_int64(s, 15);
 }
 
 static const char SQL_ACTIVE[] = "SELECT " I_COLS " FROM jny_instances WHERE workspace_id = ?1 AND profile_id = ?2"
-				 " AND state <> 'exited' ORDER BY instance_id";
+				 " AND (state <> 'exited' OR goal_until >= ?3) ORDER BY instance_id";
 
-int store_jny_active(struct store *st, int64_t ws, int64_t profile_id, struct store_jny_instance **out, size_t *n,
-		     struct cairn_err *err)
+int store_jny_active(struct store *st, int64_t ws, int64_t profile_id, int64_t now,
+		     struct store_jny_instance **out, size_t *n, struct cairn_err *err)
 {
 	struct store_conn *c = store_conn(st);
 	*out = NULL;
@@ -337,6 +338,7 @@ int store_jny_active(struct store *st, int64_t ws, int64_t profile_id, struct st
 		return CAIRN_EIO;
 	sqlite3_bind_int64(s, 1, ws);
 	sqlite3_bind_int64(s, 2, profile_id);
+	sqlite3_bind_int64(s, 3, now);
 	size_t cap = 0;
 	int rc;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -376,15 +378,16 @@ int store_jny_get(struct store *st, int64_t instance_id, struct store_jny_instan
 
 static const char SQL_INSERT[] =
 	"INSERT INTO jny_instances (workspace_id, journey_id, version, profile_id, node, state, wait_event, variant,"
-	" entered_at, updated_at, exited_at, exit_reason, converted_at, steps)"
-	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
+	" entered_at, updated_at, exited_at, exit_reason, converted_at, steps, goal_until)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?16)";
 static const char SQL_ENTRY[] =
 	"INSERT INTO jny_entries (workspace_id, journey_id, profile_id, last_entered_at, entries)"
 	" VALUES (?1, ?2, ?3, ?4, 1) ON CONFLICT (workspace_id, journey_id, profile_id)"
 	" DO UPDATE SET last_entered_at = excluded.last_entered_at, entries = entries + 1";
 static const char SQL_SAVE[] =
 	"UPDATE jny_instances SET node = ?5, state = ?6, wait_event = ?7, variant = ?8, updated_at = ?10,"
-	" exited_at = ?11, exit_reason = ?12, converted_at = ?13, steps = ?14 WHERE instance_id = ?15";
+	" exited_at = ?11, exit_reason = ?12, converted_at = ?13, steps = ?14, goal_until = ?16"
+	" WHERE instance_id = ?15";
 
 /* Binds the instance's columns as ?1 … ?14 (SQL_INSERT's order). */
 static void bind_instance(sqlite3_stmt *s, const struct store_jny_instance *in)
@@ -403,6 +406,7 @@ static void bind_instance(sqlite3_stmt *s, const struct store_jny_instance *in)
 	store_bind_text(s, 12, in->exit_reason);
 	sqlite3_bind_int64(s, 13, in->converted_at);
 	sqlite3_bind_int64(s, 14, in->steps);
+	sqlite3_bind_int64(s, 16, in->goal_until);
 }
 
 int store_jny_insert(struct store *st, struct store_jny_instance *in, struct cairn_err *err)

@@ -102,11 +102,14 @@ struct store_jny_instance {
 	char variant[96];	/* "" when no split chose one */
 	char exit_reason[256];
 	int64_t entered_at, updated_at, exited_at, converted_at, steps;
+	int64_t goal_until; /* exited, goal not reached: listens for it until then */
 };
 
-/* The profile's instances that have not exited, oldest first (caller frees *out). */
-int store_jny_active(struct store *st, int64_t ws, int64_t profile_id, struct store_jny_instance **out, size_t *n,
-		     struct cairn_err *err);
+/* The profile's instances that have not exited, and those that exited but
+ * still listen for their goal at now (goal_until ≥ now), oldest first
+ * (caller frees *out). */
+int store_jny_active(struct store *st, int64_t ws, int64_t profile_id, int64_t now,
+		     struct store_jny_instance **out, size_t *n, struct cairn_err *err);
 int store_jny_get(struct store *st, int64_t instance_id, struct store_jny_instance *out, struct cairn_err *err);
 /* Inserts in (instance_id assigned) and records the entry for re-entry. */
 int store_jny_insert(struct store *st, struct store_jny_instance *in, struct cairn_err *err);

@@ -43,8 +43,8 @@ int store_outbox_add(struct store *st, const struct store_event *ev, int64_t pro
 	sqlite3_stmt *s;
 	if (store_prepare(c,
 			  "INSERT INTO engine_outbox (workspace_id, profile_id, message_id, user_id, anonymous_id, "
-			  "name, body, ts)"
-			  " VALUES (?,?,?,?,?,?,?,?)",
+			  "name, body, ts, type)"
+			  " VALUES (?,?,?,?,?,?,?,?,?)",
 			  &s, err, "using the engine outbox") < 0)
 		return CAIRN_EIO;
 	sqlite3_bind_int64(s, 1, ev->workspace_id);
@@ -55,6 +55,7 @@ int store_outbox_add(struct store *st, const struct store_event *ev, int64_t pro
 	store_bind_text(s, 6, ev->name);
 	sqlite3_bind_text(s, 7, ev->body, (int)ev->body_len, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 8, ev->ts);
+	store_bind_text(s, 9, ev->type ? ev->type : "track");
 	int rc = sqlite3_step(s);
 	sqlite3_finalize(s);
 	return rc == SQLITE_DONE ? 0 : store_sqlerr(c, err, "queueing an emitted event");
@@ -67,7 +68,7 @@ int store_outbox_scan(struct store *st, int limit, store_event_fn fn, void *arg,
 	*upto = 0;
 	if (store_prepare(
 		    c,
-		    "SELECT id, workspace_id, message_id, user_id, anonymous_id, name, body, ts FROM engine_outbox"
+		    "SELECT id, workspace_id, message_id, user_id, anonymous_id, name, body, ts, type FROM engine_outbox"
 		    " ORDER BY id LIMIT ?",
 		    &s, err, "using the engine outbox") < 0)
 		return CAIRN_EIO;
@@ -76,7 +77,7 @@ int store_outbox_scan(struct store *st, int limit, store_event_fn fn, void *arg,
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct store_event ev = {
 			.workspace_id = sqlite3_column_int64(s, 1),
-			.type = "track",
+			.type = (const char *)sqlite3_column_text(s, 8),
 			.message_id = (const char *)sqlite3_column_text(s, 2),
 			.user_id = (const char *)sqlite3_column_text(s, 3),
 			.anonymous_id = (const char *)sqlite3_column_text(s, 4),

@@ -375,6 +375,28 @@ const char *const store_state_migrations[] = {
 	"  kind TEXT NOT NULL,"
 	"  PRIMARY KEY (workspace_id, journey_id, profile_id));"
 	"CREATE INDEX jny_schedules_due ON jny_schedules (due_at);",
+
+	/* 12: an exited instance keeps listening for its journey's goal until
+	 * goal_until (entry + the goal's window) */
+	"ALTER TABLE jny_instances ADD COLUMN goal_until BIGINT NOT NULL DEFAULT 0;",
+
+	/* 13: the engine outbox carries any message type (journeys emit tags,
+	 * identify and lifecycle messages, which have no event name) */
+	"CREATE TABLE engine_outbox_v13 ("
+	"  id INTEGER PRIMARY KEY,"
+	"  workspace_id INTEGER NOT NULL,"
+	"  profile_id INTEGER NOT NULL,"
+	"  message_id TEXT NOT NULL,"
+	"  user_id TEXT,"
+	"  anonymous_id TEXT,"
+	"  type TEXT NOT NULL DEFAULT 'track',"
+	"  name TEXT,"
+	"  body TEXT NOT NULL,"
+	"  ts INTEGER NOT NULL);"
+	"INSERT INTO engine_outbox_v13 (id, workspace_id, profile_id, message_id, user_id, anonymous_id, name, body, ts)"
+	"  SELECT id, workspace_id, profile_id, message_id, user_id, anonymous_id, name, body, ts FROM engine_outbox;"
+	"DROP TABLE engine_outbox;"
+	"ALTER TABLE engine_outbox_v13 RENAME TO engine_outbox;",
 };
 const int store_state_migration_count = sizeof store_state_migrations / sizeof store_state_migrations[0];
 

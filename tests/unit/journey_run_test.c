@@ -875,7 +875,7 @@ Test(journey_run_nodes, every_action_node)
 	expect_step(0, "tag", "profile updated");
 	expect_step(1, "wh", "webhook queued");
 	expect_step(2, "sl", "slack message queued");
-	expect_step(3, "g", "goal node reached");
+	expect_step(3, "g", "goal node reached: converted");
 	expect_step(4, "end", "exit");
 	cr_assert_eq(R.nupdates, 1);
 	cr_expect_str_eq(R.updates[0], "tag");
