@@ -413,6 +413,16 @@ void api_journey_validate(struct http_request *r, void *app)
 		goto fail;
 	json_t *body = jny_problems_json(&probs);
 	json_t *list = json_object_get(json_object_get(body, "error"), "problems");
+	size_t i;
+	json_t *pr;
+	json_array_foreach (list, i, pr) { /* a definition sent: paths within this request, like parse errors */
+		if (!dj)
+			break;
+		const char *f = jsonx_str(pr, "field");
+		char buf[300];
+		snprintf(buf, sizeof buf, "definition%s%.280s", f && *f ? "." : "", f ? f : "");
+		json_object_set_new(pr, "field", json_string(buf));
+	}
 	json_t *out = json_pack("{s:b,s:O}", "ok", probs.n == 0, "problems", list ? list : json_array());
 	json_decref(body);
 	jny_problems_release(&probs);

@@ -201,9 +201,14 @@ static int h_step(void *arg, const struct jny_node *n, const char *reason, struc
 	if (store_jny_step_add(h->st, h->row, n->id, h->now, reason, err) < 0)
 		return CAIRN_EIO;
 	h->row->steps++;
-	int first = !h->last_node || strcmp(h->last_node, n->id);
 	h->last_node = n->id;
-	return first ? store_jny_stat_add(h->st, h->ws, h->row->journey_id, n->id, 1, 0, 0, err) : 0;
+	return 0;
+}
+
+static int h_entered(void *arg, const struct jny_node *n, struct cairn_err *err)
+{
+	struct ehost *h = arg;
+	return store_jny_stat_add(h->st, h->ws, h->row->journey_id, n->id, 1, 0, 0, err);
 }
 
 /* A key naming this step's occurrence, for message ids and emitted events. */
@@ -508,6 +513,7 @@ static int host_open(struct ehost *h, struct store *st, struct store_jny_instanc
 				 .user_key = h->user_key,
 				 .user = &h->sc.cond,
 				 .step = h_step,
+				 .entered = h_entered,
 				 .send = h_send,
 				 .update = h_update,
 				 .notify = h_notify,
@@ -525,6 +531,38 @@ static void host_close(struct ehost *h)
 	free(h->anon_id);
 }
 
+/* Ends an instance outside a run (archive, migration, a profile that is
+ * gone): the same record a run's exit leaves — a history step, the exit
+ * count at its node, the row and timer, and Journey Exited (when the
+ * profile still exists to carry it). */
+static int exit_outside(struct store *st, struct store_jny_instance *row, const char *reason, int64_t now,
+			struct cairn_err *err)
+{
+	if (store_jny_step_add(st, row, row->node, now, reason, err) < 0)
+		return CAIRN_EIO;
+	row->steps++;
+	snprintf(row->state, sizeof row->state, "exited");
+	snprintf(row->exit_reason, sizeof row->exit_reason, "%s", reason);
+	row->wait_event[0] = '\0';
+	row->exited_at = row->updated_at = now;
+	row->goal_until = 0;
+	if (store_jny_save(st, row, err) < 0 || store_jny_timer_clear(st, row->instance_id, err) < 0 ||
+	    store_jny_stat_add(st, row->ws, row->journey_id, row->node, 0, 1, 0, err) < 0)
+		return CAIRN_EIO;
+	char key[160];
+	snprintf(key, sizeof key, "jny:exit:%lld:%lld", (long long)row->instance_id, (long long)row->steps);
+	struct cairn_err e = CAIRN_ERR_INIT;
+	int rc = engine_emit(st, row->ws, row->profile_id, "Journey Exited",
+			     json_pack("{s:s,s:I,s:s,s:s}", "journey_id", row->journey_id, "journey_version",
+				       (json_int_t)row->version, "node_id", row->node, "reason", reason),
+			     key, now, &e);
+	if (rc < 0 && rc != CAIRN_ENOTFOUND) {
+		*err = e;
+		return rc;
+	}
+	return 0;
+}
+
 /* ---- instance rows <-> executor state ------------------------------------------- */
 
 static void to_inst(const struct jny_def *d, const struct store_jny_instance *row, struct jny_inst *in)
@@ -533,6 +571,8 @@ static void to_inst(const struct jny_def *d, const struct store_jny_instance *ro
 	in->node = jny_node_index(d, row->node);
 	in->state = !strcmp(row->state, "exited") ? JNY_EXITED : !strcmp(row->state, "waiting") ? JNY_WAITING : JNY_ACTIVE;
 	in->waiting_event = row->wait_event[0] != '\0';
+	in->due_at = row->timer_due;
+	snprintf(in->timer_kind, sizeof in->timer_kind, "%s", row->timer_kind);
 	snprintf(in->variant, sizeof in->variant, "%s", row->variant);
 	in->entered_at = row->entered_at;
 	in->converted_at = row->converted_at;
@@ -571,8 +611,10 @@ static int advance(struct store *st, const struct jny_def *d, struct store_jny_i
 	struct ehost h;
 	struct jny_host host;
 	int rc = host_open(&h, st, row, d, msg, &host, err);
-	if (rc == CAIRN_ENOTFOUND) /* the profile was merged away: its instance ends */
-		return 0;
+	if (rc == CAIRN_ENOTFOUND) { /* the profile is gone (merges move instances; this is a safety net) */
+		cairn_err_clear(err);
+		return exit_outside(st, row, "the user no longer exists", clock_now_ms(), err);
+	}
 	if (rc < 0)
 		return rc;
 	struct jny_inst in;
@@ -1073,6 +1115,23 @@ int jny_publish(struct store *st, int64_t ws, const char *id, int64_t now, int64
 	return rc;
 }
 
+struct archiving {
+	struct store *st;
+	int64_t now;
+	struct cairn_err *err;
+};
+
+static int archive_one(void *arg, int64_t instance_id, const char *node)
+{
+	(void)node;
+	struct archiving *a = arg;
+	struct store_jny_instance row;
+	if (store_jny_get(a->st, instance_id, &row, a->err) < 0)
+		return CAIRN_EIO;
+	return exit_outside(a->st, &row, "archived", a->now, a->err);
+}
+
+
 int jny_set_status(struct store *st, int64_t ws, const char *id, const char *action, int64_t now,
 		   struct cairn_err *err)
 {
@@ -1101,8 +1160,9 @@ int jny_set_status(struct store *st, int64_t ws, const char *id, const char *act
 		rc = store_begin(st, err);
 		if (rc == 0)
 			rc = store_journey_set_status(st, ws, id, moves[i].to, now, err);
-		if (rc == 0 && !strcmp(action, "archive"))
-			rc = store_jny_exit_all(st, ws, id, "archived", now, err);
+		struct archiving ar = {st, now, err};
+		if (rc == 0 && !strcmp(action, "archive")) /* every version: -1 is none */
+			rc = store_jny_on_other_versions(st, ws, id, -1, archive_one, &ar, err);
 		if (rc == 0 && !strcmp(action, "archive"))
 			rc = store_jny_schedule_drop(st, ws, id, err);
 		if (rc == 0) {
@@ -1139,15 +1199,12 @@ static int migrate_one(void *arg, int64_t instance_id, const char *node)
 	struct store_jny_instance row;
 	if (store_jny_get(m->st, instance_id, &row, m->err) < 0)
 		return CAIRN_EIO;
-	snprintf(row.state, sizeof row.state, "exited");
-	snprintf(row.exit_reason, sizeof row.exit_reason, "migrated: node %s removed", node);
-	row.wait_event[0] = '\0';
-	row.exited_at = row.updated_at = m->now;
+	char reason[200];
+	snprintf(reason, sizeof reason, "migrated: node %.96s removed", node);
 	m->exited++;
-	if (store_jny_save(m->st, &row, m->err) < 0 || store_jny_timer_clear(m->st, instance_id, m->err) < 0)
-		return CAIRN_EIO;
-	return store_jny_stat_add(m->st, row.ws, row.journey_id, node, 0, 1, 0, m->err);
+	return exit_outside(m->st, &row, reason, m->now, m->err);
 }
+
 
 int jny_migrate(struct store *st, int64_t ws, const char *id, int64_t now, int64_t *moved, int64_t *exited,
 		struct cairn_err *err)

@@ -167,6 +167,8 @@ static int hold_send(const struct jny_def *d, const struct jny_node *n, struct j
 		int rc = h->capped(h->arg, n->channel, &until, skip, err);
 		if (rc < 0)
 			return failed(rc, err);
+		if (rc == 0)
+			*skip = 0; /* the policy matters only when capped */
 		if (rc > 0 && *skip) {
 			snprintf(reason, sizeof reason, "skipped: the %s frequency cap is reached", n->channel);
 			int r = step(h, n, reason, err);
@@ -277,7 +279,9 @@ static int do_split(const struct jny_node *n, struct jny_inst *in, const struct 
 	return step(h, n, reason, err);
 }
 
-static int run_from(const struct jny_def *d, struct jny_inst *in, const struct jny_host *h, int node,
+/* Walks from node until a wait, a held send or an exit. resume: node is
+ * the one the user was already at (a held send released), not a new visit. */
+static int run_from(const struct jny_def *d, struct jny_inst *in, const struct jny_host *h, int node, int resume,
 		    struct cairn_err *err)
 {
 	in->state = JNY_ACTIVE;
@@ -294,6 +298,8 @@ static int run_from(const struct jny_def *d, struct jny_inst *in, const struct j
 		const struct jny_node *n = &d->nodes[node];
 		in->node = node;
 		int rc = 0, next = n->next, holdout = 0;
+		if (!(resume && guard == 0) && h->entered && (rc = h->entered(h->arg, n, err)) < 0)
+			return failed(rc, err);
 		switch (n->type) {
 		case JN_SEND:
 			rc = do_send(d, n, in, h, err);
@@ -360,13 +366,13 @@ int jny_run(const struct jny_def *d, struct jny_inst *in, const struct jny_host 
 		return 0;
 	if (cause == JNY_ENTER) {
 		in->entered_at = h->now;
-		return run_from(d, in, h, d->start, err);
+		return run_from(d, in, h, d->start, 0, err);
 	}
 	if (in->node < 0 || (size_t)in->node >= d->nnodes)
 		return leave(in, h, "node no longer exists", err);
 	const struct jny_node *n = &d->nodes[in->node];
 	if (cause == JNY_EVENT)
-		return run_from(d, in, h, n->next, err);
+		return run_from(d, in, h, n->next, 0, err);
 	if (!strcmp(in->timer_kind, "timeout") && n->type == JN_WAIT_EVENT) {
 		char dur[64], reason[REASON_MAX];
 		fmt_duration(n->timeout_ms, dur, sizeof dur);
@@ -374,11 +380,11 @@ int jny_run(const struct jny_def *d, struct jny_inst *in, const struct jny_host 
 		int r = step(h, n, reason, err);
 		if (r < 0)
 			return failed(r, err);
-		return run_from(d, in, h, n->timeout_next, err);
+		return run_from(d, in, h, n->timeout_next, 0, err);
 	}
 	if (!strcmp(in->timer_kind, "quiet") || !strcmp(in->timer_kind, "cap"))
-		return run_from(d, in, h, in->node, err); /* the held send, again */
-	return run_from(d, in, h, n->next, err);
+		return run_from(d, in, h, in->node, 1, err); /* the held send, again */
+	return run_from(d, in, h, n->next, 0, err);
 }
 
 /* 1 when the journey goal's window (from entry) is still open at now. */

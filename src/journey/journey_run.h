@@ -57,8 +57,13 @@ struct jny_host {
 	const char *journey_id;	      /* for hashing */
 	const char *user_key;	      /* stable per user, for hashing */
 	const struct cond_ctx *user;  /* branch conditions (now_ms = now) */
-	/* A node reached, with the reason (invariant 2). */
+	/* A node reached, with the reason (invariant 2). A held send released
+	 * and a wait_event's outcome are reported as further steps of the same
+	 * visit. */
 	int (*step)(void *arg, const struct jny_node *n, const char *reason, struct cairn_err *err);
+	/* Once per visit of a node, before its first step (per-node counts).
+	 * May be NULL. */
+	int (*entered)(void *arg, const struct jny_node *n, struct cairn_err *err);
 	/* A message decided: template_id or inline_tpl (one is NULL); variant
 	 * name or NULL. Returns 0 (queued), 1 when it was not sent and the
 	 * host recorded the step and why (e.g. the template cannot render),

@@ -12,9 +12,12 @@
 #include "store/store_journey.h"
 
 #define J_COLS "journey_id, name, status, draft, draft_rev, live_version, created_at, updated_at"
-#define I_COLS                                                                                                    \
-	"instance_id, workspace_id, journey_id, version, profile_id, node, state, wait_event, variant, entered_at," \
-	" updated_at, exited_at, exit_reason, converted_at, steps, goal_until"
+/* an instance with its timer (at most one: jny_timers' key) */
+#define I_COLS                                                                                                 \
+	"i.instance_id, i.workspace_id, i.journey_id, i.version, i.profile_id, i.node, i.state, i.wait_event,"  \
+	" i.variant, i.entered_at, i.updated_at, i.exited_at, i.exit_reason, i.converted_at, i.steps,"          \
+	" i.goal_until, coalesce(t.due_at, 0), coalesce(t.kind, '')"
+#define I_FROM " FROM jny_instances i LEFT JOIN jny_timers t ON t.instance_id = i.instance_id"
 
 void store_journey_release(struct store_journey *j)
 {
@@ -322,10 +325,12 @@ static void read_instance(sqlite3_stmt *s, struct store_jny_instance *in)
 	in->converted_at = sqlite3_column_int64(s, 13);
 	in->steps = sqlite3_column_int64(s, 14);
 	in->goal_until = sqlite3_column_int64(s, 15);
+	in->timer_due = sqlite3_column_int64(s, 16);
+	copy_text(in->timer_kind, sizeof in->timer_kind, s, 17);
 }
 
-static const char SQL_ACTIVE[] = "SELECT " I_COLS " FROM jny_instances WHERE workspace_id = ?1 AND profile_id = ?2"
-				 " AND (state <> 'exited' OR goal_until >= ?3) ORDER BY instance_id";
+static const char SQL_ACTIVE[] = "SELECT " I_COLS I_FROM " WHERE i.workspace_id = ?1 AND i.profile_id = ?2"
+				 " AND (i.state <> 'exited' OR i.goal_until >= ?3) ORDER BY i.instance_id";
 
 int store_jny_active(struct store *st, int64_t ws, int64_t profile_id, int64_t now,
 		     struct store_jny_instance **out, size_t *n, struct cairn_err *err)
@@ -355,7 +360,7 @@ int store_jny_active(struct store *st, int64_t ws, int64_t profile_id, int64_t n
 	return 0;
 }
 
-static const char SQL_GET[] = "SELECT " I_COLS " FROM jny_instances WHERE instance_id = ?1";
+static const char SQL_GET[] = "SELECT " I_COLS I_FROM " WHERE i.instance_id = ?1";
 
 int store_jny_get(struct store *st, int64_t instance_id, struct store_jny_instance *out, struct cairn_err *err)
 {
@@ -466,27 +471,6 @@ int store_jny_entry(struct store *st, int64_t ws, const char *journey_id, int64_
 	if (rc != SQLITE_ROW)
 		return store_sqlerr(c, err, "reading journey entries");
 	return in;
-}
-
-int store_jny_exit_all(struct store *st, int64_t ws, const char *journey_id, const char *reason, int64_t now,
-		       struct cairn_err *err)
-{
-	struct store_conn *c = store_conn(st);
-	sqlite3_stmt *s;
-	if (store_prepare_ws_id(c,
-				"DELETE FROM jny_timers WHERE instance_id IN (SELECT instance_id FROM jny_instances"
-				" WHERE workspace_id = ?1 AND journey_id = ?2 AND state <> 'exited')",
-				ws, journey_id, &s, err, "ending a journey's instances") < 0 ||
-	    store_run_finalize(c, s, err, "ending a journey's instances") < 0)
-		return CAIRN_EIO;
-	if (store_prepare_ws_id(c,
-				"UPDATE jny_instances SET state = 'exited', exit_reason = ?3, exited_at = ?4, updated_at = ?4,"
-				" wait_event = '' WHERE workspace_id = ?1 AND journey_id = ?2 AND state <> 'exited'",
-				ws, journey_id, &s, err, "ending a journey's instances") < 0)
-		return CAIRN_EIO;
-	store_bind_text(s, 3, reason);
-	sqlite3_bind_int64(s, 4, now);
-	return store_run_finalize(c, s, err, "ending a journey's instances");
 }
 
 int store_jny_on_other_versions(struct store *st, int64_t ws, const char *journey_id, int64_t version,

@@ -103,6 +103,9 @@ struct store_jny_instance {
 	char exit_reason[256];
 	int64_t entered_at, updated_at, exited_at, converted_at, steps;
 	int64_t goal_until; /* exited, goal not reached: listens for it until then */
+	/* its timer, read with it (not written by store_jny_save) */
+	int64_t timer_due; /* 0 = none */
+	char timer_kind[16];
 };
 
 /* The profile's instances that have not exited, and those that exited but
@@ -114,10 +117,6 @@ int store_jny_get(struct store *st, int64_t instance_id, struct store_jny_instan
 /* Inserts in (instance_id assigned) and records the entry for re-entry. */
 int store_jny_insert(struct store *st, struct store_jny_instance *in, struct cairn_err *err);
 int store_jny_save(struct store *st, const struct store_jny_instance *in, struct cairn_err *err);
-/* Ends every instance of a journey that has not exited (reason, at now)
- * and drops their timers. */
-int store_jny_exit_all(struct store *st, int64_t ws, const char *journey_id, const char *reason, int64_t now,
-		       struct cairn_err *err);
 /* Instances of a journey still running on another version than `version`:
  * fn(instance_id, node) for each (ids read first; fn may write). */
 typedef int (*store_jny_inst_fn)(void *arg, int64_t instance_id, const char *node);

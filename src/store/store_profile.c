@@ -318,6 +318,14 @@ int store_profile_merge(struct store *st, int64_t ws, int64_t from, int64_t into
 		"DELETE FROM profile_tags WHERE workspace_id = ?3 AND profile_id = ?1",
 		"UPDATE OR IGNORE group_members SET profile_id = ?2 WHERE workspace_id = ?3 AND profile_id = ?1",
 		"DELETE FROM group_members WHERE workspace_id = ?3 AND profile_id = ?1",
+		/* a user's journeys follow them into the merged profile */
+		"UPDATE jny_instances SET profile_id = ?2 WHERE workspace_id = ?3 AND profile_id = ?1",
+		"UPDATE jny_steps SET profile_id = ?2 WHERE workspace_id = ?3 AND profile_id = ?1",
+		"UPDATE messages SET profile_id = ?2 WHERE workspace_id = ?3 AND profile_id = ?1",
+		"UPDATE OR IGNORE jny_entries SET profile_id = ?2 WHERE workspace_id = ?3 AND profile_id = ?1",
+		"DELETE FROM jny_entries WHERE workspace_id = ?3 AND profile_id = ?1",
+		"UPDATE OR IGNORE jny_schedules SET profile_id = ?2 WHERE workspace_id = ?3 AND profile_id = ?1",
+		"DELETE FROM jny_schedules WHERE workspace_id = ?3 AND profile_id = ?1",
 		"DELETE FROM profiles WHERE workspace_id = ?3 AND profile_id = ?1",
 	};
 	struct store_conn *c = store_conn(st);
