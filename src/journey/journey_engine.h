@@ -68,7 +68,7 @@ int jny_set_status(struct store *st, int64_t ws, const char *id, const char *act
 		   struct cairn_err *err);
 /* Moves the users on older versions of id to its live version, at the
  * node with the same id; users whose node the live version no longer has
- * exit (reason "migrated: node removed"). *moved / *exited (OUT). */
+ * exit (reason "migrated: node <id> removed"). *moved / *exited (OUT). */
 int jny_migrate(struct store *st, int64_t ws, const char *id, int64_t now, int64_t *moved, int64_t *exited,
 		struct cairn_err *err);
 /* The definition of a version (0 = the live one), parsed; NULL with err. */
