@@ -3,7 +3,20 @@
 #ifndef API_API_H
 #define API_API_H
 
+#include <jansson.h>
+
+#include "core/err.h"
 #include "http/http.h"
+
+struct app;
+
+/* Reads see every event acknowledged before the request: waits (bounded,
+ * 2 s) for the engine to apply the log up to its head now. */
+void api_read_barrier(struct app *a);
+/* Refuses keys of obj outside allowed (NULL-terminated): CAIRN_EUNPROC
+ * "unknown_field" naming the first and listing the allowed ones; `what`
+ * is "a template", "a journey", … */
+int api_only_keys(const json_t *obj, const char *const *allowed, const char *what, struct cairn_err *err);
 
 void api_health(struct http_request *r, void *app);
 void api_ready(struct http_request *r, void *app);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api/api_journeys.h"
+#include "api/api.h"
 #include "app/app.h"
 #include "core/buf.h"
 #include "core/clock.h"
@@ -27,11 +28,6 @@
 #define ENROLL_CHUNK	 500
 #define HISTORY_LIMIT	 500
 
-static void read_barrier(struct app *a)
-{
-	engine_wait_applied(a->engine, store_log_head(a->st), 2000);
-}
-
 static const char *path_id(struct http_request *r)
 {
 	const char *id = http_param(r, 0);
@@ -39,28 +35,6 @@ static const char *path_id(struct http_request *r)
 		return id;
 	http_errorf(r, CAIRN_ENOTFOUND, "journey_not_found", "", "No journey '%s' in this workspace.", id ? id : "");
 	return NULL;
-}
-
-static int only_keys(json_t *obj, const char *const *allowed, const char *what, struct cairn_err *err)
-{
-	const char *k;
-	json_t *v;
-	json_object_foreach (obj, k, v) {
-		int ok = 0;
-		for (const char *const *a = allowed; *a; a++)
-			ok |= !strcmp(*a, k);
-		if (!ok) {
-			struct buf list;
-			buf_init(&list, 1024);
-			for (const char *const *a = allowed; *a; a++)
-				buf_addf(&list, "%s\"%s\"", a == allowed ? "" : ", ", *a);
-			cairn_err_set(err, CAIRN_EUNPROC, "unknown_field", k, "Unknown field '%s': %s takes %s.", k, what,
-				      list.ptr);
-			buf_release(&list);
-			return CAIRN_EUNPROC;
-		}
-	}
-	return 0;
 }
 
 /* Parses a definition (the request's "definition"); NULL with err. The
@@ -151,7 +125,7 @@ void api_journey_create(struct http_request *r, void *app)
 	const char *name = NULL;
 	json_t *idj = json_object_get(req, "id");
 	char id[JOURNEY_ID_MAX + 1];
-	if (only_keys(req, allowed, "a journey", &err) < 0)
+	if (api_only_keys(req, allowed, "a journey", &err) < 0)
 		goto fail;
 	if (idj && (!json_is_string(idj) || !slug_valid(json_string_value(idj), JOURNEY_ID_MAX))) {
 		cairn_err_set(&err, CAIRN_EUNPROC, "invalid_id", "id",
@@ -210,7 +184,7 @@ void api_journey_update(struct http_request *r, void *app)
 	const char *name = NULL;
 	struct store_journey cur = {0};
 	json_t *rev = json_object_get(req, "draft_rev"), *idj = json_object_get(req, "id");
-	if (only_keys(req, allowed, "a journey", &err) < 0)
+	if (api_only_keys(req, allowed, "a journey", &err) < 0)
 		goto fail;
 	if (idj && !(json_is_string(idj) && !strcmp(json_string_value(idj), id))) {
 		cairn_err_set(&err, CAIRN_EUNPROC, "invalid_id", "id", "id cannot change; leave it out or send '%s'.", id);
@@ -247,7 +221,7 @@ void api_journey_get(struct http_request *r, void *app)
 	const char *id = path_id(r);
 	if (!id)
 		return;
-	read_barrier(app);
+	api_read_barrier(app);
 	send_journey(r, app, 200, id);
 }
 
@@ -280,7 +254,7 @@ static void set_status(struct http_request *r, struct app *a, const char *action
 	if (!id)
 		return;
 	struct cairn_err err = CAIRN_ERR_INIT;
-	read_barrier(a);
+	api_read_barrier(a);
 	if (jny_set_status(a->st, http_workspace(r), id, action, clock_now_ms(), &err) < 0) {
 		http_error(r, &err);
 		return;
@@ -363,7 +337,7 @@ void api_journey_publish(struct http_request *r, void *app)
 	int64_t ws = http_workspace(r), version = 0;
 	struct cairn_err err = CAIRN_ERR_INIT;
 	struct jny_problems probs;
-	read_barrier(a);
+	api_read_barrier(a);
 	int rc = jny_publish(a->st, ws, id, clock_now_ms(), &version, &probs, &err);
 	if (rc < 0 && probs.n) {
 		http_json(r, 422, jny_problems_json(&probs));
@@ -445,7 +419,7 @@ void api_journey_migrate(struct http_request *r, void *app)
 		return;
 	struct cairn_err err = CAIRN_ERR_INIT;
 	int64_t moved, exited;
-	read_barrier(a);
+	api_read_barrier(a);
 	if (jny_migrate(a->st, http_workspace(r), id, clock_now_ms(), &moved, &exited, &err) < 0) {
 		http_error(r, &err);
 		return;
@@ -572,7 +546,7 @@ void api_journey_stats(struct http_request *r, void *app)
 	const char *id = path_id(r);
 	if (!id)
 		return;
-	read_barrier(a);
+	api_read_barrier(a);
 	struct cairn_err err = CAIRN_ERR_INIT;
 	struct store_journey j;
 	if (store_journey_get(a->st, http_workspace(r), id, &j, &err) < 0) {
@@ -596,7 +570,7 @@ static json_t *simulate(struct http_request *r, struct app *a, const char *id, j
 			struct cairn_err *err)
 {
 	static const char *const allowed[] = {"user", "events", "start", "version", "definition", "draft", "name", NULL};
-	if (only_keys(req, allowed, "a simulation", err) < 0)
+	if (api_only_keys(req, allowed, "a simulation", err) < 0)
 		return NULL;
 	int64_t start = 0;
 	const char *s = jsonx_str(req, "start");
@@ -798,7 +772,7 @@ void api_journey_enroll(struct http_request *r, void *app)
 	struct members m = {0};
 	struct store_journey j = {0};
 	json_t *unknown = json_array();
-	if (only_keys(req, allowed, "an enrolment", &err) < 0 || store_journey_get(a->st, ws, id, &j, &err) < 0)
+	if (api_only_keys(req, allowed, "an enrolment", &err) < 0 || store_journey_get(a->st, ws, id, &j, &err) < 0)
 		goto fail;
 	if (strcmp(j.status, "live")) {
 		cairn_err_set(&err, CAIRN_ECONFLICT, "journey_not_live", "",
@@ -808,7 +782,7 @@ void api_journey_enroll(struct http_request *r, void *app)
 	}
 	json_t *one = json_object_get(req, "user_id"), *many = json_object_get(req, "user_ids");
 	const char *seg = jsonx_str(req, "segment");
-	read_barrier(a);
+	api_read_barrier(a);
 	if (json_is_string(one)) {
 		member_row(json_string_value(one), 0, &m);
 	} else if (json_is_array(many) && json_array_size(many) <= 10000) {
@@ -864,7 +838,7 @@ void api_user_journeys(struct http_request *r, void *app)
 	const char *uid = http_param(r, 0);
 	int64_t ws = http_workspace(r), pid;
 	struct cairn_err err = CAIRN_ERR_INIT;
-	read_barrier(a);
+	api_read_barrier(a);
 	if (store_profile_resolve(a->st, ws, uid, &pid, &err) < 0) {
 		http_error(r, &err);
 		return;
@@ -885,7 +859,7 @@ void api_messages_list(struct http_request *r, void *app)
 		return;
 	int64_t ws = http_workspace(r), pid = 0;
 	struct cairn_err err = CAIRN_ERR_INIT;
-	read_barrier(a);
+	api_read_barrier(a);
 	const char *uid = http_query(r, "user_id");
 	if (uid && store_profile_resolve(a->st, ws, uid, &pid, &err) < 0) {
 		http_error(r, &err);

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "api/api_segment.h"
+#include "api/api.h"
 #include "app/app.h"
 #include "cond/cond.h"
 #include "core/jsonx.h"
@@ -40,7 +41,7 @@ void api_user_evaluate(struct http_request *r, void *app)
 		http_error(r, &err);
 	} else {
 		/* see every event acknowledged before this request */
-		engine_wait_applied(a->engine, store_log_head(a->st), 2000);
+		api_read_barrier(a);
 		int64_t pid;
 		struct seg_ctx sc;
 		int rc = store_profile_resolve(a->st, http_workspace(r), http_param(r, 0), &pid, &err);

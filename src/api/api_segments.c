@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api/api_segments.h"
+#include "api/api.h"
 #include "app/app.h"
 #include "cond/cond.h"
 #include "core/buf.h"
@@ -25,34 +26,12 @@
 #define HISTORY_DAYS_DEFAULT 30
 #define HISTORY_DAYS_MAX     366
 
-/* Reads see every event acknowledged before the request. */
-static void read_barrier(struct app *a)
-{
-	engine_wait_applied(a->engine, store_log_head(a->st), 2000);
-}
-
 static size_t utf8_chars(const char *s)
 {
 	size_t n = 0;
 	for (; *s; s++)
 		n += ((unsigned char)*s & 0xC0) != 0x80;
 	return n;
-}
-
-static int only_keys(json_t *obj, const char *const *allowed, struct cairn_err *err)
-{
-	const char *k;
-	json_t *v;
-	json_object_foreach (obj, k, v) {
-		int ok = 0;
-		for (const char *const *a = allowed; *a; a++)
-			ok |= !strcmp(*a, k);
-		if (!ok)
-			return cairn_err_set(err, CAIRN_EUNPROC, "unknown_field", k,
-					     "Unknown field '%s': a segment has \"id\", \"name\" and \"condition\".",
-					     k);
-	}
-	return 0;
 }
 
 static json_t *segment_json(const struct store_segment *s)
@@ -138,7 +117,7 @@ void api_segment_create(struct http_request *r, void *app)
 	int64_t ws = http_workspace(r);
 	json_t *idj = json_object_get(req, "id");
 	char id[SEGMENT_ID_MAX + 1];
-	if (only_keys(req, allowed, &err) < 0)
+	if (api_only_keys(req, allowed, "a segment", &err) < 0)
 		goto fail;
 	if (idj && (!json_is_string(idj) || !slug_valid(json_string_value(idj), SEGMENT_ID_MAX))) {
 		cairn_err_set(
@@ -156,7 +135,7 @@ void api_segment_create(struct http_request *r, void *app)
 		slug_from_name(name, "segment", id, sizeof id);
 	if (read_condition(a, ws, req, id, 0, &c, &err) < 0)
 		goto fail;
-	read_barrier(a);
+	api_read_barrier(a);
 	int rc = CAIRN_ECONFLICT;
 	for (int attempt = 0; attempt < CREATE_ATTEMPTS && rc == CAIRN_ECONFLICT; attempt++) {
 		if (attempt > 0) {
@@ -199,7 +178,7 @@ void api_segment_update(struct http_request *r, void *app)
 	int64_t ws = http_workspace(r);
 	struct store_segment cur = {0};
 	json_t *idj = json_object_get(req, "id");
-	if (only_keys(req, allowed, &err) < 0)
+	if (api_only_keys(req, allowed, "a segment", &err) < 0)
 		goto fail;
 	if (idj && !(json_is_string(idj) && !strcmp(json_string_value(idj), id))) {
 		cairn_err_set(&err, CAIRN_EUNPROC, "invalid_id", "id", "id cannot change; leave it out or send '%s'.",
@@ -220,7 +199,7 @@ void api_segment_update(struct http_request *r, void *app)
 			goto fail;
 		}
 	}
-	read_barrier(a);
+	api_read_barrier(a);
 	if (seg_live_save(a->st, ws, id, name ? name : cur.name, c, 0, clock_now_ms(), &err) < 0)
 		goto fail;
 	send_segment(r, a, 200, id);
@@ -241,7 +220,7 @@ void api_segment_get(struct http_request *r, void *app)
 	const char *id = path_id(r);
 	if (!id)
 		return;
-	read_barrier(a);
+	api_read_barrier(a);
 	send_segment(r, a, 200, id);
 }
 
@@ -265,7 +244,7 @@ void api_segments_list(struct http_request *r, void *app)
 	int limit;
 	if (http_limit(r, &limit) < 0)
 		return;
-	read_barrier(a);
+	api_read_barrier(a);
 	struct cairn_err err = CAIRN_ERR_INIT;
 	struct store_segment_page p;
 	if (store_segments_list(a->st, http_workspace(r), limit, http_query(r, "cursor"), &p, &err) < 0) {
@@ -291,12 +270,12 @@ void api_segment_preview(struct http_request *r, void *app)
 	struct cairn_err err = CAIRN_ERR_INIT;
 	struct cond *c = NULL;
 	int64_t ws = http_workspace(r), count = 0;
-	if (only_keys(req, allowed, &err) < 0 || read_condition(a, ws, req, NULL, 0, &c, &err) < 0) {
+	if (api_only_keys(req, allowed, "a segment", &err) < 0 || read_condition(a, ws, req, NULL, 0, &c, &err) < 0) {
 		http_error(r, &err);
 		json_decref(req);
 		return;
 	}
-	read_barrier(a);
+	api_read_barrier(a);
 	json_t *sample = json_array();
 	if (seg_live_preview(a->st, ws, c, clock_now_ms(), &count, sample, &err) < 0) {
 		json_decref(sample);
@@ -315,7 +294,7 @@ void api_segment_members(struct http_request *r, void *app)
 	const char *id = path_id(r);
 	if (!id || http_limit(r, &limit) < 0)
 		return;
-	read_barrier(a);
+	api_read_barrier(a);
 	struct cairn_err err = CAIRN_ERR_INIT;
 	struct store_segment s;
 	if (store_segment_get(a->st, http_workspace(r), id, &s, &err) < 0) {
@@ -378,7 +357,7 @@ void api_segment_export(struct http_request *r, void *app)
 		http_errorf(r, CAIRN_EINVAL, "bad_query", "format", "format must be ndjson or csv, not '%s'.", format);
 		return;
 	}
-	read_barrier(a);
+	api_read_barrier(a);
 	struct cairn_err err = CAIRN_ERR_INIT;
 	struct store_segment s;
 	if (store_segment_get(a->st, http_workspace(r), id, &s, &err) < 0) {
@@ -459,7 +438,7 @@ void api_segment_history(struct http_request *r, void *app)
 		}
 		days = v;
 	}
-	read_barrier(a);
+	api_read_barrier(a);
 	struct cairn_err err = CAIRN_ERR_INIT;
 	struct store_segment s;
 	if (store_segment_get(a->st, http_workspace(r), id, &s, &err) < 0) {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api/api_tagging.h"
+#include "api/api.h"
 #include "app/app.h"
 #include "core/clock.h"
 #include "core/jsonx.h"
@@ -22,7 +23,7 @@
  * workspace's defaults. 0, or the error is sent. */
 static int prepare(struct http_request *r, struct app *a)
 {
-	engine_wait_applied(a->engine, store_log_head(a->st), 2000);
+	api_read_barrier(a);
 	struct cairn_err err = CAIRN_ERR_INIT;
 	if (trk_tagging_defaults_ensure(a->st, http_workspace(r), clock_now_ms(), &err) < 0) {
 		http_error(r, &err);

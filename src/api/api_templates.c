@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "api/api_templates.h"
+#include "api/api.h"
 #include "app/app.h"
 #include "content/content.h"
 #include "core/clock.h"
@@ -73,31 +74,6 @@ static int positive_int(json_t *j, int64_t *v)
 	if (!json_is_integer(j) || json_integer_value(j) < 1)
 		return -1;
 	*v = json_integer_value(j);
-	return 0;
-}
-
-/* Refuses keys outside allowed (NULL-terminated), naming the first. */
-static int only_keys(json_t *obj, const char *const *allowed, const char *what, struct cairn_err *err)
-{
-	const char *k;
-	json_t *v;
-	json_object_foreach (obj, k, v) {
-		int ok = 0;
-		for (const char *const *a = allowed; *a && !ok; a++)
-			ok = !strcmp(*a, k);
-		if (ok)
-			continue;
-		char list[256];
-		size_t len = 0;
-		list[0] = '\0';
-		for (const char *const *a = allowed; *a && len < sizeof list; a++) {
-			int w = snprintf(list + len, sizeof list - len, "%s%s", a == allowed ? "" : ", ", *a);
-			if (w > 0)
-				len += (size_t)w;
-		}
-		return cairn_err_set(err, CAIRN_EUNPROC, "unknown_field", k, "'%s' is not a field of %s; use %s.", k,
-				     what, list);
-	}
 	return 0;
 }
 
@@ -233,7 +209,7 @@ void api_template_create(struct http_request *r, void *app)
 	static const char *const allowed[] = {"id", "name", "channel", "locale", "body", NULL};
 	struct cairn_err err = CAIRN_ERR_INIT;
 	struct draft dr = {{0}, NULL};
-	if (only_keys(req, allowed, "a template", &err) < 0 || draft_read(req, &dr, &err) < 0)
+	if (api_only_keys(req, allowed, "a template", &err) < 0 || draft_read(req, &dr, &err) < 0)
 		goto fail;
 	char id[TEMPLATE_ID_MAX + 1];
 	int generated = !dr.d.id;
@@ -317,7 +293,7 @@ void api_template_update(struct http_request *r, void *app)
 	struct draft dr = {{0}, NULL};
 	int64_t expect = 0;
 	json_t *jv = json_object_get(req, "version");
-	if (only_keys(req, allowed, "a template", &err) < 0)
+	if (api_only_keys(req, allowed, "a template", &err) < 0)
 		goto fail;
 	if (jv && positive_int(jv, &expect) < 0) {
 		cairn_err_set(&err, CAIRN_EUNPROC, "invalid_field", "version",
@@ -589,7 +565,7 @@ void api_template_preview(struct http_request *r, void *app)
 	struct cairn_err err = CAIRN_ERR_INIT;
 	int64_t version = 0;
 	json_t *jv = json_object_get(req, "version");
-	if (only_keys(req, allowed, "a preview request", &err) < 0) {
+	if (api_only_keys(req, allowed, "a preview request", &err) < 0) {
 		http_error(r, &err);
 		json_decref(req);
 		return;
@@ -628,7 +604,7 @@ void api_template_preview_draft(struct http_request *r, void *app)
 	const char *channel = jsonx_str(req, "channel");
 	const struct content_channel *ch = content_channel_find(channel);
 	json_t *loc = json_object_get(req, "locale");
-	if (only_keys(req, allowed, "a preview request", &err) < 0) {
+	if (api_only_keys(req, allowed, "a preview request", &err) < 0) {
 		http_error(r, &err);
 	} else if (!ch) {
 		http_errorf(r, CAIRN_EUNPROC, channel ? "unknown_channel" : "missing_field", "channel",

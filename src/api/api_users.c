@@ -10,13 +10,6 @@
 #include "core/jsonx.h"
 #include "core/xalloc.h"
 
-/* Reads see every event acknowledged before the read: wait (bounded) for the
- * engine to apply the log up to its head now. */
-static void read_barrier(struct app *a)
-{
-	engine_wait_applied(a->engine, store_log_head(a->st), 2000);
-}
-
 static void send_list(struct http_request *r, json_t *data, char *cursor)
 {
 	json_t *out = json_pack("{s:o,s:o}", "data", data, "next_cursor", cursor ? json_string(cursor) : json_null());
@@ -27,7 +20,7 @@ static void send_list(struct http_request *r, json_t *data, char *cursor)
 void api_user_get(struct http_request *r, void *app)
 {
 	struct app *a = app;
-	read_barrier(a);
+	api_read_barrier(a);
 	struct cairn_err err = CAIRN_ERR_INIT;
 	json_t *p = store_profile_json(a->st, http_workspace(r), http_param(r, 0), &err);
 	if (!p) {
@@ -43,7 +36,7 @@ void api_user_events(struct http_request *r, void *app)
 	int limit;
 	if (http_limit(r, &limit) < 0)
 		return;
-	read_barrier(a);
+	api_read_barrier(a);
 	struct cairn_err err = CAIRN_ERR_INIT;
 	int64_t pid;
 	if (store_profile_resolve(a->st, http_workspace(r), http_param(r, 0), &pid, &err) < 0) {
@@ -66,7 +59,7 @@ void api_users_search(struct http_request *r, void *app)
 	int limit;
 	if (http_limit(r, &limit) < 0)
 		return;
-	read_barrier(a);
+	api_read_barrier(a);
 	struct cairn_err err = CAIRN_ERR_INIT;
 	char *cursor = NULL;
 	const char *q = http_query(r, "q");
@@ -85,7 +78,7 @@ void api_events_list(struct http_request *r, void *app)
 	int limit;
 	if (http_limit(r, &limit) < 0)
 		return;
-	read_barrier(a);
+	api_read_barrier(a);
 	struct cairn_err err = CAIRN_ERR_INIT;
 	char *cursor = NULL;
 	json_t *list = store_events_json(a->st, http_workspace(r), http_query(r, "name"), limit,
@@ -103,7 +96,7 @@ static void write_internal(struct http_request *r, struct app *a, const char *ty
 	struct cairn_err err = CAIRN_ERR_INIT;
 	int64_t ws = http_workspace(r), pid;
 	const char *id = http_param(r, 0);
-	read_barrier(a);
+	api_read_barrier(a);
 	int is_user = store_identity_find(a->st, ws, STORE_ID_USER, id, &pid) == 0;
 	if (!is_user && store_identity_find(a->st, ws, STORE_ID_ANON, id, &pid) < 0) {
 		json_decref(payload);

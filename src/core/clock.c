@@ -73,7 +73,7 @@ int64_t clock_days_from_civil(int64_t y, unsigned m, unsigned d)
 	return era * 146097 + (int64_t)doe - 719468;
 }
 
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+void clock_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 {
 	z += 719468;
 	const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -94,7 +94,7 @@ void clock_format_rfc3339(int64_t ms, char *out)
 	int64_t rem = secs - days * 86400;
 	int64_t y;
 	unsigned mo, d;
-	civil_from_days(days, &y, &mo, &d);
+	clock_civil_from_days(days, &y, &mo, &d);
 	snprintf(out, CLOCK_RFC3339_LEN, "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ", (long long)y, mo, d,
 		 (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), msec);
 }

@@ -37,5 +37,7 @@ void clock_format_rfc3339(int64_t ms, char *out);
 int clock_parse_rfc3339(const char *s, int64_t *ms);
 /* Days from 1970-01-01 for a proleptic Gregorian date. */
 int64_t clock_days_from_civil(int64_t y, unsigned m, unsigned d);
+/* Its inverse: the proleptic Gregorian date of day z (0 = 1970-01-01). */
+void clock_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);
 
 #endif

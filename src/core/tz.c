@@ -24,6 +24,7 @@
 #include <string.h>
 #include <unicode/ucal.h>
 
+#include "core/clock.h"
 #include "core/err.h"
 #include "core/xalloc.h"
 
@@ -159,21 +160,7 @@ static UCalendar *zone_get(const char *tz)
 	return cal;
 }
 
-/* ---- civil dates (proleptic Gregorian; Howard Hinnant's civil_from_days, the inverse
- * of clock_days_from_civil, which core/clock.c keeps private) ------------------------ */
-
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-	z += 719468;
-	const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-	const unsigned doe = (unsigned)(z - era * 146097);
-	const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	const unsigned mp = (5 * doy + 2) / 153;
-	*d = doy - (153 * mp + 2) / 5 + 1;
-	*m = mp < 10 ? mp + 3 : mp - 9;
-	*y = (int64_t)yoe + era * 400 + (*m <= 2);
-}
+/* ---- civil dates: clock_civil_from_days / clock_days_from_civil (core/clock.h) ---- */
 
 /* 0 = Sunday; day 0 (1970-01-01) was a Thursday. */
 static int weekday_of(int64_t day)
@@ -225,7 +212,7 @@ static int wall_to_utc(UCalendar *cal, int64_t day, int64_t ms_of_day, int last,
 {
 	int64_t y;
 	unsigned m, d;
-	civil_from_days(day, &y, &m, &d);
+	clock_civil_from_days(day, &y, &m, &d);
 	if (y < 1 || y > 9999)
 		return CAIRN_EINVAL;
 	int32_t msd = (int32_t)ms_of_day;
@@ -274,7 +261,7 @@ int tz_local_parts(const char *tz, int64_t utc_ms, struct tz_parts *out)
 		return CAIRN_EINVAL;
 	int64_t y;
 	unsigned m, d;
-	civil_from_days(day, &y, &m, &d);
+	clock_civil_from_days(day, &y, &m, &d);
 	out->year = (int)y;
 	out->month = (int)m;
 	out->day = (int)d;
@@ -541,7 +528,7 @@ static int cron_day_matches(const struct tz_cron *c, int64_t day)
 {
 	int64_t y;
 	unsigned m, d;
-	civil_from_days(day, &y, &m, &d);
+	clock_civil_from_days(day, &y, &m, &d);
 	(void)y;
 	if (!(c->month & (1u << m)))
 		return 0;

@@ -437,3 +437,13 @@ int64_t jny_goal_until(const struct jny_def *d, const struct jny_inst *in)
 		return 0;
 	return in->entered_at + d->goal_within_ms;
 }
+
+int jny_cap_rule(const json_t *caps, const char *channel, int64_t *max, int64_t *per_ms, int *skip)
+{
+	const json_t *cap = json_object_get(caps, channel);
+	const char *when = json_string_value(json_object_get(cap, "when_capped"));
+	*max = json_integer_value(json_object_get(cap, "max"));
+	*per_ms = json_integer_value(json_object_get(cap, "per_ms"));
+	*skip = when && !strcmp(when, "skip");
+	return *max > 0 && *per_ms > 0;
+}

@@ -101,6 +101,10 @@ int jny_on_event(const struct jny_def *d, struct jny_inst *in, const struct jny_
 /* Until when an exited instance still listens for its goal: entered_at +
  * the goal window, or 0 (no goal, no window, or already converted). */
 int64_t jny_goal_until(const struct jny_def *d, const struct jny_inst *in);
+/* The frequency cap for channel in a workspace's "frequency_caps" setting
+ * ({"email":{"max","per_ms","when_capped"}}, as the settings API stores
+ * it): 1 with *max, *per_ms and *skip, 0 when the channel has no cap. */
+int jny_cap_rule(const json_t *caps, const char *channel, int64_t *max, int64_t *per_ms, int *skip);
 /* Does the event start the journey? (event triggers; segment triggers
  * match Segment Entered / Exited of their segment.) */
 int jny_triggered_by(const struct jny_def *d, const char *event, const json_t *properties);

@@ -247,12 +247,10 @@ static int h_capped(void *arg, const char *channel, int64_t *until, int *skip, s
 	char *text = store_setting_get(s->o->st, s->o->ws, "frequency_caps");
 	json_t *caps = text ? jsonx_loadb(text, strlen(text), 0, NULL) : NULL;
 	free(text);
-	json_t *cap = json_object_get(caps, channel);
-	int64_t max = json_integer_value(json_object_get(cap, "max"));
-	int64_t per = json_integer_value(json_object_get(cap, "per_ms"));
-	*skip = jsonx_str(cap, "when_capped") && !strcmp(jsonx_str(cap, "when_capped"), "skip");
+	int64_t max, per;
+	int capped = jny_cap_rule(caps, channel, &max, &per, skip);
 	json_decref(caps);
-	if (max <= 0 || per <= 0)
+	if (!capped)
 		return 0;
 	int64_t count = 0, oldest = 0;
 	size_t i;

@@ -18,6 +18,8 @@
 #include "segment/segment.h"
 #include "store/store_segment.h"
 
+#include "fixture.h"
+
 #define DAY   STORE_SEG_DAY_MS
 #define USERS 120
 static const int64_t NOW = 1772413200000; /* 2026-03-02T01:00:00Z */
@@ -28,28 +30,14 @@ static struct seg_index *ix;
 
 static void open_store(void)
 {
-	log_set_level(LOG_WARN);
-	clock_virtual_start(NOW);
-	snprintf(dir, sizeof dir, "/tmp/cairn-segx-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
-	struct cairn_err e = CAIRN_ERR_INIT;
-	st = store_open(dir, &e);
-	cr_assert_not_null(st, "%s", e.message);
-	int64_t ws;
-	if (store_workspace_find(st, "default", &ws, &e) < 0) {
-		cairn_err_clear(&e);
-		cr_assert_eq(store_workspace_create(st, "default", NOW, &ws, &e), 0, "%s", e.message);
-	}
+	st = fixture_open(dir, sizeof dir, "segx", NOW);
 	ix = seg_index_attach(st);
 }
 
 static void close_store(void)
 {
 	seg_index_detach(ix);
-	store_close(st);
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	cr_assert_eq(system(cmd), 0);
+	fixture_close(st, dir);
 }
 
 TestSuite(seg_index, .init = open_store, .fini = close_store);

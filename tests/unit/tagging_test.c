@@ -14,6 +14,8 @@
 #include "store/store_tagging.h"
 #include "track/tagging.h"
 
+#include "fixture.h"
+
 #define DAY STORE_SEG_DAY_MS
 static const int64_t NOW = 1772413200000; /* 2026-03-02T01:00:00Z */
 
@@ -22,26 +24,12 @@ static struct store *st;
 
 static void open_store(void)
 {
-	log_set_level(LOG_WARN);
-	clock_virtual_start(NOW);
-	snprintf(dir, sizeof dir, "/tmp/cairn-tag-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
-	struct cairn_err e = CAIRN_ERR_INIT;
-	st = store_open(dir, &e);
-	cr_assert_not_null(st, "%s", e.message);
-	int64_t ws;
-	if (store_workspace_find(st, "default", &ws, &e) < 0) {
-		cairn_err_clear(&e);
-		cr_assert_eq(store_workspace_create(st, "default", NOW, &ws, &e), 0, "%s", e.message);
-	}
+	st = fixture_open(dir, sizeof dir, "tag", NOW);
 }
 
 static void close_store(void)
 {
-	store_close(st);
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	cr_assert_eq(system(cmd), 0);
+	fixture_close(st, dir);
 }
 
 TestSuite(tagging, .init = open_store, .fini = close_store);
