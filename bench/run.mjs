@@ -21,6 +21,7 @@
 //   BENCH_PERF=1         record `perf` on cairn during the ingest row, print its top symbols
 //   BENCH_ONLY=segments  run only rows 6–8 (issue 5; knobs in bench/segments.mjs; row 6's generated
 //                        1 M-user store is kept in build/bench/store-seg-<N>u-<EPU>e)
+//   BENCH_ONLY=journeys  run only rows 9–11 (issue 6; knobs in bench/journeys.mjs)
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -31,6 +32,7 @@ import { performance } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { segSettings, benchSegments, benchSegmentsScaled, scaledRows, segmentRows } from './segments.mjs';
+import { jnySettings, benchJourneys } from './journeys.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -105,6 +107,17 @@ function runAsync(cmd, args, { input, echo } = {}) {
     proc.on('close', (code, signal) => finish({ ok: code === 0, out: out.trim(), err: err.trim(), status: code ?? signal }));
     if (input != null) proc.stdin.end(input);
   });
+}
+
+// Spawns a long-lived helper (stdio pipes) tracked in `children`, so it is
+// stopped with the rest on exit or interruption; the caller ends it.
+function spawnTracked(cmd, args) {
+  guard();
+  const proc = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  children.add(proc);
+  proc.on('exit', () => children.delete(proc));
+  proc.on('error', () => children.delete(proc));
+  return proc;
 }
 
 function compile(name, pkgs) {
@@ -719,6 +732,24 @@ async function benchSegmentsRows() {
   return { rows, notes };
 }
 
+// Rows 9–11 (issue 6); bench/journeys.mjs. Each part on its own fresh store
+// and server; a failure of one leaves the others.
+async function benchJourneysRows() {
+  const S = jnySettings(num, QUICK);
+  const h = { log, sleep, sh, readyz, catchUp, memKb, threadTicks, threadIo, threadReport, perEventReport, boxTicks, boxReport, sumTicks,
+    procTicks, elapsed, fmtInt, fmtMiB, fmtMs, ratioText, median, CLK_TCK, CAIRN, benchBuild, compile, runAsync, spawnTracked, initStore,
+    startServer, stopProc, scratch, diag: (l) => results.diag.push(l) };
+  try {
+    const r = await benchJourneys(h, S);
+    results.raw_journeys = r.raw;
+    return r;
+  } catch (e) {
+    log(`rows 9–11 failed: ${e.stack || e.message}`);
+    return { rows: [{ id: '9', what: 'Journeys (bench/journeys.mjs)', cairn: 'failed', peerName: '—', peer: '—', ratio: '—', aim: '' }],
+      notes: [`rows 9–11 failed: ${e.message}`] };
+  }
+}
+
 async function benchTemplates() {
   const script = path.join(here, 'template.mjs');
   if (!fs.existsSync(script)) return { skipped: 'bench/template.mjs does not exist yet' };
@@ -863,16 +894,23 @@ async function main() {
   if (!sh('which', ['wrk']).ok) throw new Error('wrk is not installed: apt-get install -y wrk');
   const info = machineInfo();
   log(`scratch directory ${scratch}`);
-  if (ONLY === 'segments') {
-    const sg = await benchSegmentsRows();
-    sg.rows.forEach(row);
-    results.notes.push(...sg.notes);
-    info.push(`BENCH_ONLY=segments; total bench time ${elapsed()} s`);
-    const outLines = ['# cairn bench (rows 6–8 only)', '', ...info.map((l) => `- ${l}`), '', printTable(results.rows), '',
-      'Notes:', ...results.notes.map((n) => `- ${n}`)];
+  if (ONLY === 'segments' || ONLY === 'journeys') {
+    const part = ONLY === 'segments' ? await benchSegmentsRows() : await benchJourneysRows();
+    part.rows.forEach(row);
+    results.notes.push(...part.notes);
+    info.push(`BENCH_ONLY=${ONLY}; load average after: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; total bench time ${elapsed()} s`);
+    const outLines = [`# cairn bench (rows ${ONLY === 'segments' ? '6–8' : '9–11'} only)`, '', ...info.map((l) => `- ${l}`), '',
+      printTable(results.rows), '', 'Notes:', ...results.notes.map((n) => `- ${n}`)];
+    if (results.diag.length) outLines.push('', 'Diagnostics:', ...results.diag.map((n) => `- ${n}`));
     process.stdout.write(outLines.join('\n') + '\n');
+    if (ONLY === 'journeys') {
+      fs.mkdirSync(benchBuild, { recursive: true });
+      fs.writeFileSync(path.join(benchBuild, 'results-journeys.json'),
+        JSON.stringify({ info, rows: results.rows, notes: results.notes, diag: results.diag, raw: results.raw_journeys }, null, 2));
+    }
     return;
   }
+  if (ONLY) throw new Error(`BENCH_ONLY must be segments or journeys, not '${ONLY}'`);
   const sqliteBin = compile('sqlite_ceiling', ['sqlite3']);
   const mhdBin = compile('mhd_ceiling', ['libmicrohttpd']);
 
@@ -885,6 +923,7 @@ async function main() {
   const cold = await benchColdStart(store, mhdBin);
   const tpl = await benchTemplates();
   const seg = await benchSegmentsRows();
+  const jny = await benchJourneysRows();
 
   // ---- rows
   const eps = ing.ingest.eps;
@@ -941,6 +980,7 @@ async function main() {
   }
 
   for (const r of seg.rows) row(r);
+  for (const r of jny.rows) row(r);
 
   // ---- notes
   results.notes.push(
@@ -960,6 +1000,7 @@ async function main() {
       `libmicrohttpd ${cold.mhd.map((x) => (x == null ? '—' : x.toFixed(1))).join(', ')} ms); store: ${store.how}` +
       `${store.profiles.n < PROFILES ? ` — fewer than the ${fmtInt(PROFILES)} profiles aimed at` : ''}; page cache warm`,
     ...seg.notes,
+    ...jny.notes,
   );
   info.push(`load average after: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; total bench time ${elapsed()} s`);
 
@@ -976,7 +1017,7 @@ async function main() {
   fs.mkdirSync(benchBuild, { recursive: true });
   fs.writeFileSync(path.join(benchBuild, 'results.json'), JSON.stringify({
     info, rows: results.rows, notes: results.notes, diag: results.diag,
-    raw: { ingest: ing.ingest, memory: ing.memory, ceil100, ceil1000, ceilNoDedup, httpBatch, cold, track: tr, segments: results.raw_segments },
+    raw: { ingest: ing.ingest, memory: ing.memory, ceil100, ceil1000, ceilNoDedup, httpBatch, cold, track: tr, segments: results.raw_segments, journeys: results.raw_journeys },
   }, null, 2));
   fs.writeFileSync(path.join(benchBuild, 'results.md'), outLines.join('\n') + '\n');
 }
