@@ -5,11 +5,23 @@
 #include "api/api.h"
 #include "app/app.h"
 
-#define READ_BARRIER_MS 2000
+#define READ_BARRIER_MS	    2000
+#define READ_BARRIER_ROUNDS 4
 
 void api_read_barrier(struct app *a)
 {
-	engine_wait_applied(a->engine, store_log_head(a->st), READ_BARRIER_MS);
+	/* what the engine emits while applying (Tag Added, Segment Entered, …)
+	 * lands in the log just after: follow the head a few rounds so a read
+	 * also sees the consequences of the writes it follows */
+	int64_t head = store_log_head(a->st);
+	for (int round = 0; round < READ_BARRIER_ROUNDS; round++) {
+		if (engine_wait_applied(a->engine, head, READ_BARRIER_MS / READ_BARRIER_ROUNDS) < 0)
+			return;
+		int64_t now = store_log_head(a->st);
+		if (now == head)
+			return;
+		head = now;
+	}
 }
 
 int api_only_keys(const json_t *obj, const char *const *allowed, const char *what, struct cairn_err *err)
