@@ -26,6 +26,7 @@
 
 #define ENGINE_BATCH  4000
 #define ENGINE_CURSOR "profiles"
+#define ENGINE_TICK_MS 200 /* the longest time-driven steps wait for a tick */
 
 struct engine {
 	struct store *st;
@@ -257,10 +258,15 @@ static void *engine_main(void *arg)
 		struct cairn_err err = CAIRN_ERR_INIT;
 		int64_t cur = 0;
 		int rc = apply_batch(e->st, &cur, &err);
-		if (rc == 0) {
+		if (rc >= 0) {
+			/* Time-driven steps: at least every 200 ms, also behind a backlog
+			 * (timers must not wait for ingestion to stop); an engine_sync
+			 * request only once the log is applied (rc == 0), so that it
+			 * sees every event sent before it. */
 			pthread_mutex_lock(&e->lock);
 			uint64_t want = e->tick_req;
-			int due = want > e->tick_done || clock_mono_ms() - e->last_tick_mono >= 200;
+			int periodic = clock_mono_ms() - e->last_tick_mono >= ENGINE_TICK_MS;
+			int due = periodic || (rc == 0 && want > e->tick_done);
 			pthread_mutex_unlock(&e->lock);
 			if (due) {
 				struct cairn_err terr = CAIRN_ERR_INIT;
@@ -268,12 +274,13 @@ static void *engine_main(void *arg)
 					log_error("engine tick failed; will retry", "error", terr.message, NULL);
 				pthread_mutex_lock(&e->lock);
 				e->last_tick_mono = clock_mono_ms();
-				if (want > e->tick_done)
+				if (rc == 0 && want > e->tick_done)
 					e->tick_done = want;
 				pthread_cond_broadcast(&e->applied);
 				pthread_mutex_unlock(&e->lock);
 				/* a tick may have emitted events: look at the log again */
-				rc = apply_batch(e->st, &cur, &err);
+				if (rc == 0)
+					rc = apply_batch(e->st, &cur, &err);
 			}
 		}
 		if (rc >= 0) {

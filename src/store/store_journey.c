@@ -445,10 +445,12 @@ int store_jny_save(struct store *st, const struct store_jny_instance *in, struct
 	return store_exec_stmt(c, s, err, "saving a journey instance");
 }
 
+/* Without statistics SQLite would pick jny_instances_node (every instance
+ * of the journey) over the user's few instances: name the index. */
 static const char SQL_IN_JOURNEY[] =
-	"SELECT (SELECT count(*) FROM jny_instances WHERE workspace_id = ?1 AND profile_id = ?3 AND journey_id = ?2"
-	" AND state <> 'exited'), (SELECT last_entered_at FROM jny_entries WHERE workspace_id = ?1"
-	" AND journey_id = ?2 AND profile_id = ?3)";
+	"SELECT (SELECT count(*) FROM jny_instances INDEXED BY jny_instances_profile WHERE workspace_id = ?1"
+	" AND profile_id = ?3 AND journey_id = ?2 AND state <> 'exited'), (SELECT last_entered_at FROM jny_entries"
+	" WHERE workspace_id = ?1 AND journey_id = ?2 AND profile_id = ?3)";
 
 int store_jny_entry(struct store *st, int64_t ws, const char *journey_id, int64_t profile_id, int64_t *last_entered,
 		    struct cairn_err *err)

@@ -46,6 +46,16 @@ int store_profile_resolve(struct store *st, int64_t ws, const char *id, int64_t 
 			     "No user or anonymous id '%s' in this workspace.", id);
 }
 
+/* A profile's parts (cached: every template render reads a profile). Each
+ * filters by workspace too, so the (workspace_id, profile_id, …) keys serve. */
+static const char SQL_P_IDS[] = "SELECT kind, value FROM identities WHERE profile_id = ? ORDER BY first_seen, value";
+static const char SQL_P_CONSENTS[] = "SELECT scope, name, status, updated_at, source FROM consents"
+				     " WHERE profile_id = ?1 AND workspace_id = ?2 ORDER BY name";
+static const char SQL_P_TAGS[] = "SELECT tag FROM profile_tags WHERE profile_id = ?1 AND workspace_id = ?2 ORDER BY tag";
+static const char SQL_P_GROUPS[] =
+	"SELECT g.group_id, g.traits FROM group_members m JOIN groups g ON g.workspace_id = m.workspace_id"
+	" AND g.group_id = m.group_id WHERE m.profile_id = ? AND m.workspace_id = ? ORDER BY g.group_id";
+
 static json_t *profile_row_json(struct store_conn *c, int64_t ws, int64_t pid, sqlite3_stmt *row, struct cairn_err *err)
 {
 	/* row columns: user_id, traits, lifecycle, first_seen, last_seen, created_at, updated_at */
@@ -53,23 +63,22 @@ static json_t *profile_row_json(struct store_conn *c, int64_t ws, int64_t pid, s
 	json_object_set_new(p, "id", col_str(row, 0));
 	json_t *anon = json_array(), *aliases = json_array();
 	sqlite3_stmt *s;
-	if (prep(c, "SELECT kind, value FROM identities WHERE profile_id = ? ORDER BY first_seen, value", &s, err) ==
-	    0) {
+	if ((s = store_cached(c, SQL_P_IDS, err))) {
 		sqlite3_bind_int64(s, 1, pid);
 		while (sqlite3_step(s) == SQLITE_ROW) {
 			const char *kind = (const char *)sqlite3_column_text(s, 0);
 			json_array_append_new(!strcmp(kind, STORE_ID_ANON) ? anon : aliases, col_str(s, 1));
 		}
-		sqlite3_finalize(s);
+		sqlite3_reset(s);
 	}
 	json_object_set_new(p, "anonymous_ids", anon);
 	json_object_set_new(p, "user_ids", aliases);
 	json_object_set_new(p, "traits", col_json(row, 1));
 
 	json_t *consent = json_object(), *topics = json_object();
-	if (prep(c, "SELECT scope, name, status, updated_at, source FROM consents WHERE profile_id = ? ORDER BY name",
-		 &s, err) == 0) {
+	if ((s = store_cached(c, SQL_P_CONSENTS, err))) {
 		sqlite3_bind_int64(s, 1, pid);
+		sqlite3_bind_int64(s, 2, ws);
 		while (sqlite3_step(s) == SQLITE_ROW) {
 			json_t *rec = json_pack("{s:o,s:o,s:o}", "status", col_str(s, 2), "updated_at",
 						jsonx_time(sqlite3_column_int64(s, 3)), "source", col_str(s, 4));
@@ -77,32 +86,30 @@ static json_t *profile_row_json(struct store_conn *c, int64_t ws, int64_t pid, s
 			json_object_set_new(!strcmp(scope, "topic") ? topics : consent,
 					    (const char *)sqlite3_column_text(s, 1), rec);
 		}
-		sqlite3_finalize(s);
+		sqlite3_reset(s);
 	}
 	json_object_set_new(consent, "topics", topics);
 	json_object_set_new(p, "consent", consent);
 
 	json_t *tags = json_array();
-	if (prep(c, "SELECT tag FROM profile_tags WHERE profile_id = ? ORDER BY tag", &s, err) == 0) {
+	if ((s = store_cached(c, SQL_P_TAGS, err))) {
 		sqlite3_bind_int64(s, 1, pid);
+		sqlite3_bind_int64(s, 2, ws);
 		while (sqlite3_step(s) == SQLITE_ROW)
 			json_array_append_new(tags, col_str(s, 0));
-		sqlite3_finalize(s);
+		sqlite3_reset(s);
 	}
 	json_object_set_new(p, "tags", tags);
 	json_object_set_new(p, "lifecycle_stage", col_str(row, 2));
 
 	json_t *groups = json_array();
-	if (prep(c,
-		 "SELECT g.group_id, g.traits FROM group_members m JOIN groups g ON g.workspace_id = m.workspace_id"
-		 " AND g.group_id = m.group_id WHERE m.profile_id = ? AND m.workspace_id = ? ORDER BY g.group_id",
-		 &s, err) == 0) {
+	if ((s = store_cached(c, SQL_P_GROUPS, err))) {
 		sqlite3_bind_int64(s, 1, pid);
 		sqlite3_bind_int64(s, 2, ws);
 		while (sqlite3_step(s) == SQLITE_ROW)
 			json_array_append_new(groups,
 					      json_pack("{s:o,s:o}", "id", col_str(s, 0), "traits", col_json(s, 1)));
-		sqlite3_finalize(s);
+		sqlite3_reset(s);
 	}
 	json_object_set_new(p, "groups", groups);
 	json_object_set_new(p, "first_seen", jsonx_time(sqlite3_column_int64(row, 3)));
