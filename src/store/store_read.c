@@ -56,7 +56,8 @@ static const char SQL_P_GROUPS[] =
 	"SELECT g.group_id, g.traits FROM group_members m JOIN groups g ON g.workspace_id = m.workspace_id"
 	" AND g.group_id = m.group_id WHERE m.profile_id = ? AND m.workspace_id = ? ORDER BY g.group_id";
 
-static json_t *profile_row_json(struct store_conn *c, int64_t ws, int64_t pid, sqlite3_stmt *row, struct cairn_err *err)
+static json_t *profile_row(struct store_conn *c, int64_t ws, int64_t pid, sqlite3_stmt *row, int with_computed,
+			   struct cairn_err *err)
 {
 	/* row columns: user_id, traits, lifecycle, first_seen, last_seen, created_at, updated_at */
 	json_t *p = json_object();
@@ -118,10 +119,17 @@ static json_t *profile_row_json(struct store_conn *c, int64_t ws, int64_t pid, s
 	json_object_set_new(p, "updated_at", jsonx_time(sqlite3_column_int64(row, 6)));
 	/* computed traits as of now (windows slide with the clock); a failure
 	 * to read them leaves the rest of the profile readable */
-	struct cairn_err cerr = CAIRN_ERR_INIT;
-	json_t *computed = store_seg_computed_json(c->st, ws, pid, clock_now_ms(), &cerr);
-	json_object_set_new(p, "computed", computed ? computed : json_object());
+	if (with_computed) {
+		struct cairn_err cerr = CAIRN_ERR_INIT;
+		json_t *computed = store_seg_computed_json(c->st, ws, pid, clock_now_ms(), &cerr);
+		json_object_set_new(p, "computed", computed ? computed : json_object());
+	}
 	return p;
+}
+
+static json_t *profile_row_json(struct store_conn *c, int64_t ws, int64_t pid, sqlite3_stmt *row, struct cairn_err *err)
+{
+	return profile_row(c, ws, pid, row, 1, err);
 }
 
 /* first/last seen come from the timeline (two index seeks) so the engine
@@ -134,23 +142,30 @@ static json_t *profile_row_json(struct store_conn *c, int64_t ws, int64_t pid, s
 	"  AND t.profile_id = p.profile_id), p.last_seen),"                                                            \
 	" p.created_at, p.updated_at, p.profile_id"
 
-json_t *store_profile_json(struct store *st, int64_t ws, const char *id, struct cairn_err *err)
+static const char SQL_PROFILE_ROW[] = "SELECT " PROFILE_COLS " FROM profiles p WHERE p.profile_id = ?";
+
+json_t *store_profile_json_opt(struct store *st, int64_t ws, const char *id, int with_computed, struct cairn_err *err)
 {
 	int64_t pid;
 	if (store_profile_resolve(st, ws, id, &pid, err) < 0)
 		return NULL;
 	struct store_conn *c = store_conn(st);
-	sqlite3_stmt *s;
-	if (prep(c, "SELECT " PROFILE_COLS " FROM profiles p WHERE p.profile_id = ?", &s, err) < 0)
+	sqlite3_stmt *s = store_cached(c, SQL_PROFILE_ROW, err);
+	if (!s)
 		return NULL;
 	sqlite3_bind_int64(s, 1, pid);
 	json_t *p = NULL;
 	if (sqlite3_step(s) == SQLITE_ROW)
-		p = profile_row_json(c, ws, pid, s, err);
+		p = profile_row(c, ws, pid, s, with_computed, err);
 	else
 		cairn_err_set(err, CAIRN_ENOTFOUND, "user_not_found", "id", "No user '%s' in this workspace.", id);
-	sqlite3_finalize(s);
+	sqlite3_reset(s);
 	return p;
+}
+
+json_t *store_profile_json(struct store *st, int64_t ws, const char *id, struct cairn_err *err)
+{
+	return store_profile_json_opt(st, ws, id, 1, err);
 }
 
 /* Cursors are "<ts>.<id>" of the last item shown; opaque to clients. */

@@ -451,7 +451,7 @@ int store_template_versions(struct store *st, int64_t ws, const char *id, int wi
 
 json_t *store_template_user(struct store *st, int64_t ws, const char *id, struct cairn_err *err)
 {
-	json_t *p = store_profile_json(st, ws, id, err);
+	json_t *p = store_profile_json_opt(st, ws, id, 0, err);
 	if (!p)
 		return NULL;
 	json_t *user = json_object();
@@ -481,12 +481,12 @@ char *store_template_workspace_name(struct store *st, int64_t ws)
 {
 	struct store_conn *c = store_conn(st);
 	struct cairn_err err = CAIRN_ERR_INIT;
-	sqlite3_stmt *s;
-	if (store_prepare(c, "SELECT name FROM workspaces WHERE workspace_id = ?", &s, &err, "reading the workspace") <
-	    0)
+	static const char sql[] = "SELECT name FROM workspaces WHERE workspace_id = ?";
+	sqlite3_stmt *s = store_cached(c, sql, &err);
+	if (!s)
 		return NULL;
 	sqlite3_bind_int64(s, 1, ws);
 	char *name = sqlite3_step(s) == SQLITE_ROW ? store_col_dup(s, 0) : NULL;
-	sqlite3_finalize(s);
+	sqlite3_reset(s);
 	return name;
 }
