@@ -6,6 +6,7 @@
 
 #include "api/api.h"
 #include "app/app.h"
+#include "store/store_journey.h"
 #include "core/clock.h"
 #include "core/jsonx.h"
 #include "core/xalloc.h"
@@ -30,6 +31,40 @@ void api_user_get(struct http_request *r, void *app)
 	http_json(r, 200, p);
 }
 
+/* The time a timeline cursor ("<ms>.<id>") points at, or dflt. */
+static int64_t cursor_ms(const char *cursor, int64_t dflt)
+{
+	if (!cursor || !*cursor)
+		return dflt;
+	return strtoll(cursor, NULL, 10);
+}
+
+/* ?include=journeys: the user's journey steps of the page's time span,
+ * merged in newest first. Spans of consecutive pages meet without overlap
+ * (steps at a page's oldest event time belong to the next page). */
+static int with_journey_steps(struct app *a, int64_t ws, int64_t pid, const char *cursor_in, const char *cursor_out,
+			      json_t *list, struct cairn_err *err)
+{
+	int64_t hi = cursor_ms(cursor_in, INT64_MAX), lo = cursor_ms(cursor_out, INT64_MIN);
+	json_t *steps = store_jny_steps_between(a->st, ws, pid, lo, hi, err);
+	if (!steps)
+		return CAIRN_EIO;
+	json_t *merged = json_array();
+	size_t i = 0, k = 0;
+	while (i < json_array_size(list) || k < json_array_size(steps)) {
+		json_t *e = json_array_get(list, i), *st = json_array_get(steps, k);
+		const char *te = e ? jsonx_str(e, "timestamp") : NULL, *ts = st ? jsonx_str(st, "timestamp") : NULL;
+		int take_step = st && (!e || (ts && te && strcmp(ts, te) > 0));
+		json_array_append(merged, take_step ? st : e);
+		take_step ? k++ : i++;
+	}
+	json_array_clear(list);
+	json_array_extend(list, merged);
+	json_decref(merged);
+	json_decref(steps);
+	return 0;
+}
+
 void api_user_events(struct http_request *r, void *app)
 {
 	struct app *a = app;
@@ -47,6 +82,14 @@ void api_user_events(struct http_request *r, void *app)
 	json_t *list =
 		store_timeline_json(a->st, http_workspace(r), pid, limit, http_query(r, "cursor"), &cursor, &err);
 	if (!list) {
+		http_error(r, &err);
+		return;
+	}
+	const char *inc = http_query(r, "include");
+	if (inc && strstr(inc, "journeys") && with_journey_steps(a, http_workspace(r), pid, http_query(r, "cursor"),
+								  cursor, list, &err) < 0) {
+		json_decref(list);
+		free(cursor);
 		http_error(r, &err);
 		return;
 	}

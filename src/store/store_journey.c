@@ -820,6 +820,37 @@ json_t *store_jny_history_json(struct store *st, int64_t ws, int64_t profile_id,
 	return a;
 }
 
+json_t *store_jny_steps_between(struct store *st, int64_t ws, int64_t profile_id, int64_t lo, int64_t hi,
+				struct cairn_err *err)
+{
+	struct store_conn *c = store_conn(st);
+	sqlite3_stmt *s;
+	if (store_prepare(c,
+			  "SELECT journey_id, version, node, reason, at FROM jny_steps WHERE workspace_id = ?1"
+			  " AND profile_id = ?2 AND at > ?3 AND at <= ?4 ORDER BY at DESC, instance_id DESC, seq DESC",
+			  &s, err, "reading journey history") < 0)
+		return NULL;
+	sqlite3_bind_int64(s, 1, ws);
+	sqlite3_bind_int64(s, 2, profile_id);
+	sqlite3_bind_int64(s, 3, lo);
+	sqlite3_bind_int64(s, 4, hi);
+	json_t *a = json_array();
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		json_array_append_new(a, json_pack("{s:s,s:s,s:I,s:s,s:s,s:o}", "type", "journey_step", "journey_id",
+						   sqlite3_column_text(s, 0), "version",
+						   (json_int_t)sqlite3_column_int64(s, 1), "node",
+						   sqlite3_column_text(s, 2), "reason", sqlite3_column_text(s, 3),
+						   "timestamp", jsonx_time(sqlite3_column_int64(s, 4))));
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE) {
+		json_decref(a);
+		store_sqlerr(c, err, "reading journey history");
+		return NULL;
+	}
+	return a;
+}
+
 /* Column i as a JSON string, or JSON null when NULL. */
 static json_t *text_or_null(sqlite3_stmt *s, int i)
 {

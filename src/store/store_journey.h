@@ -181,6 +181,12 @@ json_t *store_jny_stats_json(struct store *st, int64_t ws, const char *journey_i
  * "instance_id","node","at","reason"}] (new reference). */
 json_t *store_jny_history_json(struct store *st, int64_t ws, int64_t profile_id, int limit, struct cairn_err *err);
 
+/* The profile's journey steps with lo < at ≤ hi, newest first, shaped as
+ * timeline items: {"type":"journey_step","journey_id","version","node",
+ * "reason","timestamp"} (new reference). */
+json_t *store_jny_steps_between(struct store *st, int64_t ws, int64_t profile_id, int64_t lo, int64_t hi,
+				struct cairn_err *err);
+
 /* ---- messages ------------------------------------------------------------------ */
 
 struct store_message {

@@ -173,6 +173,23 @@ test('seed 001 welcome series: day 0 intro, day 2 top 3, day 5 problem solving, 
   expectStatus(text, 200, 'simulate as text');
   assert.match(text.text, /reviews/);
   assert.match(text.text, /민수님, cairn에 오신 것을 환영합니다/);
+
+  // the timeline shows each journey step among the user's events, newest
+  // first, paging without losing or repeating a step
+  const items = [];
+  let cursor = null;
+  do {
+    const q = `/api/v1/users/minsu/events?include=journeys&limit=3${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+    const page = expectStatus(await srv.api(q), 200, 'timeline with journeys');
+    items.push(...page.data);
+    cursor = page.next_cursor;
+  } while (cursor);
+  const tsteps = items.filter((x) => x.type === 'journey_step');
+  assert.deepEqual(tsteps.map((x) => x.node), steps.map((x) => x.node).reverse(), 'every step once, newest first');
+  assert.ok(tsteps.every((x) => x.journey_id === 'welcome' && x.reason));
+  const times = items.map((x) => x.timestamp);
+  assert.deepEqual(times, [...times].sort().reverse(), 'merged newest first');
+  assert.ok(items.some((x) => x.event === 'Journey Entered'), 'events are there too');
 });
 
 test('one long advance does everything due by then (the welcome series in a single 7-day jump)', async () => {
