@@ -10,17 +10,18 @@
 
 void api_read_barrier(struct app *a)
 {
-	/* what the engine emits while applying (Tag Added, Segment Entered, …)
-	 * lands in the log just after: follow the head a few rounds so a read
-	 * also sees the consequences of the writes it follows */
-	int64_t head = store_log_head(a->st);
-	for (int round = 0; round < READ_BARRIER_ROUNDS; round++) {
-		if (engine_wait_applied(a->engine, head, READ_BARRIER_MS / READ_BARRIER_ROUNDS) < 0)
+	/* the log as it is now, then what the engine emitted while applying it
+	 * (Tag Added, Segment Entered, …) — and what that emitted — so a read
+	 * also sees the consequences of the writes it follows; never chasing
+	 * the head, which other clients keep moving */
+	int64_t id = store_log_head(a->st);
+	for (int round = 0; round < READ_BARRIER_ROUNDS && id > 0; round++) {
+		if (engine_wait_applied(a->engine, id, READ_BARRIER_MS / READ_BARRIER_ROUNDS) < 0)
 			return;
-		int64_t now = store_log_head(a->st);
-		if (now == head)
+		int64_t next = engine_emitted_after(a->engine, id);
+		if (next <= id)
 			return;
-		head = now;
+		id = next;
 	}
 }
 

@@ -27,6 +27,7 @@
 #define ENGINE_BATCH  4000
 #define ENGINE_CURSOR "profiles"
 #define ENGINE_TICK_MS 200 /* the longest time-driven steps wait for a tick */
+#define ENGINE_RECENT  256 /* batches remembered for engine_emitted_after */
 
 struct engine {
 	struct store *st;
@@ -39,7 +40,38 @@ struct engine {
 	int stopping;
 	uint64_t tick_req, tick_done; /* engine_sync asks for a tick now */
 	int64_t last_tick_mono;
+	/* recent batches: (first, last] applied and the last id of the events
+	 * they emitted (0: none), for engine_emitted_after; under lock */
+	struct {
+		int64_t from, to, emitted;
+	} recent[ENGINE_RECENT];
+	size_t nrecent, next_recent;
 };
+
+static void note_emitted(struct engine *e, int64_t from, int64_t to, int64_t emitted)
+{
+	pthread_mutex_lock(&e->lock);
+	e->recent[e->next_recent].from = from;
+	e->recent[e->next_recent].to = to;
+	e->recent[e->next_recent].emitted = emitted;
+	e->next_recent = (e->next_recent + 1) % ENGINE_RECENT;
+	if (e->nrecent < ENGINE_RECENT)
+		e->nrecent++;
+	pthread_mutex_unlock(&e->lock);
+}
+
+int64_t engine_emitted_after(struct engine *e, int64_t id)
+{
+	int64_t out = 0;
+	pthread_mutex_lock(&e->lock);
+	/* any batch that applied events up to id: the write may be in an
+	 * earlier batch than the one that reached id */
+	for (size_t i = 0; i < e->nrecent; i++)
+		if (e->recent[i].from < id && e->recent[i].emitted > out)
+			out = e->recent[i].emitted;
+	pthread_mutex_unlock(&e->lock);
+	return out;
+}
 
 /* A batch copied out of the log, so the log is read in one short
  * transaction and the state transaction never holds a read on it (a long
@@ -72,8 +104,9 @@ static int copy_one(const struct store_event *ev, void *arg)
 
 /* One batch: returns 1 when events were applied, 0 when there were none,
  * or -1. */
-static int apply_batch(struct store *st, int64_t *cursor, struct cairn_err *err)
+static int apply_batch(struct store *st, int64_t *cursor, int64_t *emitted, struct cairn_err *err)
 {
+	*emitted = 0;
 	int64_t start = store_cursor_get(st, ENGINE_CURSOR);
 	/* after a power loss the log may have lost a tail the state had applied:
 	 * the log wins, so new events reusing those ids are not skipped */
@@ -131,7 +164,7 @@ static int apply_batch(struct store *st, int64_t *cursor, struct cairn_err *err)
 		} else {
 			*cursor = last;
 			rc = 1;
-			if (engine_forward(st, err) < 0)
+			if (engine_forward_upto(st, emitted, err) < 0)
 				log_error("forwarding emitted events failed; will retry", "error", err->message, NULL);
 		}
 	} else if (rc == 0 && b.n) {
@@ -189,6 +222,13 @@ int engine_emit_message(struct store *st, int64_t ws, int64_t profile_id, const 
 
 int engine_forward(struct store *st, struct cairn_err *err)
 {
+	int64_t last;
+	return engine_forward_upto(st, &last, err);
+}
+
+int engine_forward_upto(struct store *st, int64_t *last_id, struct cairn_err *err)
+{
+	*last_id = 0;
 	for (;;) {
 		struct batch b;
 		memset(&b, 0, sizeof b);
@@ -205,6 +245,9 @@ int engine_forward(struct store *st, struct cairn_err *err)
 			}
 			/* a crash before the delete re-sends them: the log drops repeats */
 			rc = store_log_append(st, b.evs, b.n, dup, err);
+			for (size_t i = 0; rc == 0 && i < b.n; i++)
+				if (!dup[i] && b.evs[i].id > *last_id)
+					*last_id = b.evs[i].id;
 			if (rc == 0)
 				rc = store_outbox_delete_upto(st, upto, err);
 			free(dup);
@@ -236,9 +279,9 @@ int engine_tick(struct store *st, struct cairn_err *err)
 
 int engine_catch_up(struct store *st, struct cairn_err *err)
 {
-	int64_t cur;
+	int64_t cur, emitted;
 	int rc;
-	while ((rc = apply_batch(st, &cur, err)) > 0)
+	while ((rc = apply_batch(st, &cur, &emitted, err)) > 0)
 		;
 	return rc;
 }
@@ -256,8 +299,11 @@ static void *engine_main(void *arg)
 	store_cache_size(e->st, 256);
 	for (;;) {
 		struct cairn_err err = CAIRN_ERR_INIT;
-		int64_t cur = 0;
-		int rc = apply_batch(e->st, &cur, &err);
+		int64_t cur = 0, emitted = 0;
+		int64_t from = atomic_load(&e->done);
+		int rc = apply_batch(e->st, &cur, &emitted, &err);
+		if (rc > 0)
+			note_emitted(e, from, cur, emitted);
 		if (rc >= 0) {
 			/* Time-driven steps: at least every 200 ms, also behind a backlog
 			 * (timers must not wait for ingestion to stop); an engine_sync
@@ -279,8 +325,12 @@ static void *engine_main(void *arg)
 				pthread_cond_broadcast(&e->applied);
 				pthread_mutex_unlock(&e->lock);
 				/* a tick may have emitted events: look at the log again */
-				if (rc == 0)
-					rc = apply_batch(e->st, &cur, &err);
+				if (rc == 0) {
+					from = cur;
+					rc = apply_batch(e->st, &cur, &emitted, &err);
+					if (rc > 0)
+						note_emitted(e, from, cur, emitted);
+				}
 			}
 		}
 		if (rc >= 0) {

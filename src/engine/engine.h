@@ -34,6 +34,12 @@ struct engine *engine_new(struct store *st);
 void engine_free(struct engine *e);
 /* Tells the engine the log has grown to head (wakes it). */
 void engine_notify(struct engine *e, int64_t head);
+/* The last id of the events the engine emitted while applying events up
+ * to id (Tag Added, Segment Entered, …; from the last 256 batches), or 0. A read that must see
+ * the consequences of a write waits for that id too. */
+int64_t engine_emitted_after(struct engine *e, int64_t id);
+/* engine_forward, also giving the last log id it appended (0: none). */
+int engine_forward_upto(struct store *st, int64_t *last_id, struct cairn_err *err);
 /* Waits until every event up to id is applied; 0, or -1 on timeout. */
 int engine_wait_applied(struct engine *e, int64_t id, int timeout_ms);
 int64_t engine_applied(struct engine *e);
