@@ -12,7 +12,9 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/xalloc.h"
+#include "journey/journey_engine.h"
 #include "segment/seg_index.h"
+#include "store/store_journey.h"
 
 /* Options every server command shares; returns 0, 2 (usage) or 1. */
 enum {
@@ -140,8 +142,37 @@ static const char *const demo_messages[] = {
 	"{\"type\":\"track\",\"userId\":\"demo-3\",\"event\":\"Product Viewed\",\"properties\":{\"sku\":\"TEA-01\"}}",
 };
 
+/* A live journey for the demo: a sign-up gets a welcome SMS, then an
+ * e-mail two days later (advertising, so quiet hours apply). */
+static const char demo_journey[] =
+	"{\"name\":\"Demo welcome\",\"trigger\":{\"type\":\"event\",\"event\":\"Signed Up\"},"
+	"\"exit_on\":[{\"event\":\"Order Completed\"}],\"nodes\":["
+	"{\"id\":\"hello\",\"type\":\"send\",\"channel\":\"sms\",\"template\":{\"text\":"
+	"\"{{ user.name | default: \\\"고객\\\" }}님, 가입을 환영합니다!\"},\"next\":\"wait2\"},"
+	"{\"id\":\"wait2\",\"type\":\"wait\",\"duration\":{\"days\":2},\"next\":\"tips\"},"
+	"{\"id\":\"tips\",\"type\":\"send\",\"channel\":\"email\",\"template\":{\"subject\":"
+	"\"{{ user.name }}님을 위한 시작 가이드\",\"html\":\"<p>처음 3일을 알차게 보내는 방법</p>\"},"
+	"\"next\":\"done\"},{\"id\":\"done\",\"type\":\"exit\"}]}";
+
+static int load_demo_journey(struct store *st, int64_t ws, int64_t now, struct cairn_err *err)
+{
+	int rc = store_journey_create(st, ws, "demo-welcome", "Demo welcome", demo_journey, now, err);
+	if (rc == CAIRN_ECONFLICT) { /* loaded before: nothing to do */
+		cairn_err_clear(err);
+		return 0;
+	}
+	int64_t version;
+	struct jny_problems probs;
+	if (rc == 0)
+		rc = jny_publish(st, ws, "demo-welcome", now, &version, &probs, err);
+	jny_problems_release(&probs);
+	return rc;
+}
+
 static int load_demo(struct store *st, int64_t ws, int64_t now, struct cairn_err *err)
 {
+	if (load_demo_journey(st, ws, now, err) < 0)
+		return err->code ? err->code : CAIRN_EIO;
 	struct buf body;
 	buf_init(&body, 0);
 	buf_adds(&body, "{\"batch\":[");
@@ -172,7 +203,8 @@ static const char init_usage[] =
 	"JSON object. On an existing workspace it refuses, unless --rotate: then it issues new keys and a new\n"
 	"owner password (the old keys stop working) and prints them. It never deletes data.\n"
 	"--demo also loads a few example customers and their events (Korean names, orders, emails) into a new\n"
-	"workspace, through the same log and engine as the Tracking API.\n";
+	"workspace, through the same log and engine as the Tracking API, and a live journey, demo-welcome\n"
+	"(a sign-up gets a welcome SMS, then an e-mail two days later).\n";
 
 int cli_init(int argc, char **argv)
 {
