@@ -21,7 +21,8 @@ SANFLAGS :=
 OPT      := -O2 -g
 endif
 
-PKGS     := libmicrohttpd jansson sqlite3 libsodium zlib icu-uc icu-i18n libcurl
+PKGS     := libmicrohttpd jansson sqlite3 libsodium zlib icu-uc icu-i18n libcurl \
+            gmime-3.0 gumbo opendkim openssl
 CPPFLAGS := -Isrc -D_GNU_SOURCE
 CFLAGS   := -std=c11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -pthread $(OPT) $(SANFLAGS) \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -60,7 +61,8 @@ $(BUILD)/unit_tests: $(UNIT_OBJS) $(BUILD)/libcairn.a
 # ---- set-up: Debian and npm packages, installed only when missing ----------
 APT_PKGS := build-essential pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev \
             libcriterion-dev libsodium-dev zlib1g-dev libicu-dev libcurl4-openssl-dev \
-            clang wrk sqlite3 jq python3
+            clang wrk sqlite3 jq python3 \
+            libgmime-3.0-dev libgumbo-dev libopendkim-dev libssl-dev python3-dkim
 deps: .deps-stamp
 .deps-stamp: Makefile package.json
 	@missing=$$(for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
