@@ -12,6 +12,11 @@ DATA     ?= ./cairn-data
 LISTEN   ?= 127.0.0.1:8080
 
 ifeq ($(SANITIZE),1)
+# leaks inside libraries, listed with their reason (tests/lsan.supp); the
+# unit tests unwind malloc stacks fully so a suppression can see the
+# library frame (libcrypto has no frame pointers)
+export LSAN_OPTIONS := suppressions=$(abspath tests/lsan.supp):print_suppressions=0
+UNIT_ENV := ASAN_OPTIONS=fast_unwind_on_malloc=0
 BUILD    := build/san
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 OPT      := -O1 -g
@@ -98,7 +103,7 @@ test: deps $(CAIRN) $(BUILD)/unit_tests
 
 unit: $(BUILD)/unit_tests
 	@echo "== unit tests (Criterion)"
-	$(BUILD)/unit_tests --jobs 2
+	$(UNIT_ENV) $(BUILD)/unit_tests --jobs 2
 
 e2e: $(CAIRN)
 	@echo "== end-to-end tests (node:test against $(CAIRN))"
@@ -115,6 +120,7 @@ conformance: $(CAIRN)
 # valgrind over the unit tests (each test in its own process) and one server run
 valgrind: $(BUILD)/unit_tests
 	valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=1 \
+		--suppressions=tests/valgrind.supp --num-callers=40 \
 		--trace-children=yes $(BUILD)/unit_tests --jobs 1
 
 # ---- bench ----------------------------------------------------------------
