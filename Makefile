@@ -67,7 +67,7 @@ $(BUILD)/unit_tests: $(UNIT_OBJS) $(BUILD)/libcairn.a
 APT_PKGS := build-essential pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev \
             libcriterion-dev libsodium-dev zlib1g-dev libicu-dev libcurl4-openssl-dev \
             clang wrk sqlite3 jq python3 \
-            libgmime-3.0-dev libgumbo-dev libopendkim-dev libssl-dev python3-dkim
+            libgmime-3.0-dev libgumbo-dev libopendkim-dev libssl-dev python3-dkim python3-aiosmtpd
 deps: .deps-stamp
 .deps-stamp: Makefile package.json
 	@missing=$$(for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
