@@ -66,7 +66,7 @@ $(BUILD)/unit_tests: $(UNIT_OBJS) $(BUILD)/libcairn.a
 # ---- set-up: Debian and npm packages, installed only when missing ----------
 APT_PKGS := build-essential pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev \
             libcriterion-dev libsodium-dev zlib1g-dev libicu-dev libcurl4-openssl-dev \
-            clang wrk sqlite3 jq python3 \
+            clang wrk sqlite3 jq python3 valgrind \
             libgmime-3.0-dev libgumbo-dev libopendkim-dev libssl-dev python3-dkim python3-aiosmtpd
 deps: .deps-stamp
 .deps-stamp: Makefile package.json
@@ -120,7 +120,7 @@ conformance: $(CAIRN)
 # valgrind over the unit tests (each test in its own process) and one server run
 valgrind: $(BUILD)/unit_tests
 	valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=1 \
-		--suppressions=tests/valgrind.supp --num-callers=40 \
+		--suppressions=tests/valgrind.supp --num-callers=40 --trace-children-skip='*python*' \
 		--trace-children=yes $(BUILD)/unit_tests --jobs 1
 
 # ---- bench ----------------------------------------------------------------
