@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/api_journeys.h"
 #include "api/api.h"
+#include "api/api_journeys.h"
 #include "app/app.h"
 #include "core/buf.h"
 #include "core/clock.h"
@@ -187,7 +187,8 @@ void api_journey_update(struct http_request *r, void *app)
 	if (api_only_keys(req, allowed, "a journey", &err) < 0)
 		goto fail;
 	if (idj && !(json_is_string(idj) && !strcmp(json_string_value(idj), id))) {
-		cairn_err_set(&err, CAIRN_EUNPROC, "invalid_id", "id", "id cannot change; leave it out or send '%s'.", id);
+		cairn_err_set(&err, CAIRN_EUNPROC, "invalid_id", "id", "id cannot change; leave it out or send '%s'.",
+			      id);
 		goto fail;
 	}
 	if (rev && (!json_is_integer(rev) || json_integer_value(rev) < 1)) {
@@ -353,8 +354,9 @@ void api_journey_publish(struct http_request *r, void *app)
 	json_t *diff = prev ? definition_diff(prev, cur) : json_null();
 	json_decref(prev);
 	json_decref(cur);
-	http_json(r, 200, json_pack("{s:s,s:I,s:s,s:o}", "id", id, "version", (json_int_t)version, "status", "live",
-				    "diff", diff));
+	http_json(r, 200,
+		  json_pack("{s:s,s:I,s:s,s:o}", "id", id, "version", (json_int_t)version, "status", "live", "diff",
+			    diff));
 }
 
 void api_journey_validate(struct http_request *r, void *app)
@@ -424,7 +426,8 @@ void api_journey_migrate(struct http_request *r, void *app)
 		http_error(r, &err);
 		return;
 	}
-	http_json(r, 200, json_pack("{s:s,s:I,s:I}", "id", id, "moved", (json_int_t)moved, "exited", (json_int_t)exited));
+	http_json(r, 200,
+		  json_pack("{s:s,s:I,s:I}", "id", id, "moved", (json_int_t)moved, "exited", (json_int_t)exited));
 }
 
 /* ---- versions, graph, stats ----------------------------------------------------------- */
@@ -483,8 +486,9 @@ void api_journey_version(struct http_request *r, void *app)
 	}
 	json_t *def = jsonx_loadb(text, strlen(text), 0, NULL);
 	free(text);
-	http_json(r, 200, json_pack("{s:s,s:I,s:o,s:o}", "id", id, "version", (json_int_t)v, "published_at",
-				    jsonx_time(at), "definition", def ? def : json_null()));
+	http_json(r, 200,
+		  json_pack("{s:s,s:I,s:o,s:o}", "id", id, "version", (json_int_t)v, "published_at", jsonx_time(at),
+			    "definition", def ? def : json_null()));
 }
 
 /* The definition a request names: ?version=N, else the live one, else the
@@ -569,7 +573,8 @@ void api_journey_stats(struct http_request *r, void *app)
 static json_t *simulate(struct http_request *r, struct app *a, const char *id, json_t *req, int64_t *used_version,
 			struct cairn_err *err)
 {
-	static const char *const allowed[] = {"user", "events", "start", "version", "definition", "draft", "name", NULL};
+	static const char *const allowed[] = {"user",	    "events", "start", "version",
+					      "definition", "draft",  "name",  NULL};
 	if (api_only_keys(req, allowed, "a simulation", err) < 0)
 		return NULL;
 	int64_t start = 0;
@@ -581,7 +586,8 @@ static json_t *simulate(struct http_request *r, struct app *a, const char *id, j
 	}
 	json_t *vj = json_object_get(req, "version");
 	if (vj && (!json_is_integer(vj) || json_integer_value(vj) < 1)) {
-		cairn_err_set(err, CAIRN_EUNPROC, "invalid_field", "version", "version must be a published version number.");
+		cairn_err_set(err, CAIRN_EUNPROC, "invalid_field", "version",
+			      "version must be a published version number.");
 		return NULL;
 	}
 	struct jny_def *d;
@@ -792,7 +798,8 @@ void api_journey_enroll(struct http_request *r, void *app)
 			if (!json_is_string(v) || !json_string_length(v)) {
 				char f[32];
 				snprintf(f, sizeof f, "user_ids[%zu]", i);
-				cairn_err_set(&err, CAIRN_EUNPROC, "invalid_field", f, "%s must be a user id (a string).", f);
+				cairn_err_set(&err, CAIRN_EUNPROC, "invalid_field", f,
+					      "%s must be a user id (a string).", f);
 				goto fail;
 			}
 			member_row(json_string_value(v), 0, &m);
@@ -816,8 +823,8 @@ void api_journey_enroll(struct http_request *r, void *app)
 			      "No user or anonymous id '%s' in this workspace.", json_string_value(one));
 		goto fail;
 	}
-	http_json(r, 202, json_pack("{s:s,s:I,s:O}", "journey_id", id, "enrolled", (json_int_t)enrolled, "unknown",
-				    unknown));
+	http_json(r, 202,
+		  json_pack("{s:s,s:I,s:O}", "journey_id", id, "enrolled", (json_int_t)enrolled, "unknown", unknown));
 	goto out;
 fail:
 	http_error(r, &err);
@@ -901,7 +908,10 @@ static int check_setting(const char *key, json_t *v, json_t **store_as, struct c
 			static const struct {
 				const char *k;
 				int64_t ms;
-			} units[] = {{"weeks", 604800000LL}, {"days", 86400000LL}, {"hours", 3600000LL}, {"minutes", 60000LL}};
+			} units[] = {{"weeks", 604800000LL},
+				     {"days", 86400000LL},
+				     {"hours", 3600000LL},
+				     {"minutes", 60000LL}};
 			for (size_t i = 0; json_is_object(per) && i < 4; i++) {
 				json_t *n = json_object_get(per, units[i].k);
 				if (json_is_integer(n) && json_integer_value(n) > 0 && json_integer_value(n) < 10000)
@@ -914,14 +924,15 @@ static int check_setting(const char *key, json_t *v, json_t **store_as, struct c
 				json_decref(out);
 				char f[96];
 				snprintf(f, sizeof f, "value.%.60s", ch);
-				return cairn_err_set(err, CAIRN_EUNPROC, "invalid_field", f,
-						     "%s needs \"max\" (a positive integer), \"per\" (a duration such as "
-						     "{\"days\":7}) and optionally \"when_capped\": \"wait\" or \"skip\".",
-						     f);
+				return cairn_err_set(
+					err, CAIRN_EUNPROC, "invalid_field", f,
+					"%s needs \"max\" (a positive integer), \"per\" (a duration such as "
+					"{\"days\":7}) and optionally \"when_capped\": \"wait\" or \"skip\".",
+					f);
 			}
 			json_object_set_new(out, ch,
-					    json_pack("{s:O,s:O,s:I,s:s}", "max", max, "per", per, "per_ms", (json_int_t)ms,
-						      "when_capped", when ? when : "wait"));
+					    json_pack("{s:O,s:O,s:I,s:s}", "max", max, "per", per, "per_ms",
+						      (json_int_t)ms, "when_capped", when ? when : "wait"));
 		}
 		*store_as = out;
 		return 0;

@@ -124,7 +124,8 @@ static json_t *read_events(const char *path, struct cairn_err *err)
 			struct cairn_err e = CAIRN_ERR_INIT;
 			json_t *m = jsonx_parse(l, n, 64, 1, &e);
 			if (!m) {
-				cairn_err_set(err, CAIRN_EUNPROC, "invalid_event", "", "%s line %d: %s", path, line, e.message);
+				cairn_err_set(err, CAIRN_EUNPROC, "invalid_event", "", "%s line %d: %s", path, line,
+					      e.message);
 				json_decref(out);
 				out = NULL;
 				break;
@@ -143,14 +144,11 @@ struct opts {
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
-	static const struct option longs[] = {{"data", required_argument, NULL, 'd'},
-					      {"user", required_argument, NULL, 'u'},
-					      {"events", required_argument, NULL, 'e'},
-					      {"start", required_argument, NULL, 's'},
-					      {"format", required_argument, NULL, 'f'},
-					      {"id", required_argument, NULL, 'i'},
-					      {"help", no_argument, NULL, 'h'},
-					      {NULL, 0, NULL, 0}};
+	static const struct option longs[] = {
+		{"data", required_argument, NULL, 'd'},	  {"user", required_argument, NULL, 'u'},
+		{"events", required_argument, NULL, 'e'}, {"start", required_argument, NULL, 's'},
+		{"format", required_argument, NULL, 'f'}, {"id", required_argument, NULL, 'i'},
+		{"help", no_argument, NULL, 'h'},	  {NULL, 0, NULL, 0}};
 	memset(o, 0, sizeof *o);
 	o->data = getenv("CAIRN_DATA") ? getenv("CAIRN_DATA") : "./cairn-data";
 	optind = 1;
@@ -324,13 +322,14 @@ static json_t *essence(const json_t *res)
 	size_t i;
 	json_t *p;
 	json_array_foreach (json_object_get(res, "path"), i, p)
-		json_array_append_new(path, json_pack("{s:O*,s:O*,s:O*}", "node", json_object_get(p, "node"), "at",
-						      json_object_get(p, "at"), "reason", json_object_get(p, "reason")));
+		json_array_append_new(path,
+				      json_pack("{s:O*,s:O*,s:O*}", "node", json_object_get(p, "node"), "at",
+						json_object_get(p, "at"), "reason", json_object_get(p, "reason")));
 	json_array_foreach (json_object_get(res, "messages"), i, p)
-		json_array_append_new(msgs, json_pack("{s:O*,s:O*,s:O*,s:O*,s:O*}", "node", json_object_get(p, "node"),
-						      "channel", json_object_get(p, "channel"), "at",
-						      json_object_get(p, "at"), "subject", json_object_get(p, "subject"),
-						      "body", json_object_get(p, "body")));
+		json_array_append_new(
+			msgs, json_pack("{s:O*,s:O*,s:O*,s:O*,s:O*}", "node", json_object_get(p, "node"), "channel",
+					json_object_get(p, "channel"), "at", json_object_get(p, "at"), "subject",
+					json_object_get(p, "subject"), "body", json_object_get(p, "body")));
 	return json_pack("{s:o,s:o,s:O*}", "path", path, "messages", msgs, "exited", json_object_get(res, "exited"));
 }
 
@@ -373,7 +372,8 @@ static int check_one(void *arg, int64_t ws, const char *journey_id, const char *
 		return 0;
 	}
 	struct jny_def *d = jny_load(c->st, ws, journey_id, 0, &err);
-	json_t *in = jsonx_loadb(input, strlen(input), 0, NULL), *want = jsonx_loadb(expected, strlen(expected), 0, NULL);
+	json_t *in = jsonx_loadb(input, strlen(input), 0, NULL),
+	       *want = jsonx_loadb(expected, strlen(expected), 0, NULL);
 	json_t *res = NULL;
 	int64_t start = 0;
 	if (d && in) {

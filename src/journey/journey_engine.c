@@ -107,7 +107,8 @@ static int cache_add(void *arg, int64_t ws, const char *id, const char *status, 
 	struct jny_def *d = j ? jny_parse(j, &e) : NULL;
 	json_decref(j);
 	if (!d) {
-		log_error("a published journey no longer parses; it is skipped", "journey", id, "error", e.message, NULL);
+		log_error("a published journey no longer parses; it is skipped", "journey", id, "error", e.message,
+			  NULL);
 		return 0;
 	}
 	cache.run = xrealloc(cache.run, (cache.nrun + 1) * sizeof *cache.run);
@@ -350,10 +351,10 @@ static int h_update(void *arg, const struct jny_node *n, struct cairn_err *err)
 	if (rc == 0 && n->score) {
 		char key[160];
 		step_key(h, "score", key, sizeof key);
-		rc = engine_emit(h->st, h->ws, h->pid, "Score Changed",
-				 json_pack("{s:O,s:s,s:s}", "scores", n->score, "journey_id", h->row->journey_id, "node",
-					   n->id),
-				 key, h->now, err);
+		rc = engine_emit(
+			h->st, h->ws, h->pid, "Score Changed",
+			json_pack("{s:O,s:s,s:s}", "scores", n->score, "journey_id", h->row->journey_id, "node", n->id),
+			key, h->now, err);
 	}
 	return rc;
 }
@@ -567,7 +568,9 @@ static void to_inst(const struct jny_def *d, const struct store_jny_instance *ro
 {
 	memset(in, 0, sizeof *in);
 	in->node = jny_node_index(d, row->node);
-	in->state = !strcmp(row->state, "exited") ? JNY_EXITED : !strcmp(row->state, "waiting") ? JNY_WAITING : JNY_ACTIVE;
+	in->state = !strcmp(row->state, "exited")    ? JNY_EXITED
+		    : !strcmp(row->state, "waiting") ? JNY_WAITING
+						     : JNY_ACTIVE;
 	in->waiting_event = row->wait_event[0] != '\0';
 	in->due_at = row->timer_due;
 	snprintf(in->timer_kind, sizeof in->timer_kind, "%s", row->timer_kind);
@@ -583,7 +586,9 @@ static int save(struct store *st, const struct jny_def *d, const struct jny_inst
 	if (in->node >= 0 && (size_t)in->node < d->nnodes)
 		snprintf(row->node, sizeof row->node, "%s", d->nodes[in->node].id);
 	snprintf(row->state, sizeof row->state, "%s",
-		 in->state == JNY_EXITED ? "exited" : in->state == JNY_WAITING ? "waiting" : "active");
+		 in->state == JNY_EXITED    ? "exited"
+		 : in->state == JNY_WAITING ? "waiting"
+					    : "active");
 	const struct jny_node *n = in->node >= 0 && (size_t)in->node < d->nnodes ? &d->nodes[in->node] : NULL;
 	snprintf(row->wait_event, sizeof row->wait_event, "%s",
 		 in->waiting_event && n && n->wait.event ? n->wait.event : "");
@@ -631,8 +636,7 @@ static int advance(struct store *st, const struct jny_def *d, struct store_jny_i
 	return rc;
 }
 
-static int enter(struct store *st, struct running *r, int64_t pid, json_t *msg, int64_t cause_id,
-		 struct cairn_err *err)
+static int enter(struct store *st, struct running *r, int64_t pid, json_t *msg, int64_t cause_id, struct cairn_err *err)
 {
 	int64_t last = 0;
 	int in_now = store_jny_entry(st, r->ws, r->id, pid, &last, err);
@@ -725,7 +729,8 @@ void jny_before_event(struct store *st, const struct store_event *ev)
 		return;
 	int64_t pid = 0;
 	if (!(ev->user_id && store_identity_find(st, ev->workspace_id, STORE_ID_USER, ev->user_id, &pid) == 0) &&
-	    !(ev->anonymous_id && store_identity_find(st, ev->workspace_id, STORE_ID_ANON, ev->anonymous_id, &pid) == 0))
+	    !(ev->anonymous_id &&
+	      store_identity_find(st, ev->workspace_id, STORE_ID_ANON, ev->anonymous_id, &pid) == 0))
 		pid = 0;
 	struct store_profile p;
 	if (pid && store_profile_get(st, pid, &p, &err) == 0) {
@@ -1091,8 +1096,9 @@ int jny_publish(struct store *st, int64_t ws, const char *id, int64_t now, int64
 		return err->code ? err->code : CAIRN_EUNPROC;
 	int rc = jny_check_in(st, ws, d, problems, err);
 	if (rc == 0 && problems->n)
-		rc = cairn_err_set(err, CAIRN_EUNPROC, "invalid_journey", problems->items[0].field ? problems->items[0].field : "",
-				   "%s", problems->items[0].message);
+		rc = cairn_err_set(err, CAIRN_EUNPROC, "invalid_journey",
+				   problems->items[0].field ? problems->items[0].field : "", "%s",
+				   problems->items[0].message);
 	json_t *norm = rc == 0 ? jny_to_json(d) : NULL;
 	char *text = norm ? json_dumps(norm, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(norm);
@@ -1129,9 +1135,7 @@ static int archive_one(void *arg, int64_t instance_id, const char *node)
 	return exit_outside(a->st, &row, "archived", a->now, a->err);
 }
 
-
-int jny_set_status(struct store *st, int64_t ws, const char *id, const char *action, int64_t now,
-		   struct cairn_err *err)
+int jny_set_status(struct store *st, int64_t ws, const char *id, const char *action, int64_t now, struct cairn_err *err)
 {
 	static const struct {
 		const char *action, *from, *from2, *to;
@@ -1202,7 +1206,6 @@ static int migrate_one(void *arg, int64_t instance_id, const char *node)
 	m->exited++;
 	return exit_outside(m->st, &row, reason, m->now, m->err);
 }
-
 
 int jny_migrate(struct store *st, int64_t ws, const char *id, int64_t now, int64_t *moved, int64_t *exited,
 		struct cairn_err *err)

@@ -80,7 +80,10 @@ static void fmt_duration(int64_t ms, char *out, size_t cap)
 	static const struct {
 		int64_t ms;
 		const char *unit;
-	} units[] = {{7 * 86400000LL, "week"}, {86400000LL, "day"}, {3600000LL, "hour"}, {60000LL, "minute"},
+	} units[] = {{7 * 86400000LL, "week"},
+		     {86400000LL, "day"},
+		     {3600000LL, "hour"},
+		     {60000LL, "minute"},
 		     {1000LL, "second"}};
 	size_t len = 0;
 	out[0] = '\0';
@@ -292,9 +295,10 @@ static int run_from(const struct jny_def *d, struct jny_inst *in, const struct j
 		if (node == JNY_NONE)
 			return leave(in, h, "completed", err);
 		if (guard > JNY_MAX_NODES)
-			return cairn_err_set(err, CAIRN_EUNPROC, "journey_loop", "",
-					     "Journey '%s' went through %d nodes without waiting; add a wait to its loop.",
-					     h->journey_id, JNY_MAX_NODES);
+			return cairn_err_set(
+				err, CAIRN_EUNPROC, "journey_loop", "",
+				"Journey '%s' went through %d nodes without waiting; add a wait to its loop.",
+				h->journey_id, JNY_MAX_NODES);
 		const struct jny_node *n = &d->nodes[node];
 		in->node = node;
 		int rc = 0, next = n->next, holdout = 0;
@@ -343,15 +347,13 @@ static int run_from(const struct jny_def *d, struct jny_inst *in, const struct j
 			}
 			if (rc == 0)
 				rc = step(h, n,
-					  counts		 ? "goal node reached: converted"
+					  counts	     ? "goal node reached: converted"
 					  : in->converted_at ? "goal node reached (already converted)"
 							     : "goal node reached after the goal window: not counted",
 					  err);
 			break;
 		}
-		case JN_EXIT:
-			rc = step(h, n, "exit", err);
-			return rc < 0 ? rc : leave(in, h, "exit node", err);
+		case JN_EXIT: rc = step(h, n, "exit", err); return rc < 0 ? rc : leave(in, h, "exit node", err);
 		}
 		if (rc < 0)
 			return rc;

@@ -53,10 +53,10 @@ struct jny_inst {
 struct jny_host {
 	void *arg;
 	int64_t now;
-	const char *tz;		      /* the user's zone, fallback applied; never NULL */
-	const char *journey_id;	      /* for hashing */
-	const char *user_key;	      /* stable per user, for hashing */
-	const struct cond_ctx *user;  /* branch conditions (now_ms = now) */
+	const char *tz;		     /* the user's zone, fallback applied; never NULL */
+	const char *journey_id;	     /* for hashing */
+	const char *user_key;	     /* stable per user, for hashing */
+	const struct cond_ctx *user; /* branch conditions (now_ms = now) */
 	/* A node reached, with the reason (invariant 2). A held send released
 	 * and a wait_event's outcome are reported as further steps of the same
 	 * visit. */

@@ -121,8 +121,8 @@ static int h_step(void *arg, const struct jny_node *n, const char *reason, struc
 {
 	(void)err;
 	struct sim *s = arg;
-	json_array_append_new(s->path, json_pack("{s:s,s:o,s:s}", "node", n->id, "at", time_json(s->now), "reason",
-						 reason));
+	json_array_append_new(s->path,
+			      json_pack("{s:s,s:o,s:s}", "node", n->id, "at", time_json(s->now), "reason", reason));
 	return 0;
 }
 
@@ -147,8 +147,9 @@ static const char *first_text(const json_t *r, const char *const *keys)
 static int record_message(struct sim *s, const struct jny_node *n, const char *channel, const char *template_id,
 			  const json_t *body, const char *variant)
 {
-	json_t *data = json_pack("{s:o,s:{s:s,s:s},s:{s:s}}", "user", user_data(s), "journey", "id",
-				 s->o->journey_id ? s->o->journey_id : "", "node", n->id, "message", "channel", channel);
+	json_t *data =
+		json_pack("{s:o,s:{s:s,s:s},s:{s:s}}", "user", user_data(s), "journey", "id",
+			  s->o->journey_id ? s->o->journey_id : "", "node", n->id, "message", "channel", channel);
 	if (s->cur_event)
 		json_object_set(data, "event", (json_t *)s->cur_event);
 	json_t *rendered = NULL;
@@ -156,7 +157,8 @@ static int record_message(struct sim *s, const struct jny_node *n, const char *c
 	int rc;
 	if (template_id && !s->o->st)
 		rc = cairn_err_set(&e, CAIRN_ENOTFOUND, "template_not_found", "",
-				   "Template '%s' is saved in a store; simulate with --data to render it.", template_id);
+				   "Template '%s' is saved in a store; simulate with --data to render it.",
+				   template_id);
 	else if (template_id)
 		rc = content_render_template(s->o->st, s->o->ws, template_id, 0, data, &rendered, NULL, &e);
 	else
@@ -188,8 +190,8 @@ static int h_send(void *arg, const struct jny_node *n, const char *channel, cons
 		return 0;
 	char reason[600];
 	snprintf(reason, sizeof reason, "not sent: %.500s",
-		 json_string_value(json_object_get(json_array_get(s->messages, json_array_size(s->messages) - 1),
-						   "error")));
+		 json_string_value(
+			 json_object_get(json_array_get(s->messages, json_array_size(s->messages) - 1), "error")));
 	h_step(s, n, reason, err);
 	return 1;
 }
@@ -258,7 +260,8 @@ static int h_capped(void *arg, const char *channel, int64_t *until, int *skip, s
 	json_array_foreach (s->messages, i, m) {
 		int64_t at;
 		if (strcmp(jsonx_str(m, "channel") ? jsonx_str(m, "channel") : "", channel) ||
-		    json_object_get(m, "error") || clock_parse_rfc3339(jsonx_str(m, "at"), &at) < 0 || at < s->now - per)
+		    json_object_get(m, "error") || clock_parse_rfc3339(jsonx_str(m, "at"), &at) < 0 ||
+		    at < s->now - per)
 			continue;
 		if (!count || at < oldest)
 			oldest = at;
@@ -291,13 +294,14 @@ static int load_events(struct sim *s, const json_t *events, struct cairn_err *er
 		int identify = type && !strcmp(type, "identify");
 		snprintf(path, sizeof path, "events[%zu]", i);
 		if (!json_is_object(m) || (!identify && !name))
-			return cairn_err_set(err, CAIRN_EUNPROC, "invalid_field", path,
-					     "%s must be a track message with \"event\" (or an identify with \"traits\").",
-					     path);
+			return cairn_err_set(
+				err, CAIRN_EUNPROC, "invalid_field", path,
+				"%s must be a track message with \"event\" (or an identify with \"traits\").", path);
 		snprintf(path, sizeof path, "events[%zu].timestamp", i);
 		if (!ts || clock_parse_rfc3339(ts, &s->evs[i].ts) < 0)
 			return cairn_err_set(err, CAIRN_EUNPROC, "invalid_field", path,
-					     "%s must be an RFC 3339 time such as \"2026-03-02T10:00:00+09:00\".", path);
+					     "%s must be an RFC 3339 time such as \"2026-03-02T10:00:00+09:00\".",
+					     path);
 		s->evs[i].msg = m;
 		s->evs[i].name = identify ? NULL : name;
 	}
@@ -318,7 +322,8 @@ static int load_user(struct sim *s, const json_t *user, struct cairn_err *err)
 	static const struct {
 		const char *key;
 		json_type type;
-	} shapes[] = {{"traits", JSON_OBJECT}, {"tags", JSON_ARRAY}, {"segments", JSON_ARRAY}, {"consent", JSON_OBJECT}};
+	} shapes[] = {
+		{"traits", JSON_OBJECT}, {"tags", JSON_ARRAY}, {"segments", JSON_ARRAY}, {"consent", JSON_OBJECT}};
 	json_t **slots[] = {&s->traits, &s->tags, &s->segments, &s->consent};
 	if (user && !json_is_object(user))
 		return cairn_err_set(err, CAIRN_EUNPROC, "invalid_field", "user", "user must be an object.");
@@ -407,7 +412,8 @@ static int simulate(struct sim *s, int64_t start, int64_t horizon, struct jny_in
 			}
 		} else {
 			int changed;
-			if (jny_on_event(s->d, in, &h, e->name, json_object_get(e->msg, "properties"), &changed, err) < 0)
+			if (jny_on_event(s->d, in, &h, e->name, json_object_get(e->msg, "properties"), &changed, err) <
+			    0)
 				return -1;
 		}
 		s->cur_event = NULL;
@@ -420,7 +426,8 @@ static int simulate(struct sim *s, int64_t start, int64_t horizon, struct jny_in
 		s->now = e->ts > s->now ? e->ts : s->now;
 		host_at(s, &h);
 		int changed;
-		if (e->name && jny_on_event(s->d, in, &h, e->name, json_object_get(e->msg, "properties"), &changed, err) < 0)
+		if (e->name &&
+		    jny_on_event(s->d, in, &h, e->name, json_object_get(e->msg, "properties"), &changed, err) < 0)
 			return -1;
 		until = jny_goal_until(s->d, in);
 	}
@@ -466,7 +473,8 @@ json_t *jny_simulate(const struct jny_def *d, const json_t *user, const json_t *
 	if (!entered)
 		json_object_set_new(result, "exited", json_string("never entered: no event started the journey"));
 	else
-		json_object_set_new(result, "exited", in.state == JNY_EXITED ? json_string(in.exit_reason) : json_null());
+		json_object_set_new(result, "exited",
+				    in.state == JNY_EXITED ? json_string(in.exit_reason) : json_null());
 	if (entered && in.state != JNY_EXITED && in.node >= 0)
 		json_object_set_new(result, "waiting_at",
 				    json_pack("{s:s,s:o}", "node", d->nodes[in.node].id, "until",
@@ -492,11 +500,15 @@ char *jny_sim_text(const json_t *r)
 		/* the messages of this node right after its step */
 		for (; k < json_array_size(msgs); k++) {
 			json_t *m = json_array_get(msgs, k);
-			if (strcmp(jsonx_str(m, "node"), jsonx_str(p, "node")) || strcmp(jsonx_str(m, "at"), jsonx_str(p, "at")))
+			if (strcmp(jsonx_str(m, "node"), jsonx_str(p, "node")) ||
+			    strcmp(jsonx_str(m, "at"), jsonx_str(p, "at")))
 				break;
 			const char *sub = jsonx_str(m, "subject"), *body = jsonx_str(m, "body");
-			buf_addf(&b, "%-26s  %-16s    %s: %s%s%.120s\n", "", "", jsonx_str(m, "channel"), sub ? sub : "",
-				 sub ? " — " : "", body ? body : jsonx_str(m, "error") ? jsonx_str(m, "error") : "");
+			buf_addf(&b, "%-26s  %-16s    %s: %s%s%.120s\n", "", "", jsonx_str(m, "channel"),
+				 sub ? sub : "", sub ? " — " : "",
+				 body			 ? body
+				 : jsonx_str(m, "error") ? jsonx_str(m, "error")
+							 : "");
 		}
 	}
 	const char *ex = jsonx_str(r, "exited");

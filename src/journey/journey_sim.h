@@ -30,7 +30,7 @@
 #define JNY_SIM_MAX_EVENTS 10000
 
 struct jny_sim_opts {
-	struct store *st;   /* for saved templates and workspace settings; may be NULL */
+	struct store *st; /* for saved templates and workspace settings; may be NULL */
 	int64_t ws;
 	const char *journey_id;
 	int64_t start_ms;   /* the clock's start; 0 = the first event's time, else now */

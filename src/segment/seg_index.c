@@ -43,8 +43,8 @@ struct tagcol {
 
 struct valcol {
 	char *name;
-	uint32_t *vid;	/* per slot; 0 = missing */
-	char **text;	/* per value id (text[0] unused), in `arena` */
+	uint32_t *vid; /* per slot; 0 = missing */
+	char **text;   /* per value id (text[0] unused), in `arena` */
 	size_t *len;
 	size_t nvals, capvals;
 	uint32_t *hash; /* open addressing: value id or 0 */
@@ -551,8 +551,7 @@ static int leaf_event(struct query *q, const struct cond_dep *d, int64_t now, ui
 	return 0;
 }
 
-static int leaf(void *arg, const struct cond_dep *d, int64_t now, uint64_t *yes, uint64_t *maybe,
-		struct cairn_err *err)
+static int leaf(void *arg, const struct cond_dep *d, int64_t now, uint64_t *yes, uint64_t *maybe, struct cairn_err *err)
 {
 	struct query *q = arg;
 	switch (d->kind) {
@@ -571,9 +570,8 @@ static int leaf(void *arg, const struct cond_dep *d, int64_t now, uint64_t *yes,
 
 /* ---- counting -------------------------------------------------------------- */
 
-static int count_sets(struct wsx *w, const uint64_t *yes, const uint64_t *maybe, seg_index_decide_fn decide,
-		      void *darg, int64_t *count, int64_t *sample, size_t nsample, size_t *nsampled,
-		      struct cairn_err *err)
+static int count_sets(struct wsx *w, const uint64_t *yes, const uint64_t *maybe, seg_index_decide_fn decide, void *darg,
+		      int64_t *count, int64_t *sample, size_t nsample, size_t *nsampled, struct cairn_err *err)
 {
 	*count = 0;
 	*nsampled = 0;

@@ -13,9 +13,9 @@
 
 #define J_COLS "journey_id, name, status, draft, draft_rev, live_version, created_at, updated_at"
 /* an instance with its timer (at most one: jny_timers' key) */
-#define I_COLS                                                                                                 \
-	"i.instance_id, i.workspace_id, i.journey_id, i.version, i.profile_id, i.node, i.state, i.wait_event,"  \
-	" i.variant, i.entered_at, i.updated_at, i.exited_at, i.exit_reason, i.converted_at, i.steps,"          \
+#define I_COLS                                                                                                         \
+	"i.instance_id, i.workspace_id, i.journey_id, i.version, i.profile_id, i.node, i.state, i.wait_event,"         \
+	" i.variant, i.entered_at, i.updated_at, i.exited_at, i.exit_reason, i.converted_at, i.steps,"                 \
 	" i.goal_until, coalesce(t.due_at, 0), coalesce(t.kind, '')"
 #define I_FROM " FROM jny_instances i LEFT JOIN jny_timers t ON t.instance_id = i.instance_id"
 
@@ -66,15 +66,16 @@ static int change_one(struct store_conn *c, sqlite3_stmt *s, const char *id, str
 	return sqlite3_changes(c->db) ? 0 : not_found(err, id);
 }
 
-int store_journey_create(struct store *st, int64_t ws, const char *id, const char *name, const char *draft,
-			 int64_t now, struct cairn_err *err)
+int store_journey_create(struct store *st, int64_t ws, const char *id, const char *name, const char *draft, int64_t now,
+			 struct cairn_err *err)
 {
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
-	if (store_prepare_ws_id(c,
-				"INSERT INTO journeys (workspace_id, journey_id, name, status, draft, draft_rev, created_at,"
-				" updated_at) VALUES (?1, ?2, ?3, 'draft', ?4, 1, ?5, ?5) ON CONFLICT DO NOTHING",
-				ws, id, &s, err, "creating a journey") < 0)
+	if (store_prepare_ws_id(
+		    c,
+		    "INSERT INTO journeys (workspace_id, journey_id, name, status, draft, draft_rev, created_at,"
+		    " updated_at) VALUES (?1, ?2, ?3, 'draft', ?4, 1, ?5, ?5) ON CONFLICT DO NOTHING",
+		    ws, id, &s, err, "creating a journey") < 0)
 		return CAIRN_EIO;
 	store_bind_text(s, 3, name);
 	store_bind_text(s, 4, draft);
@@ -187,10 +188,11 @@ int store_journey_publish(struct store *st, int64_t ws, const char *id, const ch
 	store_journey_release(&j);
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
-	if (store_prepare_ws_id(c,
-				"INSERT INTO journey_versions (workspace_id, journey_id, version, definition, published_at)"
-				" VALUES (?1, ?2, ?3, ?4, ?5)",
-				ws, id, &s, err, "publishing a journey") < 0)
+	if (store_prepare_ws_id(
+		    c,
+		    "INSERT INTO journey_versions (workspace_id, journey_id, version, definition, published_at)"
+		    " VALUES (?1, ?2, ?3, ?4, ?5)",
+		    ws, id, &s, err, "publishing a journey") < 0)
 		return CAIRN_EIO;
 	sqlite3_bind_int64(s, 3, *version);
 	store_bind_text(s, 4, definition);
@@ -214,9 +216,9 @@ int store_journey_set_status(struct store *st, int64_t ws, const char *id, const
 {
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
-	if (store_prepare_ws_id(c,
-				"UPDATE journeys SET status = ?3, updated_at = ?4 WHERE workspace_id = ?1 AND journey_id = ?2",
-				ws, id, &s, err, "changing a journey's status") < 0)
+	if (store_prepare_ws_id(
+		    c, "UPDATE journeys SET status = ?3, updated_at = ?4 WHERE workspace_id = ?1 AND journey_id = ?2",
+		    ws, id, &s, err, "changing a journey's status") < 0)
 		return CAIRN_EIO;
 	store_bind_text(s, 3, status);
 	sqlite3_bind_int64(s, 4, now);
@@ -241,8 +243,8 @@ char *store_journey_version(struct store *st, int64_t ws, const char *id, int64_
 		if (published_at)
 			*published_at = sqlite3_column_int64(s, 1);
 	} else if (rc == SQLITE_DONE) {
-		cairn_err_set(err, CAIRN_ENOTFOUND, "version_not_found", "version",
-			      "Journey '%s' has no version %lld.", id, (long long)version);
+		cairn_err_set(err, CAIRN_ENOTFOUND, "version_not_found", "version", "Journey '%s' has no version %lld.",
+			      id, (long long)version);
 	} else {
 		store_sqlerr(c, err, "reading a journey version");
 	}
@@ -332,8 +334,8 @@ static void read_instance(sqlite3_stmt *s, struct store_jny_instance *in)
 static const char SQL_ACTIVE[] = "SELECT " I_COLS I_FROM " WHERE i.workspace_id = ?1 AND i.profile_id = ?2"
 				 " AND (i.state <> 'exited' OR i.goal_until >= ?3) ORDER BY i.instance_id";
 
-int store_jny_active(struct store *st, int64_t ws, int64_t profile_id, int64_t now,
-		     struct store_jny_instance **out, size_t *n, struct cairn_err *err)
+int store_jny_active(struct store *st, int64_t ws, int64_t profile_id, int64_t now, struct store_jny_instance **out,
+		     size_t *n, struct cairn_err *err)
 {
 	struct store_conn *c = store_conn(st);
 	*out = NULL;
@@ -480,10 +482,11 @@ int store_jny_on_other_versions(struct store *st, int64_t ws, const char *journe
 {
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
-	if (store_prepare_ws_id(c,
-				"SELECT instance_id, node FROM jny_instances WHERE workspace_id = ?1 AND journey_id = ?2"
-				" AND version <> ?3 AND state <> 'exited' ORDER BY instance_id",
-				ws, journey_id, &s, err, "reading journey instances") < 0)
+	if (store_prepare_ws_id(
+		    c,
+		    "SELECT instance_id, node FROM jny_instances WHERE workspace_id = ?1 AND journey_id = ?2"
+		    " AND version <> ?3 AND state <> 'exited' ORDER BY instance_id",
+		    ws, journey_id, &s, err, "reading journey instances") < 0)
 		return CAIRN_EIO;
 	sqlite3_bind_int64(s, 3, version);
 	struct row {
@@ -522,8 +525,9 @@ int store_jny_set_version(struct store *st, int64_t instance_id, int64_t version
 
 /* ---- timers ---------------------------------------------------------------------- */
 
-static const char SQL_TIMER_SET[] = "INSERT INTO jny_timers (instance_id, workspace_id, due_at, kind) VALUES (?1, ?2, ?3, ?4)"
-				    " ON CONFLICT (instance_id) DO UPDATE SET due_at = excluded.due_at, kind = excluded.kind";
+static const char SQL_TIMER_SET[] =
+	"INSERT INTO jny_timers (instance_id, workspace_id, due_at, kind) VALUES (?1, ?2, ?3, ?4)"
+	" ON CONFLICT (instance_id) DO UPDATE SET due_at = excluded.due_at, kind = excluded.kind";
 static const char SQL_TIMER_CLEAR[] = "DELETE FROM jny_timers WHERE instance_id = ?1";
 /* only live journeys' timers fire (paused ones wait, journey_engine.h
  * invariant 3) */
@@ -532,11 +536,10 @@ static const char SQL_TIMERS_DUE[] =
 	" JOIN journeys j ON j.workspace_id = i.workspace_id AND j.journey_id = i.journey_id"
 	" WHERE t.due_at <= ?1 AND j.status = 'live' ORDER BY t.due_at, t.instance_id LIMIT ?2";
 /* every time-driven table's next due time after ?1 */
-static const char SQL_NEXT_DUE[] =
-	"SELECT min(x) FROM (SELECT min(due_at) AS x FROM jny_timers WHERE due_at > ?1"
-	" UNION ALL SELECT min(due_at) FROM jny_schedules WHERE due_at > ?1"
-	" UNION ALL SELECT min(due_at) FROM seg_due WHERE due_at > ?1"
-	" UNION ALL SELECT min(due_at) FROM tagging_due WHERE due_at > ?1)";
+static const char SQL_NEXT_DUE[] = "SELECT min(x) FROM (SELECT min(due_at) AS x FROM jny_timers WHERE due_at > ?1"
+				   " UNION ALL SELECT min(due_at) FROM jny_schedules WHERE due_at > ?1"
+				   " UNION ALL SELECT min(due_at) FROM seg_due WHERE due_at > ?1"
+				   " UNION ALL SELECT min(due_at) FROM tagging_due WHERE due_at > ?1)";
 
 int store_jny_timer_set(struct store *st, int64_t ws, int64_t instance_id, int64_t due_at, const char *kind,
 			struct cairn_err *err)
@@ -604,7 +607,8 @@ int64_t store_next_due(struct store *st, int64_t after)
 
 static const char SQL_SCHED_SET[] =
 	"INSERT INTO jny_schedules (workspace_id, journey_id, profile_id, due_at, kind) VALUES (?1, ?2, ?3, ?4, ?5)"
-	" ON CONFLICT (workspace_id, journey_id, profile_id) DO UPDATE SET due_at = excluded.due_at, kind = excluded.kind";
+	" ON CONFLICT (workspace_id, journey_id, profile_id) DO UPDATE SET due_at = excluded.due_at, kind = "
+	"excluded.kind";
 static const char SQL_SCHED_CLEAR[] =
 	"DELETE FROM jny_schedules WHERE workspace_id = ?1 AND journey_id = ?2 AND profile_id = ?3";
 static const char SQL_SCHED_DUE[] =
@@ -731,8 +735,8 @@ int store_jny_step_add(struct store *st, const struct store_jny_instance *in, co
 	return store_exec_stmt(c, s, err, "recording a journey step");
 }
 
-int store_jny_stat_add(struct store *st, int64_t ws, const char *journey_id, const char *node, int entered,
-		       int exited, int converted, struct cairn_err *err)
+int store_jny_stat_add(struct store *st, int64_t ws, const char *journey_id, const char *node, int entered, int exited,
+		       int converted, struct cairn_err *err)
 {
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s = store_cached(c, SQL_STAT, err);
@@ -923,15 +927,16 @@ json_t *store_messages_json(struct store *st, int64_t ws, int64_t profile_id, co
 	}
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
-	if (store_prepare(c,
-			  "SELECT m.message_id, m.channel, m.template_id, m.journey_id, m.version, m.node, m.variant,"
-			  " m.advertising, m.content, m.status, m.created_at, m.send_at,"
-			  " coalesce(p.user_id, (SELECT value FROM identities i WHERE i.profile_id = m.profile_id"
-			  " LIMIT 1)) FROM messages m LEFT JOIN profiles p ON p.profile_id = m.profile_id"
-			  " WHERE m.workspace_id = ?1 AND (?2 = 0 OR m.profile_id = ?2) AND (?3 IS NULL OR m.journey_id = ?3)"
-			  " AND (m.created_at < ?4 OR (m.created_at = ?4 AND m.message_id < ?5))"
-			  " ORDER BY m.created_at DESC, m.message_id DESC LIMIT ?6",
-			  &s, err, "listing messages") < 0)
+	if (store_prepare(
+		    c,
+		    "SELECT m.message_id, m.channel, m.template_id, m.journey_id, m.version, m.node, m.variant,"
+		    " m.advertising, m.content, m.status, m.created_at, m.send_at,"
+		    " coalesce(p.user_id, (SELECT value FROM identities i WHERE i.profile_id = m.profile_id"
+		    " LIMIT 1)) FROM messages m LEFT JOIN profiles p ON p.profile_id = m.profile_id"
+		    " WHERE m.workspace_id = ?1 AND (?2 = 0 OR m.profile_id = ?2) AND (?3 IS NULL OR m.journey_id = ?3)"
+		    " AND (m.created_at < ?4 OR (m.created_at = ?4 AND m.message_id < ?5))"
+		    " ORDER BY m.created_at DESC, m.message_id DESC LIMIT ?6",
+		    &s, err, "listing messages") < 0)
 		return NULL;
 	sqlite3_bind_int64(s, 1, ws);
 	sqlite3_bind_int64(s, 2, profile_id);
@@ -953,20 +958,18 @@ json_t *store_messages_json(struct store *st, int64_t ws, int64_t profile_id, co
 		}
 		const char *content = (const char *)sqlite3_column_text(s, 8);
 		json_t *body = content ? jsonx_loadb(content, strlen(content), 0, NULL) : NULL;
-		json_t *m = json_pack("{s:s,s:s,s:o,s:b,s:o,s:s,s:o,s:o,s:I}", "id", sqlite3_column_text(s, 0), "channel",
-				      sqlite3_column_text(s, 1), "template_id", text_or_null(s, 2),
-				      "advertising", sqlite3_column_int(s, 7), "content", body ? body : json_null(),
-				      "status", sqlite3_column_text(s, 9), "created_at",
-				      jsonx_time(sqlite3_column_int64(s, 10)), "send_at",
-				      jsonx_time(sqlite3_column_int64(s, 11)), "_created",
-				      (json_int_t)sqlite3_column_int64(s, 10));
+		json_t *m = json_pack(
+			"{s:s,s:s,s:o,s:b,s:o,s:s,s:o,s:o,s:I}", "id", sqlite3_column_text(s, 0), "channel",
+			sqlite3_column_text(s, 1), "template_id", text_or_null(s, 2), "advertising",
+			sqlite3_column_int(s, 7), "content", body ? body : json_null(), "status",
+			sqlite3_column_text(s, 9), "created_at", jsonx_time(sqlite3_column_int64(s, 10)), "send_at",
+			jsonx_time(sqlite3_column_int64(s, 11)), "_created", (json_int_t)sqlite3_column_int64(s, 10));
 		json_object_set_new(m, "user_id", text_or_null(s, 12));
 		if (sqlite3_column_type(s, 3) != SQLITE_NULL)
 			json_object_set_new(m, "journey",
 					    json_pack("{s:s,s:I,s:s,s:o}", "id", sqlite3_column_text(s, 3), "version",
 						      (json_int_t)sqlite3_column_int64(s, 4), "node",
-						      sqlite3_column_text(s, 5), "variant",
-						      text_or_null(s, 6)));
+						      sqlite3_column_text(s, 5), "variant", text_or_null(s, 6)));
 		json_array_append_new(a, m);
 	}
 	sqlite3_finalize(s);
@@ -1022,12 +1025,13 @@ int store_journey_test_put(struct store *st, int64_t ws, const char *journey_id,
 {
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
-	if (store_prepare_ws_id(c,
-				"INSERT INTO journey_tests (workspace_id, journey_id, name, input, expected, version,"
-				" created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (workspace_id, journey_id,"
-				" name) DO UPDATE SET input = excluded.input, expected = excluded.expected,"
-				" version = excluded.version, created_at = excluded.created_at",
-				ws, journey_id, &s, err, "saving a journey test") < 0)
+	if (store_prepare_ws_id(
+		    c,
+		    "INSERT INTO journey_tests (workspace_id, journey_id, name, input, expected, version,"
+		    " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (workspace_id, journey_id,"
+		    " name) DO UPDATE SET input = excluded.input, expected = excluded.expected,"
+		    " version = excluded.version, created_at = excluded.created_at",
+		    ws, journey_id, &s, err, "saving a journey test") < 0)
 		return CAIRN_EIO;
 	store_bind_text(s, 3, name);
 	store_bind_text(s, 4, input);

@@ -63,8 +63,8 @@ struct store_journey_page {
 void store_journey_page_release(struct store_journey_page *p);
 
 /* A new draft (rev 1); CAIRN_ECONFLICT (journey_exists). */
-int store_journey_create(struct store *st, int64_t ws, const char *id, const char *name, const char *draft,
-			 int64_t now, struct cairn_err *err);
+int store_journey_create(struct store *st, int64_t ws, const char *id, const char *name, const char *draft, int64_t now,
+			 struct cairn_err *err);
 /* CAIRN_ENOTFOUND (journey_not_found) when absent. */
 int store_journey_get(struct store *st, int64_t ws, const char *id, struct store_journey *out, struct cairn_err *err);
 /* Every journey of ws but archived ones (unless archived = 1: only those). */
@@ -97,9 +97,9 @@ struct store_jny_instance {
 	int64_t instance_id, ws, version, profile_id;
 	char journey_id[128];
 	char node[96];
-	char state[16];		/* active | waiting | exited */
-	char wait_event[256];	/* "" when not waiting for an event */
-	char variant[96];	/* "" when no split chose one */
+	char state[16];	      /* active | waiting | exited */
+	char wait_event[256]; /* "" when not waiting for an event */
+	char variant[96];     /* "" when no split chose one */
 	char exit_reason[256];
 	int64_t entered_at, updated_at, exited_at, converted_at, steps;
 	int64_t goal_until; /* exited, goal not reached: listens for it until then */
@@ -111,8 +111,8 @@ struct store_jny_instance {
 /* The profile's instances that have not exited, and those that exited but
  * still listen for their goal at now (goal_until ≥ now), oldest first
  * (caller frees *out). */
-int store_jny_active(struct store *st, int64_t ws, int64_t profile_id, int64_t now,
-		     struct store_jny_instance **out, size_t *n, struct cairn_err *err);
+int store_jny_active(struct store *st, int64_t ws, int64_t profile_id, int64_t now, struct store_jny_instance **out,
+		     size_t *n, struct cairn_err *err);
 int store_jny_get(struct store *st, int64_t instance_id, struct store_jny_instance *out, struct cairn_err *err);
 /* Inserts in (instance_id assigned) and records the entry for re-entry. */
 int store_jny_insert(struct store *st, struct store_jny_instance *in, struct cairn_err *err);
@@ -173,8 +173,8 @@ int store_jny_segment_members(struct store *st, int64_t ws, const char *segment_
 int store_jny_step_add(struct store *st, const struct store_jny_instance *in, const char *node, int64_t at,
 		       const char *reason, struct cairn_err *err);
 /* Adds to a node's counters (entered / exited / converted). */
-int store_jny_stat_add(struct store *st, int64_t ws, const char *journey_id, const char *node, int entered,
-		       int exited, int converted, struct cairn_err *err);
+int store_jny_stat_add(struct store *st, int64_t ws, const char *journey_id, const char *node, int entered, int exited,
+		       int converted, struct cairn_err *err);
 /* {"node": {"entered","waiting","exited","converted"}, …} (new reference). */
 json_t *store_jny_stats_json(struct store *st, int64_t ws, const char *journey_id, struct cairn_err *err);
 /* The profile's journey steps, newest first: [{"journey_id","version",
@@ -217,8 +217,8 @@ int store_journey_test_put(struct store *st, int64_t ws, const char *journey_id,
 			   const char *expected, int64_t version, int64_t now, struct cairn_err *err);
 /* Every test of a journey (journey_id) or of every journey (NULL):
  * fn(ws, journey_id, name, input, expected, version). */
-typedef int (*store_journey_test_fn)(void *arg, int64_t ws, const char *journey_id, const char *name,
-				     const char *input, const char *expected, int64_t version);
+typedef int (*store_journey_test_fn)(void *arg, int64_t ws, const char *journey_id, const char *name, const char *input,
+				     const char *expected, int64_t version);
 int store_journey_tests(struct store *st, int64_t ws, const char *journey_id, store_journey_test_fn fn, void *arg,
 			struct cairn_err *err);
 

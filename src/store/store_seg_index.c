@@ -69,8 +69,8 @@ static int value_row(sqlite3_stmt *s, void *ctx)
 	return r->fn(r->arg, sqlite3_column_int64(s, 0), v, v ? (size_t)sqlite3_column_bytes(s, 1) : 0);
 }
 
-int store_sx_trait(struct store *st, int64_t ws, int64_t profile_id, const char *name, store_sx_value_fn fn,
-		   void *arg, struct cairn_err *err)
+int store_sx_trait(struct store *st, int64_t ws, int64_t profile_id, const char *name, store_sx_value_fn fn, void *arg,
+		   struct cairn_err *err)
 {
 	if (strchr(name, '"'))
 		return 1;
@@ -129,14 +129,13 @@ struct bucket_row {
 static int bucket_row(sqlite3_stmt *s, void *ctx)
 {
 	struct bucket_row *r = ctx;
-	struct store_sx_bucket b = {sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2),
-				    sqlite3_column_int64(s, 4), sqlite3_column_int64(s, 5),
-				    sqlite3_column_double(s, 3)};
+	struct store_sx_bucket b = {sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2), sqlite3_column_int64(s, 4),
+				    sqlite3_column_int64(s, 5), sqlite3_column_double(s, 3)};
 	return r->fn(r->arg, sqlite3_column_int64(s, 0), &b);
 }
 
-int store_sx_daily(struct store *st, int64_t ws, int64_t profile_id, const char *name, store_sx_bucket_fn fn,
-		   void *arg, struct cairn_err *err)
+int store_sx_daily(struct store *st, int64_t ws, int64_t profile_id, const char *name, store_sx_bucket_fn fn, void *arg,
+		   struct cairn_err *err)
 {
 	/* one profile: the primary key (ws, profile, name, day); all: one pass
 	 * over the workspace's buckets in key order, i.e. grouped by profile */
@@ -173,8 +172,7 @@ int store_sx_profile_ws(struct store *st, int64_t profile_id, int64_t *ws, struc
 	return store_sqlerr(c, err, "reading a profile");
 }
 
-int store_sx_snapshot(struct store *st, int (*fn)(void *arg, struct cairn_err *err), void *arg,
-		      struct cairn_err *err)
+int store_sx_snapshot(struct store *st, int (*fn)(void *arg, struct cairn_err *err), void *arg, struct cairn_err *err)
 {
 	struct store_conn *c = store_conn(st);
 	int own = sqlite3_get_autocommit(c->db);

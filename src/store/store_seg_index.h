@@ -26,8 +26,8 @@ int store_sx_profiles(struct store *st, int64_t ws, store_sx_id_fn fn, void *arg
  * without reading when the name cannot be written as a JSON path here (it
  * holds a '"'). */
 typedef int (*store_sx_value_fn)(void *arg, int64_t profile_id, const char *json, size_t len);
-int store_sx_trait(struct store *st, int64_t ws, int64_t profile_id, const char *name, store_sx_value_fn fn,
-		   void *arg, struct cairn_err *err);
+int store_sx_trait(struct store *st, int64_t ws, int64_t profile_id, const char *name, store_sx_value_fn fn, void *arg,
+		   struct cairn_err *err);
 
 /* Profiles of ws (or just profile_id, when > 0) that carry tag. */
 int store_sx_tag(struct store *st, int64_t ws, int64_t profile_id, const char *tag, store_sx_id_fn fn, void *arg,
@@ -40,8 +40,8 @@ struct store_sx_bucket {
 	double revenue;
 };
 typedef int (*store_sx_bucket_fn)(void *arg, int64_t profile_id, const struct store_sx_bucket *b);
-int store_sx_daily(struct store *st, int64_t ws, int64_t profile_id, const char *name, store_sx_bucket_fn fn,
-		   void *arg, struct cairn_err *err);
+int store_sx_daily(struct store *st, int64_t ws, int64_t profile_id, const char *name, store_sx_bucket_fn fn, void *arg,
+		   struct cairn_err *err);
 
 /* The workspace of a profile: 0 and *ws, or CAIRN_ENOTFOUND when it does
  * not exist (merged away), or CAIRN_EIO. */
@@ -49,7 +49,6 @@ int store_sx_profile_ws(struct store *st, int64_t profile_id, int64_t *ws, struc
 
 /* Runs fn inside one read transaction (one snapshot for every read it
  * makes on this thread's connection). Returns fn's result. */
-int store_sx_snapshot(struct store *st, int (*fn)(void *arg, struct cairn_err *err), void *arg,
-		      struct cairn_err *err);
+int store_sx_snapshot(struct store *st, int (*fn)(void *arg, struct cairn_err *err), void *arg, struct cairn_err *err);
 
 #endif
