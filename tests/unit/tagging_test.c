@@ -36,23 +36,12 @@ TestSuite(tagging, .init = open_store, .fini = close_store);
 
 static void catch_up(void)
 {
-	struct cairn_err e = CAIRN_ERR_INIT;
-	for (int i = 0; i < 5; i++) {
-		cr_assert_eq(engine_catch_up(st, &e), 0, "%s", e.message);
-		cr_assert_eq(engine_forward(st, &e), 0, "%s", e.message);
-	}
+	fixture_catch_up(st, 5);
 }
 
 static void send(enum ingest_kind k, const char *body)
 {
-	struct ingest_batch b;
-	struct cairn_err e = CAIRN_ERR_INIT;
-	cr_assert_eq(ingest_parse(k, body, strlen(body), clock_now_ms(), &b, &e), 0, "%s: %s", body, e.message);
-	struct store_event evs[4];
-	unsigned char dup[4];
-	ingest_batch_events(&b, 1, 16, clock_now_ms(), evs);
-	cr_assert_eq(store_log_append(st, evs, b.n, dup, &e), 0);
-	ingest_batch_release(&b);
+	fixture_append(st, k, body);
 	catch_up();
 }
 
