@@ -92,6 +92,16 @@ void buf_truncate(struct buf *b, size_t len)
 	}
 }
 
+int buf_add_stream(struct buf *b, FILE *f)
+{
+	char chunk[65536];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		if (buf_add(b, chunk, n) < 0)
+			return -1;
+	return b->overflow ? -1 : 0;
+}
+
 int buf_add(struct buf *b, const void *p, size_t n)
 {
 	if (n == 0)

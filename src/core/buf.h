@@ -15,6 +15,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #define BUF_MAX_REQUEST_BODY (512u * 1024u)	    /* Tracking API, after gzip */
 #define BUF_MAX_RESPONSE     (64u * 1024u * 1024u)  /* API responses */
@@ -37,6 +38,9 @@ char *buf_detach(struct buf *b, size_t *len_out);
 void buf_reset(struct buf *b);
 int buf_add(struct buf *b, const void *p, size_t n);
 int buf_adds(struct buf *b, const char *s);
+/* Appends everything f has left to read; -1 when that passed the maximum
+ * (overflow, sticky as for buf_add), else 0. */
+int buf_add_stream(struct buf *b, FILE *f);
 int buf_addch(struct buf *b, char c);
 int buf_addf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int buf_vaddf(struct buf *b, const char *fmt, va_list ap);

@@ -174,10 +174,7 @@ int config_load_env_and_file(struct cairn_config *c, unsigned set_mask, struct c
 				     c->config_file, strerror(errno));
 	struct buf b;
 	buf_init(&b, 1024 * 1024);
-	char chunk[4096];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-		buf_add(&b, chunk, n);
+	buf_add_stream(&b, f); /* past 1 MiB: cut, as before */
 	fclose(f);
 	int rc;
 	const char *p = b.ptr;

@@ -52,14 +52,10 @@ static char *read_all(const char *path, size_t *len, struct cairn_err *err)
 	}
 	struct buf b;
 	buf_init(&b, MAX_FILE);
-	char chunk[65536];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-		if (buf_add(&b, chunk, n) < 0)
-			break;
+	int over = buf_add_stream(&b, f) < 0;
 	if (f != stdin)
 		fclose(f);
-	if (b.overflow) {
+	if (over) {
 		buf_release(&b);
 		cairn_err_set(err, CAIRN_ETOOBIG, "too_large", "", "%s is larger than %u bytes.", path, MAX_FILE);
 		return NULL;

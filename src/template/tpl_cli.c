@@ -60,12 +60,7 @@ static int read_input(struct input *in, struct cairn_err *err)
 {
 	struct buf b;
 	buf_init(&b, MAX_INPUT);
-	char chunk[65536];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof chunk, stdin)) > 0)
-		if (buf_add(&b, chunk, n) < 0)
-			break;
-	if (b.overflow) {
+	if (buf_add_stream(&b, stdin) < 0) {
 		buf_release(&b);
 		cairn_err_set(err, CAIRN_ETOOBIG, "input_too_large", "", "The input is larger than %u bytes.",
 			      MAX_INPUT);
