@@ -12,6 +12,7 @@ int cli_import(int argc, char **argv);	 /* src/ingest/ingest_cli.c */
 int cli_export(int argc, char **argv);	 /* src/ingest/ingest_cli.c */
 int cli_template(int argc, char **argv); /* src/template/tpl_cli.c */
 int cli_rebuild(int argc, char **argv);	 /* src/engine/rebuild_cli.c */
-int cli_journey(int argc, char **argv);	 /* src/journey/journey_cli.c */
+int cli_journey(int argc, char **argv);
+int cli_messages(int argc, char **argv);	 /* src/deliver/deliver_cli.c */
 
 #endif

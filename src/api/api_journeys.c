@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "content/content.h"
+#include "deliver/dispatch.h"
 #include "api/api_journeys.h"
 #include "app/app.h"
 #include "core/buf.h"
@@ -858,31 +860,6 @@ void api_user_journeys(struct http_request *r, void *app)
 	http_json(r, 200, json_pack("{s:s,s:o}", "user_id", uid, "steps", h));
 }
 
-void api_messages_list(struct http_request *r, void *app)
-{
-	struct app *a = app;
-	int limit;
-	if (http_limit(r, &limit) < 0)
-		return;
-	int64_t ws = http_workspace(r), pid = 0;
-	struct cairn_err err = CAIRN_ERR_INIT;
-	api_read_barrier(a);
-	const char *uid = http_query(r, "user_id");
-	if (uid && store_profile_resolve(a->st, ws, uid, &pid, &err) < 0) {
-		http_error(r, &err);
-		return;
-	}
-	char *next = NULL;
-	json_t *list = store_messages_json(a->st, ws, pid, http_query(r, "journey_id"), limit, http_query(r, "cursor"),
-					   &next, &err);
-	if (!list) {
-		http_error(r, &err);
-		return;
-	}
-	http_json(r, 200, json_pack("{s:o,s:o}", "data", list, "next_cursor", next ? json_string(next) : json_null()));
-	free(next);
-}
-
 /* Settings a workspace has, each with its check. */
 static int check_setting(const char *key, json_t *v, json_t **store_as, struct cairn_err *err)
 {
@@ -937,8 +914,46 @@ static int check_setting(const char *key, json_t *v, json_t **store_as, struct c
 		*store_as = out;
 		return 0;
 	}
+	if (!strcmp(key, "kill_switch")) {
+		static const char *const keys[] = {"global", "channels", "journeys", NULL};
+		if (!json_is_object(v) || api_only_keys(v, keys, "the kill switch", err) < 0)
+			return cairn_err_set(err, CAIRN_EUNPROC, "invalid_field", "value",
+					     "kill_switch is {\"global\":true|false,\"channels\":[\"sms\",…],"
+					     "\"journeys\":[\"journey-id\",…]}.");
+		json_t *g = json_object_get(v, "global");
+		if (g && !json_is_boolean(g))
+			return cairn_err_set(err, CAIRN_EUNPROC, "invalid_field", "value.global",
+					     "global is true (stop every message) or false.");
+		static const char *const lists[] = {"channels", "journeys"};
+		for (size_t i = 0; i < 2; i++) {
+			json_t *l = json_object_get(v, lists[i]);
+			size_t k;
+			json_t *e;
+			if (l && !json_is_array(l))
+				return cairn_err_set(err, CAIRN_EUNPROC, "invalid_field", "value",
+						     "%s must be an array of names.", lists[i]);
+			json_array_foreach (l, k, e) {
+				if (!json_is_string(e) || (i == 0 && !content_channel_find(json_string_value(e))))
+					return cairn_err_set(err, CAIRN_EUNPROC, "invalid_field", "value",
+							     "%s must list %s.", lists[i],
+							     i == 0 ? "channels (" CONTENT_CHANNEL_LIST ")" : "journey ids");
+			}
+		}
+		*store_as = json_incref(v);
+		return 0;
+	}
+	if (!strcmp(key, "sender_info")) {
+		if (!json_is_string(v) || !*json_string_value(v) || strlen(json_string_value(v)) > 1000)
+			return cairn_err_set(err, CAIRN_EUNPROC, "invalid_field", "value",
+					     "sender_info is the advertising footer's sender line: company, address and "
+					     "contact (up to 1,000 characters).");
+		*store_as = json_incref(v);
+		return 0;
+	}
 	return cairn_err_set(err, CAIRN_ENOTFOUND, "unknown_setting", "",
-			     "Unknown setting '%s'; settings are \"timezone\" and \"frequency_caps\".", key);
+			     "Unknown setting '%s'; settings are \"timezone\", \"frequency_caps\", \"kill_switch\" "
+			     "and \"sender_info\".",
+			     key);
 }
 
 void api_settings_put(struct http_request *r, void *app)
@@ -960,6 +975,12 @@ void api_settings_put(struct http_request *r, void *app)
 	free(text);
 	jny_invalidate(); /* the engine reads settings once per generation */
 	json_decref(req);
+	if (rc == 0 && !strcmp(key, "kill_switch")) {
+		/* lifted: everything it held is due now (what is still stopped is held again) */
+		int64_t n = 0;
+		rc = store_dlv_release(a->st, http_workspace(r), "kill_switch", clock_now_ms(), &n, &err);
+		dlv_dispatcher_kick(a->dlv);
+	}
 	if (rc < 0) {
 		json_decref(val);
 		http_error(r, &err);
@@ -971,9 +992,9 @@ void api_settings_put(struct http_request *r, void *app)
 void api_settings_get(struct http_request *r, void *app)
 {
 	struct app *a = app;
-	static const char *const keys[] = {"timezone", "frequency_caps"};
+	static const char *const keys[] = {"timezone", "frequency_caps", "kill_switch", "sender_info"};
 	json_t *o = json_object();
-	for (size_t i = 0; i < 2; i++) {
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
 		char *t = store_setting_get(a->st, http_workspace(r), keys[i]);
 		json_t *v = t ? jsonx_loadb(t, strlen(t), JSON_DECODE_ANY, NULL) : NULL;
 		free(t);

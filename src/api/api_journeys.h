@@ -50,7 +50,6 @@ void api_journey_enroll(struct http_request *r, void *app);
 void api_journey_test_save(struct http_request *r, void *app);
 void api_journey_tests(struct http_request *r, void *app);
 void api_user_journeys(struct http_request *r, void *app);
-void api_messages_list(struct http_request *r, void *app);
 void api_settings_get(struct http_request *r, void *app);
 void api_settings_put(struct http_request *r, void *app);
 

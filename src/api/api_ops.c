@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "store/store_deliver.h"
 #include "app/app.h"
 #include "core/clock.h"
 #include "store/store_journey.h"
@@ -76,6 +77,23 @@ static int duration_ms(json_t *d, int64_t *out)
 
 #define CLOCK_MAX_STEPS 100000 /* distinct due times one clock move steps through */
 
+/* Everything due now is done: the log applied, time-driven steps run, due
+ * messages handed to their providers and the outcomes' events applied (a
+ * few rounds: a sent message's event may move a journey, which may queue
+ * another message). */
+static void settle(struct app *a)
+{
+	for (int round = 0; round < 4; round++) {
+		int64_t head = store_log_head(a->st);
+		engine_wait_applied(a->engine, head, 10000);
+		engine_sync(a->engine, 10000);
+		dlv_dispatcher_sync(a->dlv, 10000);
+		if (store_log_head(a->st) == head && store_dlv_pending(a->st, clock_now_ms()) == 0)
+			break;
+	}
+	engine_wait_applied(a->engine, store_log_head(a->st), 10000);
+}
+
 void api_clock(struct http_request *r, void *app)
 {
 	struct app *a = app;
@@ -112,19 +130,16 @@ void api_clock(struct http_request *r, void *app)
 	 * clock steps through each due time on the way, so a step happens at
 	 * its own time (a 2-day wait followed by a 3-day wait ends on day 5
 	 * even when the clock is moved 7 days at once). */
-	engine_wait_applied(a->engine, store_log_head(a->st), 10000);
-	engine_sync(a->engine, 10000);
+	settle(a);
 	for (int steps = 0; steps < CLOCK_MAX_STEPS; steps++) {
 		int64_t next = store_next_due(a->st, clock_now_ms());
 		if (next > target)
 			break;
 		clock_virtual_set(next);
-		engine_wait_applied(a->engine, store_log_head(a->st), 10000);
-		engine_sync(a->engine, 10000);
+		settle(a);
 	}
 	clock_virtual_set(target);
-	engine_wait_applied(a->engine, store_log_head(a->st), 10000);
-	engine_sync(a->engine, 10000);
+	settle(a);
 	http_json(r, 200, json_pack("{s:o}", "now", jsonx_time(clock_now_ms())));
 }
 

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "core/config.h"
+#include "deliver/dispatch.h"
 #include "engine/engine.h"
 #include "http/http.h"
 #include "ingest/ingest.h"
@@ -28,6 +29,7 @@ struct app {
 	struct store *st;
 	struct ingest_writer *writer;
 	struct engine *engine;
+	struct dlv_dispatcher *dlv; /* NULL outside `cairn serve` */
 	pthread_mutex_t key_lock;
 	struct app_key_entry keys[APP_KEY_CACHE];
 	unsigned key_next;

@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include "app/app.h"
+#include "deliver/provider.h"
+#include "deliver/secret.h"
 #include "cli.h"
 #include "core/clock.h"
 #include "core/log.h"
@@ -28,7 +30,8 @@ enum {
 	OPT_EMAIL,
 	OPT_ROTATE,
 	OPT_DEMO,
-	OPT_SHARDS
+	OPT_SHARDS,
+	OPT_PUBLIC_URL
 };
 
 static const struct option common_opts[] = {
@@ -39,6 +42,7 @@ static const struct option common_opts[] = {
 	{"shards", required_argument, NULL, OPT_SHARDS},
 	{"virtual-clock", required_argument, NULL, OPT_VCLOCK},
 	{"log-level", required_argument, NULL, OPT_LOGLEVEL},
+	{"public-url", required_argument, NULL, OPT_PUBLIC_URL},
 	{"workspace", required_argument, NULL, OPT_WORKSPACE},
 	{"owner-email", required_argument, NULL, OPT_EMAIL},
 	{"rotate", no_argument, NULL, OPT_ROTATE},
@@ -77,6 +81,7 @@ static int parse_args(int argc, char **argv, const char *usage, struct server_ar
 		case OPT_SHARDS: key = "shards"; break;
 		case OPT_VCLOCK: key = "virtual_clock"; break;
 		case OPT_LOGLEVEL: key = "log_level"; break;
+		case OPT_PUBLIC_URL: key = "public_url"; break;
 		case OPT_WORKSPACE: sa->workspace = optarg; continue;
 		case OPT_EMAIL: sa->owner_email = optarg; continue;
 		case OPT_ROTATE: sa->rotate = 1; continue;
@@ -169,9 +174,41 @@ static int load_demo_journey(struct store *st, int64_t ws, int64_t now, struct c
 	return rc;
 }
 
+/* The demo's providers: file outboxes, so the journey's messages are
+ * "sent" into <data>/outbox/<channel>.jsonl with nothing to configure. */
+static int load_demo_providers(struct store *st, int64_t ws, int64_t now, struct cairn_err *err)
+{
+	static const char *const bodies[] = {
+		"{\"channel\":\"email\",\"type\":\"file\",\"name\":\"Demo email outbox\","
+		"\"from\":\"Cairn Demo <hello@demo.cairn.local>\",\"sender_info\":\"Cairn Demo, Seoul, 02-000-0000\"}",
+		"{\"channel\":\"sms\",\"type\":\"file\",\"name\":\"Demo SMS outbox\"}",
+	};
+	struct store_dlv_provider *have = NULL;
+	size_t n = 0;
+	if (store_dlv_providers(st, ws, NULL, &have, &n, err) < 0)
+		return CAIRN_EIO;
+	for (size_t i = 0; i < n; i++)
+		store_dlv_provider_release(&have[i]);
+	free(have);
+	for (size_t i = 0; n == 0 && i < sizeof bodies / sizeof bodies[0]; i++) {
+		json_t *b = json_loads(bodies[i], 0, NULL);
+		struct store_dlv_provider row;
+		char *shown = NULL;
+		int rc = dlv_provider_from_json(b, NULL, ws, now, &row, &shown, err);
+		json_decref(b);
+		free(shown);
+		if (rc == 0)
+			rc = store_dlv_provider_put(st, &row, err);
+		store_dlv_provider_release(&row);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
 static int load_demo(struct store *st, int64_t ws, int64_t now, struct cairn_err *err)
 {
-	if (load_demo_journey(st, ws, now, err) < 0)
+	if (load_demo_journey(st, ws, now, err) < 0 || load_demo_providers(st, ws, now, err) < 0)
 		return err->code ? err->code : CAIRN_EIO;
 	struct buf body;
 	buf_init(&body, 0);
@@ -204,7 +241,8 @@ static const char init_usage[] =
 	"owner password (the old keys stop working) and prints them. It never deletes data.\n"
 	"--demo also loads a few example customers and their events (Korean names, orders, emails) into a new\n"
 	"workspace, through the same log and engine as the Tracking API, and a live journey, demo-welcome\n"
-	"(a sign-up gets a welcome SMS, then an e-mail two days later).\n";
+	"(a sign-up gets a welcome SMS, then an e-mail two days later), with file providers for email and SMS\n"
+	"(messages are written to DIR/outbox/<channel>.jsonl).\n";
 
 int cli_init(int argc, char **argv)
 {
@@ -278,12 +316,24 @@ int cli_init(int argc, char **argv)
 static const char serve_usage[] =
 	"usage: cairn serve [--data DIR] [--listen HOST:PORT] [--config FILE] [--threads N] [--shards N]\n"
 	"                   [--virtual-clock RFC3339] [--log-level debug|info|warn|error]\n"
+	"                   [--public-url URL]  (how recipients reach tracking and unsubscribe links)\n"
 	"Runs the HTTP server and the engine. Prints 'listening on http://HOST:PORT' once ready;\n"
 	"SIGTERM or SIGINT drains requests in flight and exits 0.\n";
 
 static void notify_engine(int64_t head, void *arg)
 {
 	engine_notify(arg, head);
+}
+
+/* The dispatcher committed outcomes: their events go to the log now and
+ * the engine applies them (Email Sent may move a journey on). */
+static void delivery_committed(void *arg)
+{
+	struct app *a = arg;
+	struct cairn_err err = CAIRN_ERR_INIT;
+	if (engine_forward(a->st, &err) < 0)
+		log_error("forwarding delivery events failed; the engine retries", "error", err.message, NULL);
+	engine_notify(a->engine, store_log_head(a->st));
 }
 
 int cli_serve(int argc, char **argv)
@@ -335,6 +385,26 @@ int cli_serve(int argc, char **argv)
 	struct seg_index *ix = seg_index_attach(a.st); /* before the engine commits anything */
 	a.engine = engine_new(a.st);
 	a.writer = ingest_writer_new(a.st, notify_engine, a.engine);
+	if (dlv_secret_init(sa.cfg.data_dir, &err) < 0) {
+		fprintf(stderr, "cairn serve: %s\n", err.message);
+		ingest_writer_free(a.writer);
+		engine_free(a.engine);
+		seg_index_detach(ix);
+		store_close(a.st);
+		free(host);
+		config_release(&sa.cfg);
+		return 1;
+	}
+	char public_url[300];
+	if (sa.cfg.public_url)
+		snprintf(public_url, sizeof public_url, "%s", sa.cfg.public_url);
+	else
+		snprintf(public_url, sizeof public_url, "http://%s", sa.cfg.listen);
+	struct dlv_opts dopts = {.public_url = public_url,
+				 .data_dir = sa.cfg.data_dir,
+				 .on_commit = delivery_committed,
+				 .arg = &a};
+	a.dlv = dlv_dispatcher_new(a.st, &dopts);
 	struct http_server_opts ho = {
 		.host = host,
 		.port = port,
@@ -359,6 +429,7 @@ int cli_serve(int argc, char **argv)
 		log_info("shutting down", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT", NULL);
 		http_server_free(srv);
 	}
+	dlv_dispatcher_free(a.dlv);
 	ingest_writer_free(a.writer);
 	engine_free(a.engine);
 	seg_index_detach(ix);

@@ -1,6 +1,7 @@
 /* routes.c — every HTTP endpoint, once: method, path, handler, auth, body
  * limit, summary. The OpenAPI document is generated from this table. */
 #include "api/api.h"
+#include "api/api_delivery.h"
 #include "api/api_journeys.h"
 #include "api/api_segment.h"
 #include "api/api_segments.h"
@@ -113,10 +114,34 @@ const struct http_route app_routes[] = {
 #undef JNY
 	{"GET", "/api/v1/users/{id}/journeys", api_user_journeys, HTTP_AUTH_SECRET, 0,
 	 "a user's journey steps with time and reason, newest first"},
-	{"GET", "/api/v1/messages", api_messages_list, HTTP_AUTH_SECRET, 0,
-	 "messages decided by journeys, newest first (?user_id ?journey_id)"},
+#define DLV(method, path, fn, body, summary) {method, "/api/v1" path, fn, HTTP_AUTH_SECRET, body, summary}
+	DLV("GET", "/messages", api_messages_list, 0,
+	    "messages, newest first (?user_id ?journey_id ?status=dead ?channel)"),
+	DLV("POST", "/messages/send", api_messages_send, API_DELIVERY_MAX_BODY,
+	    "send one message now (transactional by default): {to, channel, template, data}"),
+	DLV("POST", "/messages/replay", api_messages_replay, 0,
+	    "replay every dead (or failed) message: {\"status\":\"dead\",\"channel\":…}"),
+	DLV("GET", "/messages/stats", api_messages_stats, 0, "messages by status"),
+	DLV("GET", "/messages/{id}", api_message_get, 0, "one message with its status history"),
+	DLV("POST", "/messages/{id}/replay", api_message_replay, 0, "send a dead or failed message again"),
+	DLV("POST", "/providers", api_providers_create, API_DELIVERY_MAX_BODY,
+	    "add a provider: {channel, type: smtp|http|webhook|file, …}"),
+	DLV("GET", "/providers", api_providers_list, 0, "providers (?channel); secrets named, never shown"),
+	DLV("GET", "/providers/{id}", api_provider_get, 0, "one provider"),
+	DLV("PATCH", "/providers/{id}", api_provider_update, API_DELIVERY_MAX_BODY, "change a provider's settings"),
+	DLV("DELETE", "/providers/{id}", api_provider_delete, 0, "remove a provider"),
+	DLV("POST", "/providers/{id}/test", api_provider_test, 0, "send a test message now: {\"to\":…}"),
+	DLV("POST", "/domains", api_domains_create, 0,
+	    "add a sender domain: makes its DKIM key, returns the DNS record to publish"),
+	DLV("GET", "/domains", api_domains_list, 0, "sender domains with their DNS records"),
+	DLV("GET", "/domains/{domain}", api_domain_get, 0, "one sender domain"),
+	DLV("DELETE", "/domains/{domain}", api_domain_delete, 0, "remove a sender domain and its key"),
+	DLV("GET", "/suppressions", api_suppressions_list, 0, "addresses never sent to (hard bounces, manual)"),
+	DLV("POST", "/suppressions", api_suppressions_add, 0, "suppress an address: {channel, address, reason}"),
+	DLV("DELETE", "/suppressions/{channel}/{address}", api_suppression_delete, 0, "lift a suppression"),
+#undef DLV
 	{"GET", "/api/v1/settings", api_settings_get, HTTP_AUTH_SECRET, 0, "workspace settings"},
 	{"PUT", "/api/v1/settings/{key}", api_settings_put, HTTP_AUTH_SECRET, 0,
-	 "set timezone or frequency_caps ({\"value\":…})"},
+	 "set timezone, frequency_caps, kill_switch or sender_info ({\"value\":…})"},
 };
 const size_t app_nroutes = sizeof app_routes / sizeof app_routes[0];

@@ -25,6 +25,7 @@ static const struct key_def keys[] = {
 	{"config", "CAIRN_CONFIG", offsetof(struct cairn_config, config_file), NOINT, 0, 0},
 	{"virtual_clock", "CAIRN_VIRTUAL_CLOCK", offsetof(struct cairn_config, virtual_clock), NOINT, 0, 0},
 	{"log_level", "CAIRN_LOG_LEVEL", offsetof(struct cairn_config, log_level), NOINT, 0, 0},
+	{"public_url", "CAIRN_PUBLIC_URL", offsetof(struct cairn_config, public_url), NOINT, 0, 0},
 	{"threads", "CAIRN_THREADS", NOINT, offsetof(struct cairn_config, threads), 1, 64},
 	{"shards", "CAIRN_SHARDS", NOINT, offsetof(struct cairn_config, shards), 1, 4096},
 };
@@ -47,6 +48,7 @@ void config_release(struct cairn_config *c)
 	free(c->config_file);
 	free(c->virtual_clock);
 	free(c->log_level);
+	free(c->public_url);
 	memset(c, 0, sizeof *c);
 }
 

@@ -15,6 +15,8 @@ struct cairn_config {
 	char *config_file;   /* --config, CAIRN_CONFIG */
 	char *virtual_clock; /* --virtual-clock RFC3339, CAIRN_VIRTUAL_CLOCK */
 	char *log_level;     /* --log-level, CAIRN_LOG_LEVEL, default info */
+	char *public_url;    /* --public-url, CAIRN_PUBLIC_URL: how recipients reach this server
+				(tracking and unsubscribe links); default http://LISTEN */
 	int threads;	     /* --threads, CAIRN_THREADS, default 2 */
 	int shards;	     /* --shards, CAIRN_SHARDS, default 16 */
 };

@@ -54,16 +54,16 @@
 
 /* Everything borrowed; NULL or "" means absent unless said otherwise. */
 struct email_in {
-	const char *from;	       /* required: "Name <addr@domain>" or "addr@domain" */
-	const char *reply_to;	       /* an address, optional */
-	const char *to;		       /* required: a bare address */
-	const char *to_name;	       /* display name for To, optional (UTF-8) */
-	const char *subject;	       /* required, UTF-8 */
-	const char *preheader;	       /* hidden preview text at the start of the HTML */
-	const char *html;	       /* HTML body */
-	const char *text;	       /* plain text body; made from html when absent */
-	const char *message_id_domain; /* right side of Message-ID; default: the From domain */
-	const char *unsubscribe_url;   /* https one-click URL, optional */
+	const char *from;		/* required: "Name <addr@domain>" or "addr@domain" */
+	const char *reply_to;		/* an address, optional */
+	const char *to;			/* required: a bare address */
+	const char *to_name;		/* display name for To, optional (UTF-8) */
+	const char *subject;		/* required, UTF-8 */
+	const char *preheader;		/* hidden preview text at the start of the HTML */
+	const char *html;		/* HTML body */
+	const char *text;		/* plain text body; made from html when absent */
+	const char *message_id_domain;	/* right side of Message-ID; default: the From domain */
+	const char *unsubscribe_url;	/* https one-click URL, optional */
 	const char *unsubscribe_mailto; /* "addr@domain" or "mailto:…", optional */
 	int advertising;		/* 1: Korea's advertising rules apply */
 	const char *sender_info;	/* footer: company, address, contact (may hold newlines) */
@@ -76,8 +76,7 @@ struct email_in {
  * terminated, when cap is large enough (EMAIL_MESSAGE_ID_MAX); may be NULL.
  * CAIRN_EUNPROC for invalid input (err->field names it), CAIRN_ETOOBIG when
  * `out` would pass its maximum. */
-int email_build(const struct email_in *in, struct buf *out, char *message_id, size_t cap,
-		struct cairn_err *err);
+int email_build(const struct email_in *in, struct buf *out, char *message_id, size_t cap, struct cairn_err *err);
 
 /* Writes the text rendition of an HTML document into out (appended): block
  * elements end lines, <br> breaks, list items start with "- ", links read
@@ -96,8 +95,8 @@ int email_html_to_text(const char *html, size_t len, struct buf *out);
  * rsa-sha256 is the default to use at volume). private_key_pem is
  * a PKCS#8 or PKCS#1 PEM as email_dkim_keygen returns. CAIRN_EINVAL for a
  * key that does not load, CAIRN_EIO if libopendkim fails otherwise. */
-int email_dkim_sign(struct buf *msg, const char *domain, const char *selector, const char *private_key_pem,
-		    int ed25519, struct cairn_err *err);
+int email_dkim_sign(struct buf *msg, const char *domain, const char *selector, const char *private_key_pem, int ed25519,
+		    struct cairn_err *err);
 
 /* Generates a DKIM key pair: RSA-2048 (ed25519 = 0) or Ed25519 (1). OUT:
  * *private_pem (PKCS#8 PEM) and *dns_txt_value ("v=DKIM1; k=rsa; p=…" or

@@ -19,6 +19,11 @@
 
 #define SMTP_TIMEOUT_DEFAULT_MS 30000
 
+struct reader {
+	const char *p;
+	size_t left;
+};
+
 struct smtp_client {
 	CURL *curl;
 	char *url; /* canonical, without credentials: safe to show */
@@ -29,12 +34,12 @@ struct smtp_client {
 	int reply_done;		     /* the latest line was a final one ("250 …", not "250-…") */
 	char refusal[SMTP_TEXT_MAX]; /* the latest complete 4xx/5xx reply of this send (a QUIT's
 					"221 Bye" may follow it) */
+	/* the send in progress (smtp_start → smtp_finish) */
+	struct curl_slist *rcpt;
+	char *from;
+	struct reader rd;
 };
 
-struct reader {
-	const char *p;
-	size_t left;
-};
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 
@@ -248,6 +253,8 @@ void smtp_client_free(struct smtp_client *c)
 	if (!c)
 		return;
 	curl_easy_cleanup(c->curl);
+	curl_slist_free_all(c->rcpt);
+	free(c->from);
 	if (c->password) {
 		explicit_bzero(c->password, strlen(c->password));
 		free(c->password);
@@ -317,8 +324,8 @@ static void describe_failure(struct smtp_client *c, CURLcode rc, struct smtp_res
 	}
 }
 
-int smtp_send(struct smtp_client *c, const char *mail_from, const char *const *rcpt, size_t nrcpt, const char *msg,
-	      size_t len, struct smtp_result *out, struct cairn_err *err)
+int smtp_start(struct smtp_client *c, const char *mail_from, const char *const *rcpt, size_t nrcpt, const char *msg,
+	       size_t len, struct smtp_result *out, struct cairn_err *err)
 {
 	struct smtp_result tmp;
 	struct smtp_result *r = out ? out : &tmp;
@@ -360,28 +367,41 @@ int smtp_send(struct smtp_client *c, const char *mail_from, const char *const *r
 		}
 		list = next;
 	}
-	char *from = angle(mail_from);
-	struct reader rd = {msg ? msg : "", msg ? len : 0};
-
+	c->rcpt = list;
+	c->from = angle(mail_from);
+	c->rd.p = msg ? msg : "";
+	c->rd.left = msg ? len : 0;
 	c->errbuf[0] = '\0';
 	c->reply[0] = '\0';
 	c->reply_done = 0;
 	c->refusal[0] = '\0';
-	curl_easy_setopt(c->curl, CURLOPT_MAIL_FROM, from);
-	curl_easy_setopt(c->curl, CURLOPT_MAIL_RCPT, list);
-	curl_easy_setopt(c->curl, CURLOPT_READDATA, &rd);
-	curl_easy_setopt(c->curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)rd.left);
+	curl_easy_setopt(c->curl, CURLOPT_MAIL_FROM, c->from);
+	curl_easy_setopt(c->curl, CURLOPT_MAIL_RCPT, c->rcpt);
+	curl_easy_setopt(c->curl, CURLOPT_READDATA, &c->rd);
+	curl_easy_setopt(c->curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)c->rd.left);
+	return 0;
+}
 
-	CURLcode rc = curl_easy_perform(c->curl);
+void *smtp_handle(struct smtp_client *c)
+{
+	return c->curl;
+}
 
+int smtp_finish(struct smtp_client *c, int curl_code, struct smtp_result *out, struct cairn_err *err)
+{
+	struct smtp_result tmp;
+	struct smtp_result *r = out ? out : &tmp;
+	CURLcode rc = (CURLcode)curl_code;
 	long code = 0;
 	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &code);
 	/* the handle must not point at memory freed below */
 	curl_easy_setopt(c->curl, CURLOPT_MAIL_RCPT, (struct curl_slist *)NULL);
 	curl_easy_setopt(c->curl, CURLOPT_MAIL_FROM, (char *)NULL);
 	curl_easy_setopt(c->curl, CURLOPT_READDATA, (void *)NULL);
-	curl_slist_free_all(list);
-	free(from);
+	curl_slist_free_all(c->rcpt);
+	free(c->from);
+	c->rcpt = NULL;
+	c->from = NULL;
 
 	r->code = (int)code;
 	if (rc == CURLE_OK && code >= 200 && code < 300) {
@@ -399,4 +419,15 @@ int smtp_send(struct smtp_client *c, const char *mail_from, const char *const *r
 	return cairn_err_set(err, CAIRN_EIO, r->cls == SMTP_PERMANENT ? "smtp_refused" : "smtp_unavailable", "",
 			     "Sending through %s failed (%s): %s", c->url,
 			     r->cls == SMTP_PERMANENT ? "permanent" : "transient, retry later", r->text);
+}
+
+int smtp_send(struct smtp_client *c, const char *mail_from, const char *const *rcpt, size_t nrcpt, const char *msg,
+	      size_t len, struct smtp_result *out, struct cairn_err *err)
+{
+	struct smtp_result tmp;
+	struct smtp_result *r = out ? out : &tmp;
+	int rc = smtp_start(c, mail_from, rcpt, nrcpt, msg, len, r, err);
+	if (rc < 0)
+		return rc;
+	return smtp_finish(c, (int)curl_easy_perform(c->curl), r, err);
 }

@@ -86,6 +86,18 @@ struct smtp_client *smtp_client_new(const struct smtp_conf *conf, struct cairn_e
 int smtp_send(struct smtp_client *c, const char *mail_from, const char *const *rcpt, size_t nrcpt, const char *msg,
 	      size_t len, struct smtp_result *out, struct cairn_err *err);
 
+/* The same send in two halves, for a dispatcher that runs many clients at
+ * once in one libcurl multi handle: smtp_start checks the arguments and
+ * sets the transfer up (0, or CAIRN_EUNPROC as smtp_send, nothing started);
+ * the caller adds smtp_handle(c) (a CURL *) to its multi, and once the multi
+ * reports the transfer done, removes it and calls smtp_finish with the
+ * transfer's CURLcode, which classifies and returns as smtp_send. Buffers
+ * passed to smtp_start must live until smtp_finish. */
+int smtp_start(struct smtp_client *c, const char *mail_from, const char *const *rcpt, size_t nrcpt, const char *msg,
+	       size_t len, struct smtp_result *out, struct cairn_err *err);
+void *smtp_handle(struct smtp_client *c);
+int smtp_finish(struct smtp_client *c, int curl_code, struct smtp_result *out, struct cairn_err *err);
+
 /* Closes the session (QUIT) and frees the client; NULL is a no-op. The
  * password copy is wiped before it is freed. */
 void smtp_client_free(struct smtp_client *c);

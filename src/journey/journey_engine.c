@@ -262,7 +262,7 @@ static int queue_message(struct ehost *h, const struct jny_node *n, const char *
 				  .status = "queued",
 				  .created_at = h->now,
 				  .send_at = h->now};
-	int rc = store_message_insert(h->st, &m, err);
+	int rc = store_message_insert(h->st, &m, NULL, err);
 	free(text);
 	return rc;
 }

@@ -539,7 +539,9 @@ static const char SQL_TIMERS_DUE[] =
 static const char SQL_NEXT_DUE[] = "SELECT min(x) FROM (SELECT min(due_at) AS x FROM jny_timers WHERE due_at > ?1"
 				   " UNION ALL SELECT min(due_at) FROM jny_schedules WHERE due_at > ?1"
 				   " UNION ALL SELECT min(due_at) FROM seg_due WHERE due_at > ?1"
-				   " UNION ALL SELECT min(due_at) FROM tagging_due WHERE due_at > ?1)";
+				   " UNION ALL SELECT min(due_at) FROM tagging_due WHERE due_at > ?1"
+				   " UNION ALL SELECT min(send_at) FROM messages WHERE status IN ('queued', 'held')"
+				   " AND send_at > ?1 AND send_at < 4611686018427387904)";
 
 int store_jny_timer_set(struct store *st, int64_t ws, int64_t instance_id, int64_t due_at, const char *kind,
 			struct cairn_err *err)
@@ -856,137 +858,6 @@ json_t *store_jny_steps_between(struct store *st, int64_t ws, int64_t profile_id
 }
 
 /* Column i as a JSON string, or JSON null when NULL. */
-static json_t *text_or_null(sqlite3_stmt *s, int i)
-{
-	const char *t = (const char *)sqlite3_column_text(s, i);
-	return t ? json_string(t) : json_null();
-}
-
-/* ---- messages -------------------------------------------------------------------- */
-
-static const char SQL_MSG_INSERT[] =
-	"INSERT INTO messages (message_id, workspace_id, profile_id, instance_id, journey_id, version, node, variant,"
-	" channel, template_id, advertising, content, status, created_at, send_at, updated_at)"
-	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?14) ON CONFLICT DO NOTHING";
-static const char SQL_MSG_COUNT[] = "SELECT count(*), min(send_at) FROM messages WHERE workspace_id = ?1"
-				    " AND profile_id = ?2 AND channel = ?3 AND send_at >= ?4";
-
-int store_message_insert(struct store *st, const struct store_message *m, struct cairn_err *err)
-{
-	struct store_conn *c = store_conn(st);
-	sqlite3_stmt *s = store_cached(c, SQL_MSG_INSERT, err);
-	if (!s)
-		return CAIRN_EIO;
-	store_bind_text(s, 1, m->message_id);
-	sqlite3_bind_int64(s, 2, m->ws);
-	sqlite3_bind_int64(s, 3, m->profile_id);
-	sqlite3_bind_int64(s, 4, m->instance_id);
-	store_bind_text(s, 5, m->journey_id);
-	sqlite3_bind_int64(s, 6, m->version);
-	store_bind_text(s, 7, m->node);
-	store_bind_text(s, 8, m->variant);
-	store_bind_text(s, 9, m->channel);
-	store_bind_text(s, 10, m->template_id);
-	sqlite3_bind_int(s, 11, m->advertising);
-	store_bind_text(s, 12, m->content);
-	store_bind_text(s, 13, m->status);
-	sqlite3_bind_int64(s, 14, m->created_at);
-	sqlite3_bind_int64(s, 15, m->send_at);
-	return store_exec_stmt(c, s, err, "queueing a message");
-}
-
-int store_message_window(struct store *st, int64_t ws, int64_t profile_id, const char *channel, int64_t since,
-			 int64_t *count, int64_t *oldest, struct cairn_err *err)
-{
-	struct store_conn *c = store_conn(st);
-	sqlite3_stmt *s = store_cached(c, SQL_MSG_COUNT, err);
-	if (!s)
-		return CAIRN_EIO;
-	sqlite3_bind_int64(s, 1, ws);
-	sqlite3_bind_int64(s, 2, profile_id);
-	store_bind_text(s, 3, channel);
-	sqlite3_bind_int64(s, 4, since);
-	int rc = sqlite3_step(s);
-	*count = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-	*oldest = rc == SQLITE_ROW ? sqlite3_column_int64(s, 1) : 0;
-	sqlite3_reset(s);
-	return rc == SQLITE_ROW ? 0 : store_sqlerr(c, err, "counting messages");
-}
-
-json_t *store_messages_json(struct store *st, int64_t ws, int64_t profile_id, const char *journey_id, int limit,
-			    const char *cursor, char **next_cursor, struct cairn_err *err)
-{
-	*next_cursor = NULL;
-	long long before_at = INT64_MAX;
-	char before_id[128] = "";
-	if (cursor && *cursor &&
-	    (sscanf(cursor, "m:%lld:%127s", &before_at, before_id) != 2 || strlen(cursor) > sizeof before_id + 24)) {
-		cairn_err_set(err, CAIRN_EINVAL, "bad_cursor", "cursor",
-			      "The cursor is not one this API returned; start again without it.");
-		return NULL;
-	}
-	struct store_conn *c = store_conn(st);
-	sqlite3_stmt *s;
-	if (store_prepare(
-		    c,
-		    "SELECT m.message_id, m.channel, m.template_id, m.journey_id, m.version, m.node, m.variant,"
-		    " m.advertising, m.content, m.status, m.created_at, m.send_at,"
-		    " coalesce(p.user_id, (SELECT value FROM identities i WHERE i.profile_id = m.profile_id"
-		    " LIMIT 1)) FROM messages m LEFT JOIN profiles p ON p.profile_id = m.profile_id"
-		    " WHERE m.workspace_id = ?1 AND (?2 = 0 OR m.profile_id = ?2) AND (?3 IS NULL OR m.journey_id = ?3)"
-		    " AND (m.created_at < ?4 OR (m.created_at = ?4 AND m.message_id < ?5))"
-		    " ORDER BY m.created_at DESC, m.message_id DESC LIMIT ?6",
-		    &s, err, "listing messages") < 0)
-		return NULL;
-	sqlite3_bind_int64(s, 1, ws);
-	sqlite3_bind_int64(s, 2, profile_id);
-	store_bind_text(s, 3, journey_id);
-	sqlite3_bind_int64(s, 4, before_at);
-	store_bind_text(s, 5, before_id[0] ? before_id : "\x7f");
-	sqlite3_bind_int(s, 6, limit + 1);
-	json_t *a = json_array();
-	int rc;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if ((int)json_array_size(a) == limit) {
-			json_t *last = json_array_get(a, json_array_size(a) - 1);
-			char buf[200];
-			snprintf(buf, sizeof buf, "m:%lld:%s",
-				 (long long)json_integer_value(json_object_get(last, "_created")),
-				 json_string_value(json_object_get(last, "id")));
-			*next_cursor = xstrdup(buf);
-			break;
-		}
-		const char *content = (const char *)sqlite3_column_text(s, 8);
-		json_t *body = content ? jsonx_loadb(content, strlen(content), 0, NULL) : NULL;
-		json_t *m = json_pack(
-			"{s:s,s:s,s:o,s:b,s:o,s:s,s:o,s:o,s:I}", "id", sqlite3_column_text(s, 0), "channel",
-			sqlite3_column_text(s, 1), "template_id", text_or_null(s, 2), "advertising",
-			sqlite3_column_int(s, 7), "content", body ? body : json_null(), "status",
-			sqlite3_column_text(s, 9), "created_at", jsonx_time(sqlite3_column_int64(s, 10)), "send_at",
-			jsonx_time(sqlite3_column_int64(s, 11)), "_created", (json_int_t)sqlite3_column_int64(s, 10));
-		json_object_set_new(m, "user_id", text_or_null(s, 12));
-		if (sqlite3_column_type(s, 3) != SQLITE_NULL)
-			json_object_set_new(m, "journey",
-					    json_pack("{s:s,s:I,s:s,s:o}", "id", sqlite3_column_text(s, 3), "version",
-						      (json_int_t)sqlite3_column_int64(s, 4), "node",
-						      sqlite3_column_text(s, 5), "variant", text_or_null(s, 6)));
-		json_array_append_new(a, m);
-	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-		json_decref(a);
-		free(*next_cursor);
-		*next_cursor = NULL;
-		store_sqlerr(c, err, "listing messages");
-		return NULL;
-	}
-	size_t i;
-	json_t *m;
-	json_array_foreach (a, i, m)
-		json_object_del(m, "_created");
-	return a;
-}
-
 /* ---- workspace settings ------------------------------------------------------ */
 
 char *store_setting_get(struct store *st, int64_t ws, const char *key)

@@ -46,6 +46,7 @@
 
 #include "core/err.h"
 #include "store/store.h"
+#include "store/store_deliver.h"
 
 /* ---- definitions --------------------------------------------------------- */
 
@@ -186,28 +187,6 @@ json_t *store_jny_history_json(struct store *st, int64_t ws, int64_t profile_id,
  * "reason","timestamp"} (new reference). */
 json_t *store_jny_steps_between(struct store *st, int64_t ws, int64_t profile_id, int64_t lo, int64_t hi,
 				struct cairn_err *err);
-
-/* ---- messages ------------------------------------------------------------------ */
-
-struct store_message {
-	const char *message_id;
-	int64_t ws, profile_id, instance_id, version;
-	const char *journey_id, *node, *variant, *channel, *template_id;
-	int advertising;
-	const char *content; /* rendered JSON text */
-	const char *status;
-	int64_t created_at, send_at;
-};
-/* Inserts m; an existing message_id is left as it is (invariant 4). */
-int store_message_insert(struct store *st, const struct store_message *m, struct cairn_err *err);
-/* Messages of ws (of one profile when profile_id > 0), newest first, as
- * the API shows them; cursor as for other lists (new reference). */
-json_t *store_messages_json(struct store *st, int64_t ws, int64_t profile_id, const char *journey_id, int limit,
-			    const char *cursor, char **next_cursor, struct cairn_err *err);
-/* Messages queued for profile on channel with send_at ≥ since, and the
- * earliest send_at among them (0 when none): frequency caps. */
-int store_message_window(struct store *st, int64_t ws, int64_t profile_id, const char *channel, int64_t since,
-			 int64_t *count, int64_t *oldest, struct cairn_err *err);
 
 /* ---- saved simulations (cairn journey check) ---------------------------------- */
 
