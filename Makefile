@@ -67,13 +67,15 @@ $(BUILD)/unit_tests: $(UNIT_OBJS) $(BUILD)/libcairn.a
 APT_PKGS := build-essential pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev \
             libcriterion-dev libsodium-dev zlib1g-dev libicu-dev libcurl4-openssl-dev \
             clang wrk sqlite3 jq python3 valgrind \
-            libgmime-3.0-dev libgumbo-dev libopendkim-dev libssl-dev python3-dkim python3-aiosmtpd
+            libgmime-3.0-dev libgumbo-dev libopendkim-dev libssl-dev python3-dkim python3-aiosmtpd \
+            postfix
 deps: .deps-stamp
 .deps-stamp: Makefile package.json
 	@missing=$$(for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:" $$missing; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		echo "postfix postfix/main_mailer_type select No configuration" | $$SUDO debconf-set-selections; \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
 	@# node and npm may come from Debian or from NodeSource (which bundles npm): check the commands

@@ -1179,6 +1179,19 @@ static void commit(struct dlv_dispatcher *d)
 		d->on_commit(d->arg);
 }
 
+/* Stopping: jobs still waiting for their provider go back to the queue
+ * (due now) instead of holding the shutdown. */
+static void requeue_waiting(struct dlv_dispatcher *d)
+{
+	while (d->waiting) {
+		struct job *j = d->waiting;
+		d->waiting = j->next;
+		outcome_add(d, j, "queued", "requeued", "the server stopped before it was sent", clock_now_ms());
+		job_free(j);
+	}
+	d->waiting_tail = NULL;
+}
+
 /* ---- the thread --------------------------------------------------------------------------- */
 
 static void claim(struct dlv_dispatcher *d, size_t *claimed)
@@ -1238,10 +1251,18 @@ static void *dlv_main(void *arg)
 			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&j);
 			done(d, j, msg->data.result);
 		}
+		if (stop)
+			requeue_waiting(d);
+		int committed = 0;
 		if (d->nout &&
-		    (d->njobs == 0 || d->nout >= CLAIM_BATCH || clock_mono_ms() - d->first_out_mono >= DLV_COMMIT_MS))
+		    (d->njobs == 0 || d->nout >= CLAIM_BATCH || clock_mono_ms() - d->first_out_mono >= DLV_COMMIT_MS)) {
 			commit(d);
-		if (d->njobs == 0 && d->nout == 0 && claimed == 0 && (kicked || mono >= next_claim - POLL_MS)) {
+			committed = 1;
+			next_claim = 0; /* a retry or a fallback may be due at once */
+		}
+		/* idle: the last claim (after the sync request) found nothing and
+		 * nothing committed since could have made a message due */
+		if (d->njobs == 0 && d->nout == 0 && claimed == 0 && !committed) {
 			pthread_mutex_lock(&d->lock);
 			if (req > d->sync_done) {
 				d->sync_done = req;
