@@ -155,9 +155,11 @@ static int send_recipient(struct app *a, int64_t ws, const json_t *to, const cha
 	const char *uid = jsonx_str(to, "user_id") ?: jsonx_str(to, "anonymous_id");
 	const char *email = jsonx_str(to, "email"), *phone = jsonx_str(to, "phone");
 	if (uid) {
-		if (store_profile_resolve(a->st, ws, uid, pid, err) < 0)
+		if (store_profile_resolve(a->st, ws, uid, pid, err) < 0) {
+			cairn_err_clear(err);
 			return cairn_err_set(err, CAIRN_EUNPROC, "unknown_user", "to.user_id",
 					     "There is no user %s; identify them first.", uid);
+		}
 		*user = store_template_user(a->st, ws, uid, err);
 		if (!*user)
 			return CAIRN_EIO;
@@ -248,6 +250,7 @@ void api_messages_send(struct http_request *r, void *app)
 		tpl_id = json_string_value(tv);
 		struct store_template t;
 		if (store_template_get(a->st, ws, tpl_id, 0, &t, &err) < 0) {
+			cairn_err_clear(&err);
 			rc = cairn_err_set(&err, CAIRN_EUNPROC, "unknown_template", "template",
 					   "There is no template %s.", tpl_id);
 		} else {

@@ -168,6 +168,8 @@ int store_dlv_claim(struct store *st, int64_t now, int64_t lease_until, int limi
 		sqlite3_bind_int64(u, 2, lease_until);
 		sqlite3_bind_int64(u, 3, now);
 		rc = store_exec_stmt(c, u, err, "claiming messages");
+		if (rc == 0)
+			rc = store_dlv_history_add(st, v[i].message_id, now, "sending", NULL, NULL, v[i].attempts, err);
 	}
 	if (rc == 0)
 		rc = store_commit(st, err);
@@ -588,6 +590,18 @@ void store_dlv_person_release(struct store_dlv_person *p)
 	memset(p, 0, sizeof *p);
 }
 
+/* Every provider or domain change bumps one counter in engine_cursors
+ * (same transaction as the change when there is one). */
+static int config_bump(struct store_conn *c, struct cairn_err *err)
+{
+	static const char sql[] = "INSERT INTO engine_cursors (name, value) VALUES ('dlv_config', 1)"
+				  " ON CONFLICT (name) DO UPDATE SET value = value + 1";
+	sqlite3_stmt *s = store_cached(c, sql, err);
+	if (!s)
+		return CAIRN_EIO;
+	return store_exec_stmt(c, s, err, "noting a delivery configuration change");
+}
+
 /* ---- providers ----------------------------------------------------------------------- */
 
 void store_dlv_provider_release(struct store_dlv_provider *p)
@@ -627,7 +641,9 @@ int store_dlv_provider_put(struct store *st, const struct store_dlv_provider *p,
 	sqlite3_bind_int(s, 9, p->disabled);
 	sqlite3_bind_int64(s, 10, p->created_at);
 	sqlite3_bind_int64(s, 11, p->updated_at);
-	return store_run_finalize(c, s, err, "saving a provider");
+	if (store_run_finalize(c, s, err, "saving a provider") < 0)
+		return CAIRN_EIO;
+	return config_bump(c, err);
 }
 
 #define PROVIDER_COLS                                                                                                  \
@@ -690,7 +706,7 @@ int store_dlv_provider_delete(struct store *st, int64_t ws, const char *id, stru
 	if (sqlite3_changes(c->db) == 0)
 		return cairn_err_set(err, CAIRN_ENOTFOUND, "provider_not_found", "id",
 				     "There is no provider %s in this workspace.", id);
-	return 0;
+	return config_bump(c, err);
 }
 
 int store_dlv_providers(struct store *st, int64_t ws, const char *channel, struct store_dlv_provider **out, size_t *n,
@@ -732,18 +748,7 @@ int store_dlv_providers(struct store *st, int64_t ws, const char *channel, struc
 
 int64_t store_dlv_config_version(struct store *st)
 {
-	struct store_conn *c = store_conn(st);
-	struct cairn_err err = CAIRN_ERR_INIT;
-	static const char sql[] =
-		"SELECT (SELECT count(*) * 1000003 + coalesce(sum(updated_at % 1000003), 0)"
-		" FROM providers) * 31 + (SELECT count(*) * 7 + coalesce(sum(created_at % 1000003), 0)"
-		" FROM domains)";
-	sqlite3_stmt *s = store_cached(c, sql, &err);
-	if (!s)
-		return -1;
-	int64_t v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
-	sqlite3_reset(s);
-	return v;
+	return store_cursor_get(st, "dlv_config");
 }
 
 /* ---- sender domains ---------------------------------------------------------------------- */
@@ -778,7 +783,9 @@ int store_dlv_domain_put(struct store *st, const struct store_dlv_domain *d, str
 	store_bind_text(s, 5, d->dns_value);
 	sqlite3_bind_blob(s, 6, d->private_key, (int)d->private_key_len, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 7, d->created_at);
-	return store_run_finalize(c, s, err, "saving a domain");
+	if (store_run_finalize(c, s, err, "saving a domain") < 0)
+		return CAIRN_EIO;
+	return config_bump(c, err);
 }
 
 int store_dlv_domain_get(struct store *st, int64_t ws, const char *domain, struct store_dlv_domain *out,
@@ -825,7 +832,7 @@ int store_dlv_domain_delete(struct store *st, int64_t ws, const char *domain, st
 	if (sqlite3_changes(c->db) == 0)
 		return cairn_err_set(err, CAIRN_ENOTFOUND, "domain_not_found", "domain",
 				     "There is no sender domain %s in this workspace.", domain);
-	return 0;
+	return config_bump(c, err);
 }
 
 json_t *store_dlv_domains_json(struct store *st, int64_t ws, struct cairn_err *err)
