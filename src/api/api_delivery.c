@@ -144,10 +144,15 @@ static int send_recipient(struct app *a, int64_t ws, const json_t *to, const cha
 	*pid = 0;
 	*recipient = NULL;
 	*user = NULL;
+	if (!to && !strcmp(channel, "slack")) { /* the provider's URL is the address */
+		*user = json_object();
+		return 0;
+	}
 	if (!json_is_object(to))
 		return cairn_err_set(err, CAIRN_EUNPROC, "invalid_field", "to",
-				     "to must be an object: {\"user_id\":…}, {\"email\":…} or {\"phone\":…}.");
-	static const char *const keys[] = {"user_id", "anonymous_id", "email", "phone", "push_token", NULL};
+				     "to must be an object: {\"user_id\":…}, {\"email\":…}, {\"phone\":…} or, for a webhook, "
+				     "{\"url\":…}.");
+	static const char *const keys[] = {"user_id", "anonymous_id", "email", "phone", "push_token", "url", NULL};
 	if (api_only_keys(to, keys, "a recipient", err) < 0) {
 		snprintf(err->field, sizeof err->field, "to");
 		return CAIRN_EUNPROC;
@@ -172,7 +177,14 @@ static int send_recipient(struct app *a, int64_t ws, const json_t *to, const cha
 		snprintf(err->field, sizeof err->field, "to.phone");
 		return CAIRN_EUNPROC;
 	}
+	const char *url = jsonx_str(to, "url");
+	if (!strcmp(channel, "webhook") && (!url || (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)) ||
+					    strpbrk(url, " \r\n")))
+		return cairn_err_set(err, CAIRN_EUNPROC, "invalid_field", "to.url",
+				     "A webhook is sent to to.url, an http:// or https:// URL.");
 	json_t *rc = json_object();
+	if (url)
+		json_object_set_new(rc, "url", json_string(url));
 	if (email)
 		json_object_set_new(rc, "email", json_string(email));
 	if (phone)
@@ -196,7 +208,7 @@ static int send_recipient(struct app *a, int64_t ws, const json_t *to, const cha
 				     "user's trait.",
 				     channel);
 	}
-	if (!uid && !email && !phone && !jsonx_str(to, "push_token")) {
+	if (!uid && !email && !phone && !jsonx_str(to, "push_token") && !url && strcmp(channel, "slack")) {
 		json_decref(rc);
 		return cairn_err_set(err, CAIRN_EUNPROC, "missing_field", "to",
 				     "to needs user_id, email, phone or push_token.");

@@ -46,7 +46,7 @@ static const struct content_channel channels[] = {
 	  {"text", CONTENT_TEXT},
 	  {"buttons", CONTENT_BUTTONS},
 	  {"fallback_text", CONTENT_TEXT}},
-	 {"template_code", "text"},
+	 {"text"}, /* without template_code: FriendTalk */
 	 {NULL}},
 	{"push",
 	 "A push template",

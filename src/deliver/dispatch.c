@@ -391,7 +391,7 @@ static int resolve_address(struct job *j, const json_t *traits, char *reason, si
 			snprintf(j->to, sizeof j->to, "%s", v);
 		}
 	} else if (!strcmp(ch, "webhook")) {
-		v = jsonx_str(j->content, "url");
+		v = jsonx_str(j->content, "url") ?: jsonx_str(rcpt, "url");
 		if (!v) {
 			snprintf(reason, cap, "the webhook message has no url");
 			rc = -1;
@@ -853,6 +853,17 @@ static void prepare(struct dlv_dispatcher *d, struct job *j)
 				 "until %s",
 				 tz, when);
 			outcome_add(d, j, "held", "held", reason, release);
+			job_free(j);
+			store_dlv_person_release(&person);
+			return;
+		}
+		if (!strcmp(m->channel, "kakao") && jsonx_str(j->content, "template_code")) {
+			snprintf(reason, sizeof reason,
+				 "AlimTalk carries informational messages only; advertise through FriendTalk (a Kakao "
+				 "message without template_code)");
+			struct outcome *o = outcome_add(d, j, "failed", "failed", reason, 0);
+			o->emit = EMIT_FAILED;
+			o->fallback = 1;
 			job_free(j);
 			store_dlv_person_release(&person);
 			return;

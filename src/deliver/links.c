@@ -192,7 +192,7 @@ struct splice {
 	size_t start;
 	size_t end;
 	char quote;
-	const char *url; /* decoded, trimmed: points into gumbo's value, or url_own */
+	const char *url; /* decoded and trimmed: into gumbo's value, url_len bytes */
 	size_t url_len;
 	const char *kind;
 	const char *topic;
@@ -218,7 +218,8 @@ static int has_prefix_ci(const char *s, size_t n, const char *prefix)
 	return n >= k && strncasecmp(s, prefix, k) == 0;
 }
 
-/* The href attribute in no namespace (not SVG's xlink:href), or NULL. */
+/* The attribute called name in no namespace (so never SVG's xlink:href),
+ * or NULL. */
 static const GumboAttribute *find_attr(const GumboElement *el, const char *name)
 {
 	for (unsigned i = 0; i < el->attributes.length; i++) {
@@ -411,7 +412,7 @@ int dlv_html_track(struct buf *out, const char *html, size_t len, const unsigned
 		char *url = xstrndup(s->url, s->url_len);
 		buf_reset(&tmp);
 		if (dlv_link_click(&tmp, key, base, message_id, url, s->kind, s->topic) < 0)
-			out->overflow = 1; /* a link longer than out may be cannot fit in it */
+			out->overflow = 1; /* a link longer than out may be cannot fit */
 		free(url);
 		add_attr_value(out, tmp.ptr, tmp.len, s->quote);
 		at = s->end;

@@ -514,9 +514,11 @@ static int payload_sms(const json_t *r, const char *to, json_t **out, struct cai
 
 static int payload_kakao(const json_t *r, const char *to, json_t **out, struct cairn_err *err)
 {
-	const json_t *code = need_text(r, "template_code", "A Kakao message", err);
+	/* with a template code an AlimTalk (approved, informational), without
+	 * one a FriendTalk (to the channel's friends; may advertise) */
+	const json_t *code = text_at(r, "template_code");
 	const json_t *text = need_text(r, "text", "A Kakao message", err);
-	if (code == NULL || text == NULL)
+	if (text == NULL)
 		return CAIRN_EUNPROC;
 	const json_t *fallback = text_at(r, "fallback_text");
 	size_t bytes = 0;
@@ -532,7 +534,9 @@ static int payload_kakao(const json_t *r, const char *to, json_t **out, struct c
 	const json_t *buttons = json_object_get(r, "buttons");
 	json_t *o = json_object();
 	json_object_set_new(o, "to", rcpt);
-	put_copy(o, "template_code", code);
+	json_object_set_new(o, "kind", json_string(code ? "alimtalk" : "friendtalk"));
+	if (code)
+		put_copy(o, "template_code", code);
 	put_copy(o, "text", text);
 	json_object_set_new(o, "buttons", json_is_array(buttons) ? json_deep_copy(buttons) : json_array());
 	if (fallback != NULL) {

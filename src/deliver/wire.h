@@ -27,7 +27,8 @@
  *      (base64 after the "whsec_" prefix), sent as "v1,<base64 signature>".
  *   4. Payload shapes (dlv_wire_payload), one per channel:
  *        sms     {"to","text","type":"sms"|"lms","bytes":N,"subject"?}
- *        kakao   {"to","template_code","text","buttons":[…],
+ *        kakao   {"to","kind":"alimtalk"|"friendtalk","template_code"? (AlimTalk
+ *                 only),"text","buttons":[…],
  *                 "fallback":{"type":"sms"|"lms","text"}}  (fallback when
  *                 fallback_text is present)
  *        push    FCM HTTP v1: {"message":{"token","notification":{"title",
@@ -112,8 +113,8 @@ int dlv_webhook_verify(const char *secret, const char *msg_id, int64_t ts_sec, c
  * whose body is a JSON array or scalar; NULL on failure. CAIRN_EUNPROC for
  * a body that does not fit the wire: unknown_channel (field "channel"); a
  * rendered body that is not an object (invalid_field, "body"); a field the
- * channel cannot go without (missing_field: sms "text"; kakao
- * "template_code", "text"; push "title" when neither title nor body;
+ * channel cannot go without (missing_field: sms "text"; kakao "text";
+ * push "title" when neither title nor body;
  * slack "text"; webhook "body"; email "subject", and "html" when neither
  * html nor text; "to" for all but slack and webhook); an SMS or fallback
  * too long or empty (the measure's slug, field "text" / "fallback_text");

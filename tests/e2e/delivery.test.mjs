@@ -563,7 +563,7 @@ describe('HTTP providers (SMS, Kakao, push, Slack, webhooks)', () => {
       const k = kbodies.find((b) => b.fallback.text === text);
       assert.ok(k, `a kakao request with fallback ${text.slice(0, 10)}…`);
       assert.deepEqual(k, {
-        to: '+821077778888', template_code: 'ORDER_SHIPPED', text: '주문하신 상품이 발송되었습니다.',
+        to: '+821077778888', kind: 'alimtalk', template_code: 'ORDER_SHIPPED', text: '주문하신 상품이 발송되었습니다.',
         buttons: [{ type: 'WL', name: '배송 조회', url_mobile: 'https://shop.example/track' }],
         fallback: { type, text },
       });

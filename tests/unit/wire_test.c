@@ -515,18 +515,23 @@ Test(wire, payload_kakao)
 		   "\"buttons\":[{\"name\":\"주문 보기\",\"type\":\"WL\",\"url_mobile\":\"https://m.example.kr/o/1\"}],"
 		   "\"fallback_text\":\"[케언] 주문 완료\"}",
 		   "+821012345678",
-		   "{\"to\":\"+821012345678\",\"template_code\":\"ORDER_OK\",\"text\":\"주문이 완료되었습니다.\","
+		   "{\"to\":\"+821012345678\",\"kind\":\"alimtalk\",\"template_code\":\"ORDER_OK\",\"text\":\"주문이 완료되었습니다.\","
 		   "\"buttons\":[{\"name\":\"주문 보기\",\"type\":\"WL\",\"url_mobile\":\"https://m.example.kr/o/1\"}],"
 		   "\"fallback\":{\"type\":\"sms\",\"text\":\"[케언] 주문 완료\"}}");
 	/* no fallback_text, no buttons */
 	payload_is("kakao", "{\"template_code\":\"T1\",\"text\":\"안녕\"}", "+821012345678",
-		   "{\"to\":\"+821012345678\",\"template_code\":\"T1\",\"text\":\"안녕\",\"buttons\":[]}");
+		   "{\"to\":\"+821012345678\",\"kind\":\"alimtalk\",\"template_code\":\"T1\",\"text\":\"안녕\","
+		   "\"buttons\":[]}");
+	/* without a template code: a FriendTalk */
+	payload_is("kakao", "{\"text\":\"(광고) 봄 세일\"}", "+821012345678",
+		   "{\"to\":\"+821012345678\",\"kind\":\"friendtalk\",\"text\":\"(광고) 봄 세일\",\"buttons\":[]}");
 	/* a long fallback is an LMS */
 	char *fb = repeat(GA, 50);
 	char rendered[600], want[700];
 	snprintf(rendered, sizeof rendered, "{\"template_code\":\"T1\",\"text\":\"x\",\"fallback_text\":\"%s\"}", fb);
 	snprintf(want, sizeof want,
-		 "{\"to\":\"+821012345678\",\"template_code\":\"T1\",\"text\":\"x\",\"buttons\":[],"
+		 "{\"to\":\"+821012345678\",\"kind\":\"alimtalk\",\"template_code\":\"T1\",\"text\":\"x\","
+		 "\"buttons\":[],"
 		 "\"fallback\":{\"type\":\"lms\",\"text\":\"%s\"}}",
 		 fb);
 	payload_is("kakao", rendered, "+821012345678", want);
@@ -535,7 +540,6 @@ Test(wire, payload_kakao)
 
 Test(wire, payload_kakao_refusals)
 {
-	payload_refused("kakao", "{\"text\":\"x\"}", "+821012345678", "template_code", "missing_field");
 	payload_refused("kakao", "{\"template_code\":\"T\"}", "+821012345678", "text", "missing_field");
 	char *fb = repeat(GA, 1001);
 	size_t n = strlen(fb) + 64;
