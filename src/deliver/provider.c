@@ -197,8 +197,15 @@ static int check_field(const struct pfield *f, json_t *v, const char *channel, s
 			return CAIRN_EUNPROC;
 		}
 		tpl_free(t);
-	} else if (!strcmp(f->key, "secret") && strncmp(s, "whsec_", 6)) {
-		return bad(err, path, "secret must be a Standard Webhooks secret \"whsec_…\"%s%s.", "", "");
+	} else if (!strcmp(f->key, "secret")) {
+		char sig[128];
+		struct cairn_err e = CAIRN_ERR_INIT;
+		if (strncmp(s, "whsec_", 6) || strlen(s) < 6 + 16 ||
+		    dlv_webhook_sign(s, "probe", 0, "", 0, sig, sizeof sig, &e) < 0)
+			return bad(err, path,
+				   "secret must be a Standard Webhooks secret: \"whsec_\" and at least 12 bytes in "
+				   "base64%s%s.",
+				   "", "");
 	}
 	(void)channel;
 	return 0;

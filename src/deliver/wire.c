@@ -255,6 +255,13 @@ int dlv_phone_normalize(const char *in, char *out, size_t cap, struct cairn_err 
 		national += 3;
 		national_len -= 3;
 	}
+	/* a Korean national number never starts with 0 after the country code
+	 * ("+82 (0)010…", "+82 0010…"): drop them all, so normalizing twice
+	 * gives the same number */
+	while (!strcmp(cc, "82") && national_len > 0 && national[0] == '0') {
+		national++;
+		national_len--;
+	}
 
 	size_t total = strlen(cc) + national_len;
 	if (total < PHONE_MIN_DIGITS || total > PHONE_MAX_DIGITS)

@@ -78,6 +78,18 @@ uint32_t tpl_hash(const char *s, size_t n)
 	return h;
 }
 
+/* How much of a token to quote in a message: at most 40 bytes, never
+ * cutting a UTF-8 sequence (a message must stay valid UTF-8 for JSON). */
+static int excerpt_len(const char *s, size_t n)
+{
+	if (n <= 40)
+		return (int)n;
+	size_t k = 40;
+	while (k > 0 && ((unsigned char)s[k] & 0xC0) == 0x80)
+		k--;
+	return (int)k;
+}
+
 static int perr(struct parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int perr(struct parser *p, const char *fmt, ...)
 {
@@ -1269,17 +1281,17 @@ static int src_next(struct parser *p, struct tsrc *ts, struct tok *tk)
 	if (tk->kind == TK_TAG) {
 		if (tk->trim_left == -1)
 			return perr(p, "Variable '%.*s' was not properly terminated with '}}'.",
-				    (int)(tk->n > 40 ? 40 : tk->n), tk->p);
+				    excerpt_len(tk->p, tk->n), tk->p);
 		if (split_tag(tk->p, tk->n, tk) < 0) {
 			if (tk->n < 4 || tk->p[tk->n - 1] != '}' || tk->p[tk->n - 2] != '%')
 				return perr(p, "Tag '%.*s' was not properly terminated with '%%}'.",
-					    (int)(tk->n > 40 ? 40 : tk->n), tk->p);
-			return perr(p, "Unknown tag '%.*s'.", (int)(tk->n > 40 ? 40 : tk->n), tk->p);
+					    excerpt_len(tk->p, tk->n), tk->p);
+			return perr(p, "Unknown tag '%.*s'.", excerpt_len(tk->p, tk->n), tk->p);
 		}
 	} else if (tk->kind == TK_VAR) {
 		if (tk->trim_left == -2 || tk->n < 4)
 			return perr(p, "Variable '%.*s' was not properly terminated with '}}'.",
-				    (int)(tk->n > 40 ? 40 : tk->n), tk->p);
+				    excerpt_len(tk->p, tk->n), tk->p);
 		const char *b = tk->p + 2, *e = tk->p + tk->n - 2;
 		tk->trim_left = (b < e && *b == '-');
 		if (tk->trim_left)

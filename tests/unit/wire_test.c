@@ -181,6 +181,10 @@ Test(wire, phone_with_country_code)
 	/* Korea's trunk 0 written after the country code is left out */
 	phone_ok("+82 010-1234-5678", "+821012345678");
 	phone_ok("82 010 1234 5678", "+821012345678");
+	/* every 0 after +82 goes, so the output normalizes to itself */
+	phone_ok("+82 (0)010-1234-5678", "+821012345678");
+	phone_ok("+82 0010-1234", "+82101234");
+	phone_ok("+82101234", "+82101234");
 }
 
 Test(wire, phone_refusals)
@@ -515,7 +519,8 @@ Test(wire, payload_kakao)
 		   "\"buttons\":[{\"name\":\"주문 보기\",\"type\":\"WL\",\"url_mobile\":\"https://m.example.kr/o/1\"}],"
 		   "\"fallback_text\":\"[케언] 주문 완료\"}",
 		   "+821012345678",
-		   "{\"to\":\"+821012345678\",\"kind\":\"alimtalk\",\"template_code\":\"ORDER_OK\",\"text\":\"주문이 완료되었습니다.\","
+		   "{\"to\":\"+821012345678\",\"kind\":\"alimtalk\",\"template_code\":\"ORDER_OK\",\"text\":\"주문이 "
+		   "완료되었습니다.\","
 		   "\"buttons\":[{\"name\":\"주문 보기\",\"type\":\"WL\",\"url_mobile\":\"https://m.example.kr/o/1\"}],"
 		   "\"fallback\":{\"type\":\"sms\",\"text\":\"[케언] 주문 완료\"}}");
 	/* no fallback_text, no buttons */
