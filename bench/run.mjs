@@ -18,10 +18,13 @@
 //                        in build/bench/store-profiles and topped up by later runs)
 //   BENCH_TEMPLATE_SECONDS  passed to bench/template.mjs as its BENCH_SECONDS
 //   BENCH_KEEP=1         keep the scratch directory (stores, logs) for inspection
-//   BENCH_PERF=1         record `perf` on cairn during the ingest row, print its top symbols
+//   BENCH_PERF=1         record `perf` on cairn during the ingest row (and each delivery run of rows 12–13),
+//                        print its top symbols
 //   BENCH_ONLY=segments  run only rows 6–8 (issue 5; knobs in bench/segments.mjs; row 6's generated
 //                        1 M-user store is kept in build/bench/store-seg-<N>u-<EPU>e)
 //   BENCH_ONLY=journeys  run only rows 9–11 (issue 6; knobs in bench/journeys.mjs)
+//   BENCH_ONLY=delivery  run only rows 12–14 (delivery: smtp-sink, HTTP stub, latency, crash test;
+//                        knobs in bench/delivery.mjs)
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -33,6 +36,7 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { segSettings, benchSegments, benchSegmentsScaled, scaledRows, segmentRows } from './segments.mjs';
 import { jnySettings, benchJourneys } from './journeys.mjs';
+import { dlvSettings, benchDelivery } from './delivery.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -750,6 +754,23 @@ async function benchJourneysRows() {
   }
 }
 
+// Rows 12–14 (delivery); bench/delivery.mjs. Each part on its own stores,
+// servers and peers; a failure of one leaves the others.
+async function benchDeliveryRows() {
+  const S = dlvSettings(num, QUICK);
+  const h = { log, sleep, sh, threadTicks, threadReport, boxTicks, boxReport, sumTicks, procTicks, elapsed, fmtInt, fmtMs, ratioText,
+    CLK_TCK, CAIRN, runAsync, spawnTracked, initStore, startServer, stopProc, scratch, diag: (l) => results.diag.push(l) };
+  try {
+    const r = await benchDelivery(h, S);
+    results.raw_delivery = r.raw;
+    return r;
+  } catch (e) {
+    log(`rows 12–14 failed: ${e.stack || e.message}`);
+    return { rows: [{ id: '12', what: 'Delivery (bench/delivery.mjs)', cairn: 'failed', peerName: '—', peer: '—', ratio: '—', aim: '' }],
+      notes: [`rows 12–14 failed: ${e.message}`] };
+  }
+}
+
 async function benchTemplates() {
   const script = path.join(here, 'template.mjs');
   if (!fs.existsSync(script)) return { skipped: 'bench/template.mjs does not exist yet' };
@@ -894,23 +915,24 @@ async function main() {
   if (!sh('which', ['wrk']).ok) throw new Error('wrk is not installed: apt-get install -y wrk');
   const info = machineInfo();
   log(`scratch directory ${scratch}`);
-  if (ONLY === 'segments' || ONLY === 'journeys') {
-    const part = ONLY === 'segments' ? await benchSegmentsRows() : await benchJourneysRows();
+  const only = { segments: ['6–8', benchSegmentsRows], journeys: ['9–11', benchJourneysRows], delivery: ['12–14', benchDeliveryRows] }[ONLY];
+  if (only) {
+    const part = await only[1]();
     part.rows.forEach(row);
     results.notes.push(...part.notes);
     info.push(`BENCH_ONLY=${ONLY}; load average after: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; total bench time ${elapsed()} s`);
-    const outLines = [`# cairn bench (rows ${ONLY === 'segments' ? '6–8' : '9–11'} only)`, '', ...info.map((l) => `- ${l}`), '',
+    const outLines = [`# cairn bench (rows ${only[0]} only)`, '', ...info.map((l) => `- ${l}`), '',
       printTable(results.rows), '', 'Notes:', ...results.notes.map((n) => `- ${n}`)];
     if (results.diag.length) outLines.push('', 'Diagnostics:', ...results.diag.map((n) => `- ${n}`));
     process.stdout.write(outLines.join('\n') + '\n');
-    if (ONLY === 'journeys') {
+    if (ONLY === 'journeys' || ONLY === 'delivery') {
       fs.mkdirSync(benchBuild, { recursive: true });
-      fs.writeFileSync(path.join(benchBuild, 'results-journeys.json'),
-        JSON.stringify({ info, rows: results.rows, notes: results.notes, diag: results.diag, raw: results.raw_journeys }, null, 2));
+      fs.writeFileSync(path.join(benchBuild, `results-${ONLY}.json`),
+        JSON.stringify({ info, rows: results.rows, notes: results.notes, diag: results.diag, raw: results[`raw_${ONLY}`] }, null, 2));
     }
     return;
   }
-  if (ONLY) throw new Error(`BENCH_ONLY must be segments or journeys, not '${ONLY}'`);
+  if (ONLY) throw new Error(`BENCH_ONLY must be segments, journeys or delivery, not '${ONLY}'`);
   const sqliteBin = compile('sqlite_ceiling', ['sqlite3']);
   const mhdBin = compile('mhd_ceiling', ['libmicrohttpd']);
 
@@ -924,6 +946,7 @@ async function main() {
   const tpl = await benchTemplates();
   const seg = await benchSegmentsRows();
   const jny = await benchJourneysRows();
+  const dlv = await benchDeliveryRows();
 
   // ---- rows
   const eps = ing.ingest.eps;
@@ -981,6 +1004,7 @@ async function main() {
 
   for (const r of seg.rows) row(r);
   for (const r of jny.rows) row(r);
+  for (const r of dlv.rows) row(r);
 
   // ---- notes
   results.notes.push(
@@ -1001,6 +1025,7 @@ async function main() {
       `${store.profiles.n < PROFILES ? ` — fewer than the ${fmtInt(PROFILES)} profiles aimed at` : ''}; page cache warm`,
     ...seg.notes,
     ...jny.notes,
+    ...dlv.notes,
   );
   info.push(`load average after: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; total bench time ${elapsed()} s`);
 
@@ -1017,7 +1042,8 @@ async function main() {
   fs.mkdirSync(benchBuild, { recursive: true });
   fs.writeFileSync(path.join(benchBuild, 'results.json'), JSON.stringify({
     info, rows: results.rows, notes: results.notes, diag: results.diag,
-    raw: { ingest: ing.ingest, memory: ing.memory, ceil100, ceil1000, ceilNoDedup, httpBatch, cold, track: tr, segments: results.raw_segments, journeys: results.raw_journeys },
+    raw: { ingest: ing.ingest, memory: ing.memory, ceil100, ceil1000, ceilNoDedup, httpBatch, cold, track: tr, segments: results.raw_segments, journeys: results.raw_journeys,
+      delivery: results.raw_delivery },
   }, null, 2));
   fs.writeFileSync(path.join(benchBuild, 'results.md'), outLines.join('\n') + '\n');
 }

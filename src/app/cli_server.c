@@ -8,12 +8,12 @@
 #include <unistd.h>
 
 #include "app/app.h"
-#include "deliver/provider.h"
-#include "deliver/secret.h"
 #include "cli.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/xalloc.h"
+#include "deliver/provider.h"
+#include "deliver/secret.h"
 #include "journey/journey_engine.h"
 #include "segment/seg_index.h"
 #include "store/store_journey.h"
@@ -395,16 +395,7 @@ int cli_serve(int argc, char **argv)
 		config_release(&sa.cfg);
 		return 1;
 	}
-	char public_url[300];
-	if (sa.cfg.public_url)
-		snprintf(public_url, sizeof public_url, "%s", sa.cfg.public_url);
-	else
-		snprintf(public_url, sizeof public_url, "http://%s", sa.cfg.listen);
-	struct dlv_opts dopts = {.public_url = public_url,
-				 .data_dir = sa.cfg.data_dir,
-				 .on_commit = delivery_committed,
-				 .arg = &a};
-	a.dlv = dlv_dispatcher_new(a.st, &dopts);
+
 	struct http_server_opts ho = {
 		.host = host,
 		.port = port,
@@ -419,6 +410,18 @@ int cli_serve(int argc, char **argv)
 		fprintf(stderr, "cairn serve: %s\n", err.message);
 		rc = 1;
 	} else {
+		/* the dispatcher starts once the port is known (the default public
+		 * URL names it) and before "listening" (requests may use it) */
+		char public_url[300];
+		if (sa.cfg.public_url)
+			snprintf(public_url, sizeof public_url, "%s", sa.cfg.public_url);
+		else
+			snprintf(public_url, sizeof public_url, "http://%s:%d", host, http_server_port(srv));
+		struct dlv_opts dopts = {.public_url = public_url,
+					 .data_dir = sa.cfg.data_dir,
+					 .on_commit = delivery_committed,
+					 .arg = &a};
+		a.dlv = dlv_dispatcher_new(a.st, &dopts);
 		char port_s[16];
 		snprintf(port_s, sizeof port_s, "%d", http_server_port(srv));
 		log_info("listening", "host", host, "port", port_s, NULL);

@@ -73,6 +73,11 @@ struct job {
 	char mail_from[320];
 	char ref[EMAIL_MESSAGE_ID_MAX];
 	char subject[256];
+	char to_name[256];
+	char *sender_info;	 /* the workspace's, when the provider has none */
+	const struct dkey *dkim; /* the From domain's key, or NULL */
+	int build_rc;		 /* set by the preparing thread: 0 ok, -1 failed (reason) */
+	char reason[700];
 	struct buf wire;
 	CURL *easy;
 	struct smtp_client *smtp;
@@ -115,7 +120,7 @@ struct dlv_dispatcher {
 	/* the thread's own state */
 	struct pstate **ps;
 	size_t nps;
-	struct dkey *keys;
+	struct dkey **keys; /* each allocated once: jobs in preparation point at them */
 	size_t nkeys;
 	int64_t config_version, config_checked;
 	struct job *waiting, *waiting_tail;
@@ -123,6 +128,15 @@ struct dlv_dispatcher {
 	struct outcome *out;
 	size_t nout, out_cap;
 	int64_t first_out_mono;
+	/* preparation threads: build MIME, sign DKIM, render provider bodies */
+	pthread_t prep[DLV_PREP_THREADS];
+	int nprep;
+	pthread_mutex_t plock;
+	pthread_cond_t pcond;
+	struct job *prep_head, *prep_tail;   /* to build */
+	struct job *ready_head, *ready_tail; /* built */
+	int prep_stop;
+	int prep_idle; /* preparing threads waiting for work */
 	/* per claim round: the last workspace's settings */
 	int64_t set_ws;
 	json_t *set_kill;
@@ -161,6 +175,7 @@ static void job_free(struct job *j)
 		return;
 	store_dlv_msg_release(&j->m);
 	json_decref(j->content);
+	free(j->sender_info);
 	buf_release(&j->wire);
 	buf_release(&j->resp);
 	curl_slist_free_all(j->hdrs);
@@ -231,12 +246,14 @@ static void providers_free(struct dlv_dispatcher *d)
 	d->ps = NULL;
 	d->nps = 0;
 	for (size_t i = 0; i < d->nkeys; i++) {
-		free(d->keys[i].domain);
-		free(d->keys[i].selector);
-		if (d->keys[i].pem) {
-			sodium_memzero(d->keys[i].pem, strlen(d->keys[i].pem));
-			free(d->keys[i].pem);
+		struct dkey *k = d->keys[i];
+		free(k->domain);
+		free(k->selector);
+		if (k->pem) {
+			sodium_memzero(k->pem, strlen(k->pem));
+			free(k->pem);
 		}
+		free(k);
 	}
 	free(d->keys);
 	d->keys = NULL;
@@ -289,11 +306,11 @@ static void providers_refresh(struct dlv_dispatcher *d, int force)
 static const struct dkey *dkim_key(struct dlv_dispatcher *d, int64_t ws, const char *domain)
 {
 	for (size_t i = 0; i < d->nkeys; i++)
-		if (d->keys[i].ws == ws && !strcasecmp(d->keys[i].domain, domain))
-			return d->keys[i].pem ? &d->keys[i] : NULL;
+		if (d->keys[i]->ws == ws && !strcasecmp(d->keys[i]->domain, domain))
+			return d->keys[i]->pem ? d->keys[i] : NULL;
 	d->keys = xrealloc(d->keys, (d->nkeys + 1) * sizeof *d->keys);
-	struct dkey *k = &d->keys[d->nkeys++];
-	memset(k, 0, sizeof *k);
+	struct dkey *k = xcalloc(1, sizeof *k);
+	d->keys[d->nkeys++] = k;
 	k->ws = ws;
 	k->domain = xstrdup(domain);
 	struct store_dlv_domain row;
@@ -536,7 +553,7 @@ static void ad_prefix(json_t *content, const char *key)
 	free(s);
 }
 
-static int build_email(struct dlv_dispatcher *d, struct job *j, const json_t *traits, char *reason, size_t cap)
+static int build_email(struct dlv_dispatcher *d, struct job *j, char *reason, size_t cap)
 {
 	const struct dlv_provider *p = &j->ps->p;
 	const char *from = jsonx_str(j->content, "from") ?: p->from;
@@ -553,19 +570,12 @@ static int build_email(struct dlv_dispatcher *d, struct job *j, const json_t *tr
 	const char *h = jsonx_str(j->content, "html");
 	if (h && base)
 		dlv_html_track(&html, h, strlen(h), d->link_key, base, j->m.message_id, 1, 1);
-	const char *name = jsonx_str(traits, "name");
-	char full[256];
-	if (!name && jsonx_str(traits, "first_name")) {
-		snprintf(full, sizeof full, "%s%s%s", jsonx_str(traits, "first_name"),
-			 jsonx_str(traits, "last_name") ? " " : "", jsonx_str(traits, "last_name") ?: "");
-		name = full;
-	}
 	const char *subject = jsonx_str(j->content, "subject") ?: "";
 	snprintf(j->subject, sizeof j->subject, "%s", subject);
 	struct email_in in = {.from = from,
 			      .reply_to = p->reply_to,
 			      .to = j->to,
-			      .to_name = name,
+			      .to_name = j->to_name[0] ? j->to_name : NULL,
 			      .subject = subject,
 			      .preheader = jsonx_str(j->content, "preheader"),
 			      .html = h && base ? html.ptr : h,
@@ -573,7 +583,7 @@ static int build_email(struct dlv_dispatcher *d, struct job *j, const json_t *tr
 			      .unsubscribe_url = unsub.len ? unsub.ptr : NULL,
 			      .unsubscribe_mailto = p->unsubscribe_mailto,
 			      .advertising = j->m.advertising && !j->m.transactional,
-			      .sender_info = p->sender_info ?: d->set_sender,
+			      .sender_info = p->sender_info ?: j->sender_info,
 			      .optout_text = NULL,
 			      .date_ms = clock_now_ms()};
 	if (in.advertising && !in.unsubscribe_url && !in.unsubscribe_mailto)
@@ -587,8 +597,7 @@ static int build_email(struct dlv_dispatcher *d, struct job *j, const json_t *tr
 		snprintf(reason, cap, "the email cannot be built: %s", err.message);
 		return -1;
 	}
-	const char *at = strrchr(j->mail_from, '@');
-	const struct dkey *k = at ? dkim_key(d, j->m.ws, at + 1) : NULL;
+	const struct dkey *k = j->dkim;
 	if (k && email_dkim_sign(&j->wire, k->domain, k->selector, k->pem, k->ed25519, &err) < 0) {
 		snprintf(reason, cap, "DKIM signing failed: %s", err.message);
 		return -1;
@@ -760,6 +769,9 @@ static int64_t backoff_ms(const struct dlv_provider *p, int round)
 	return b;
 }
 
+static void build(struct dlv_dispatcher *d, struct job *j);
+static void built(struct dlv_dispatcher *d, struct job *j);
+
 /* Applies the policies to a claimed message and builds it: the job either
  * becomes an outcome at once or waits for its provider. */
 static void prepare(struct dlv_dispatcher *d, struct job *j)
@@ -904,19 +916,58 @@ static void prepare(struct dlv_dispatcher *d, struct job *j)
 		return;
 	}
 	j->ps = ps;
-	buf_init(&j->wire, BUF_MAX_RENDER * 2);
-	int rc;
-	if (ps->p.type == DLV_P_SMTP || (ps->p.type == DLV_P_FILE && !strcmp(m->channel, "email")))
-		rc = build_email(d, j, traits, reason, sizeof reason);
-	else if (ps->p.type == DLV_P_FILE)
-		rc = 0;
-	else
-		rc = build_http(d, j, reason, sizeof reason);
-	if (rc == 0 && ps->p.type == DLV_P_FILE)
-		rc = file_write(d, j, reason, sizeof reason) == 0 ? 1 : -1;
+	/* what the preparing thread needs, copied: it touches no shared state */
+	if (!strcmp(m->channel, "email")) {
+		const char *name = jsonx_str(traits, "name");
+		if (name)
+			snprintf(j->to_name, sizeof j->to_name, "%s", name);
+		else if (jsonx_str(traits, "first_name"))
+			snprintf(j->to_name, sizeof j->to_name, "%s%s%s", jsonx_str(traits, "first_name"),
+				 jsonx_str(traits, "last_name") ? " " : "", jsonx_str(traits, "last_name") ?: "");
+		j->sender_info = d->set_sender ? xstrdup(d->set_sender) : NULL;
+		char addr[320];
+		const char *from = jsonx_str(j->content, "from") ?: ps->p.from;
+		const char *at = from && dlv_from_address(from, addr, sizeof addr) == 0 ? strrchr(addr, '@') : NULL;
+		j->dkim = at ? dkim_key(d, m->ws, at + 1) : NULL;
+	}
 	store_dlv_person_release(&person);
+	if (d->nprep) {
+		pthread_mutex_lock(&d->plock);
+		if (d->prep_tail)
+			d->prep_tail->next = j;
+		else
+			d->prep_head = j;
+		d->prep_tail = j;
+		if (d->prep_idle) /* a busy thread takes the next job itself */
+			pthread_cond_signal(&d->pcond);
+		pthread_mutex_unlock(&d->plock);
+	} else {
+		build(d, j);
+		built(d, j);
+	}
+}
+
+/* Builds a job's wire bytes (any thread). */
+static void build(struct dlv_dispatcher *d, struct job *j)
+{
+	buf_init(&j->wire, BUF_MAX_RENDER * 2);
+	const struct pstate *ps = j->ps;
+	if (ps->p.type == DLV_P_SMTP || (ps->p.type == DLV_P_FILE && !strcmp(j->m.channel, "email")))
+		j->build_rc = build_email(d, j, j->reason, sizeof j->reason);
+	else if (ps->p.type == DLV_P_FILE)
+		j->build_rc = 0;
+	else
+		j->build_rc = build_http(d, j, j->reason, sizeof j->reason);
+}
+
+/* A built job (dispatcher thread): an outcome, or on to wait for its provider. */
+static void built(struct dlv_dispatcher *d, struct job *j)
+{
+	int rc = j->build_rc;
+	if (rc == 0 && j->ps->p.type == DLV_P_FILE)
+		rc = file_write(d, j, j->reason, sizeof j->reason) == 0 ? 1 : -1;
 	if (rc < 0) {
-		struct outcome *o = outcome_add(d, j, "failed", "failed", reason, 0);
+		struct outcome *o = outcome_add(d, j, "failed", "failed", j->reason, 0);
 		o->emit = EMIT_FAILED;
 		o->fallback = 1;
 		job_free(j);
@@ -935,6 +986,58 @@ static void prepare(struct dlv_dispatcher *d, struct job *j)
 	d->waiting_tail = j;
 }
 
+static void *prep_main(void *arg)
+{
+	struct dlv_dispatcher *d = arg;
+	pthread_setname_np(pthread_self(), "cairn-dlv-prep");
+	pthread_mutex_lock(&d->plock);
+	for (;;) {
+		while (!d->prep_head && !d->prep_stop) {
+			d->prep_idle++;
+			pthread_cond_wait(&d->pcond, &d->plock);
+			d->prep_idle--;
+		}
+		if (!d->prep_head)
+			break;
+		struct job *j = d->prep_head;
+		d->prep_head = j->next;
+		if (!d->prep_head)
+			d->prep_tail = NULL;
+		j->next = NULL;
+		pthread_mutex_unlock(&d->plock);
+		build(d, j);
+		pthread_mutex_lock(&d->plock);
+		int was_empty = !d->ready_head;
+		if (d->ready_tail)
+			d->ready_tail->next = j;
+		else
+			d->ready_head = j;
+		d->ready_tail = j;
+		if (was_empty) /* one wake-up per batch the dispatcher takes */
+			curl_multi_wakeup(d->multi);
+	}
+	pthread_mutex_unlock(&d->plock);
+	tpl_thread_cleanup();
+	return NULL;
+}
+
+/* Takes the jobs the preparing threads finished. */
+static void take_ready(struct dlv_dispatcher *d)
+{
+	if (!d->nprep)
+		return;
+	pthread_mutex_lock(&d->plock);
+	struct job *j = d->ready_head;
+	d->ready_head = d->ready_tail = NULL;
+	pthread_mutex_unlock(&d->plock);
+	while (j) {
+		struct job *next = j->next;
+		j->next = NULL;
+		built(d, j);
+		j = next;
+	}
+}
+
 /* Starts waiting jobs whose provider has room and a token; keeps order
  * per provider. Returns ms until a token comes (0 when none awaited). */
 static int64_t start_waiting(struct dlv_dispatcher *d)
@@ -951,7 +1054,11 @@ static int64_t start_waiting(struct dlv_dispatcher *d)
 			ps->tok_mono = mono;
 		}
 	}
-	while (*pp) {
+	/* providers that can start something now: none left, stop looking */
+	size_t avail = 0;
+	for (size_t i = 0; i < d->nps; i++)
+		avail += d->ps[i]->inflight < d->ps[i]->p.concurrency;
+	while (*pp && avail) {
 		struct job *j = *pp;
 		struct pstate *ps = j->ps;
 		int room = ps->inflight < ps->p.concurrency;
@@ -972,7 +1079,8 @@ static int64_t start_waiting(struct dlv_dispatcher *d)
 		j->next = NULL;
 		if (ps->p.rate_per_sec > 0)
 			ps->tokens -= 1.0;
-		ps->inflight++;
+		if (++ps->inflight >= ps->p.concurrency)
+			avail--;
 		CURL *h;
 		if (ps->p.type == DLV_P_SMTP) {
 			if (ps->nidle) {
@@ -990,7 +1098,8 @@ static int64_t start_waiting(struct dlv_dispatcher *d)
 			const char *rcpt[1] = {j->to};
 			if (!j->smtp ||
 			    smtp_start(j->smtp, j->mail_from, rcpt, 1, j->wire.ptr, j->wire.len, &j->sres, &e) < 0) {
-				ps->inflight--;
+				if (ps->inflight-- == ps->p.concurrency)
+					avail++;
 				struct outcome *o = outcome_add(d, j, "failed", "failed",
 								e.message[0] ? e.message : "bad address", 0);
 				o->emit = EMIT_FAILED;
@@ -1250,6 +1359,7 @@ static void *dlv_main(void *arg)
 			claim(d, &claimed);
 			next_claim = claimed ? mono : mono + POLL_MS;
 		}
+		take_ready(d);
 		int64_t token_wait = start_waiting(d);
 		int running = 0;
 		curl_multi_perform(d->multi, &running);
@@ -1328,6 +1438,11 @@ struct dlv_dispatcher *dlv_dispatcher_new(struct store *st, const struct dlv_opt
 		snprintf(s, sizeof s, "%lld", (long long)n);
 		log_info("requeued messages left in flight by the previous run", "count", s, NULL);
 	}
+	pthread_mutex_init(&d->plock, NULL);
+	pthread_cond_init(&d->pcond, NULL);
+	for (int i = 0; i < DLV_PREP_THREADS; i++)
+		if (pthread_create(&d->prep[d->nprep], NULL, prep_main, d) == 0)
+			d->nprep++;
 	pthread_create(&d->thread, NULL, dlv_main, d);
 	return d;
 }
@@ -1341,6 +1456,14 @@ void dlv_dispatcher_free(struct dlv_dispatcher *d)
 	pthread_mutex_unlock(&d->lock);
 	curl_multi_wakeup(d->multi);
 	pthread_join(d->thread, NULL);
+	pthread_mutex_lock(&d->plock);
+	d->prep_stop = 1;
+	pthread_cond_broadcast(&d->pcond);
+	pthread_mutex_unlock(&d->plock);
+	for (int i = 0; i < d->nprep; i++)
+		pthread_join(d->prep[i], NULL);
+	pthread_mutex_destroy(&d->plock);
+	pthread_cond_destroy(&d->pcond);
 	/* jobs still waiting for capacity keep their lease: requeued at the next start */
 	while (d->waiting) {
 		struct job *j = d->waiting;
@@ -1450,8 +1573,12 @@ int dlv_send_test(struct store *st, int64_t ws, const char *provider_id, const c
 	json_t *res = NULL;
 	if (rc == 0) {
 		buf_init(&j->wire, BUF_MAX_RENDER * 2);
+		char addr[320];
+		const char *at =
+			ps.p.from && dlv_from_address(ps.p.from, addr, sizeof addr) == 0 ? strrchr(addr, '@') : NULL;
+		j->dkim = at && !strcmp(channel, "email") ? dkim_key(&d, ws, at + 1) : NULL;
 		int b = ps.p.type == DLV_P_SMTP || (ps.p.type == DLV_P_FILE && !strcmp(channel, "email"))
-				? build_email(&d, j, NULL, reason, sizeof reason)
+				? build_email(&d, j, reason, sizeof reason)
 			: ps.p.type == DLV_P_FILE ? 0
 						  : build_http(&d, j, reason, sizeof reason);
 		if (b < 0) {
@@ -1500,12 +1627,7 @@ int dlv_send_test(struct store *st, int64_t ws, const char *provider_id, const c
 		}
 		json_object_set_new(res, "ms", json_integer(clock_mono_ms() - t0));
 	}
-	for (size_t i = 0; i < d.nkeys; i++) {
-		free(d.keys[i].domain);
-		free(d.keys[i].selector);
-		free(d.keys[i].pem);
-	}
-	free(d.keys);
+	providers_free(&d);
 	job_free(j);
 	dlv_provider_release(&ps.p);
 	store_dlv_provider_release(&row);

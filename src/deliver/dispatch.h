@@ -52,6 +52,7 @@
 #define DLV_LEASE_MS	    (15 * 60 * 1000)
 #define DLV_BREAKER_FAILS   5
 #define DLV_BREAKER_OPEN_MS 30000
+#define DLV_PREP_THREADS    2 /* build MIME, sign DKIM, render bodies beside the dispatcher */
 
 struct dlv_opts {
 	const char *public_url; /* base of tracking and unsubscribe links; NULL: none */
