@@ -98,13 +98,15 @@ test('seed 001 welcome series: day 0 intro, day 2 top 3, day 5 problem solving, 
   }
   assert.deepEqual(perDay, [1, 1, 2, 2, 2, 3, 3, 4, 4], 'messages by the end of day 0…8');
 
-  // the outbox: rendered with minsu's data, queued at day 0, 2, 5, 7
+  // the outbox: rendered with minsu's data, queued at day 0, 2, 5, 7 (delivery then
+  // refuses them: advertising without minsu's opt-in — see delivery.test.mjs)
   const msgs = await j.messages('minsu', 'welcome');
   assert.deepEqual(msgs.map((m) => m.journey.node), ['intro', 'top3', 'problem', 'reviews']);
   assert.deepEqual(msgs.map((m) => m.send_at), [0, 2, 5, 7].map((d) => iso(t0 + d * DAY)));
   assert.deepEqual(msgs.map((m) => m.template_id), ['welcome-intro', 'welcome-top3', null, 'welcome-reviews']);
   for (const m of msgs) {
-    assert.equal(m.status, 'queued');
+    assert.equal(m.status, 'failed');
+    assert.match(m.reason, /^consent: an advertising message needs the user's opt-in for email/);
     assert.equal(m.channel, 'email');
     assert.equal(m.user_id, 'minsu');
     assert.equal(m.advertising, true);
