@@ -325,15 +325,13 @@ static void notify_engine(int64_t head, void *arg)
 	engine_notify(arg, head);
 }
 
-/* The dispatcher committed outcomes: their events go to the log now and
- * the engine applies them (Email Sent may move a journey on). */
+/* The dispatcher committed outcomes: the engine forwards their events to
+ * the log and applies them (Email Sent may move a journey on). The engine
+ * thread does the appending, so the dispatcher's thread stays on the wire. */
 static void delivery_committed(void *arg)
 {
 	struct app *a = arg;
-	struct cairn_err err = CAIRN_ERR_INIT;
-	if (engine_forward(a->st, &err) < 0)
-		log_error("forwarding delivery events failed; the engine retries", "error", err.message, NULL);
-	engine_notify(a->engine, store_log_head(a->st));
+	engine_forward_soon(a->engine);
 }
 
 int cli_serve(int argc, char **argv)

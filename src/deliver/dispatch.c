@@ -1355,7 +1355,9 @@ static void *dlv_main(void *arg)
 		providers_refresh(d, kicked);
 		int64_t mono = clock_mono_ms();
 		size_t claimed = 0;
-		if (!stop && (kicked || mono >= next_claim)) {
+		/* claim in large batches, when half the room is free: each claim
+		 * is a transaction, and the wire waits while it runs */
+		if (!stop && (kicked || mono >= next_claim) && d->njobs <= DLV_MAX_INFLIGHT / 2) {
 			claim(d, &claimed);
 			next_claim = claimed ? mono : mono + POLL_MS;
 		}
@@ -1372,6 +1374,13 @@ static void *dlv_main(void *arg)
 			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&j);
 			done(d, j, msg->data.result);
 		}
+		/* refill the freed connections before the outcomes' transaction,
+		 * so the providers work while the store does */
+		take_ready(d);
+		int64_t tw = start_waiting(d);
+		if (tw && (!token_wait || tw < token_wait))
+			token_wait = tw;
+		curl_multi_perform(d->multi, &running);
 		if (stop)
 			requeue_waiting(d);
 		int committed = 0;

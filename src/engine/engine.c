@@ -39,6 +39,7 @@ struct engine {
 	_Atomic int64_t done;
 	int stopping;
 	uint64_t tick_req, tick_done; /* engine_sync asks for a tick now */
+	atomic_int forward_req;	      /* engine_forward_soon: others wrote the outbox */
 	int64_t last_tick_mono;
 	/* recent batches: (first, last] applied and the last id of the events
 	 * they emitted (0: none), for engine_emitted_after; under lock */
@@ -333,6 +334,14 @@ static void *engine_main(void *arg)
 				}
 			}
 		}
+		if (rc >= 0 && atomic_exchange(&e->forward_req, 0)) {
+			struct cairn_err ferr = CAIRN_ERR_INIT;
+			int64_t last = 0;
+			if (engine_forward_upto(e->st, &last, &ferr) < 0)
+				log_error("forwarding emitted events failed; will retry", "error", ferr.message, NULL);
+			else if (last && rc == 0)
+				rc = 1; /* they are in the log now: apply them before sleeping */
+		}
 		if (rc >= 0) {
 			pthread_mutex_lock(&e->lock);
 			atomic_store(&e->done, cur);
@@ -450,4 +459,12 @@ int engine_wait_applied(struct engine *e, int64_t id, int timeout_ms)
 	}
 	pthread_mutex_unlock(&e->lock);
 	return rc;
+}
+
+void engine_forward_soon(struct engine *e)
+{
+	atomic_store(&e->forward_req, 1);
+	pthread_mutex_lock(&e->lock);
+	pthread_cond_signal(&e->wake);
+	pthread_mutex_unlock(&e->lock);
 }

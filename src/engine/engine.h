@@ -63,6 +63,9 @@ int engine_emit_message(struct store *st, int64_t ws, int64_t profile_id, const 
 /* Runs the time-driven steps once, now, on the calling thread (their own
  * transaction, then forwarding). */
 int engine_tick(struct store *st, struct cairn_err *err);
+/* Another thread committed rows to the outbox (delivery outcomes): the
+ * engine thread appends them to the log and applies them soon. */
+void engine_forward_soon(struct engine *e);
 /* Moves emitted events from the outbox to the log (after a commit). */
 int engine_forward(struct store *st, struct cairn_err *err);
 /* Runs the time-driven steps now and waits until they and everything they
