@@ -2,6 +2,7 @@
  * limit, summary. The OpenAPI document is generated from this table. */
 #include "api/api.h"
 #include "api/api_delivery.h"
+#include "api/api_tracking.h"
 #include "api/api_journeys.h"
 #include "api/api_segment.h"
 #include "api/api_segments.h"
@@ -24,6 +25,13 @@ const struct http_route app_routes[] = {
 	{"POST", "/api/v1/_clock", api_clock, HTTP_AUTH_SECRET, 0,
 	 "move the virtual clock (only with serve --virtual-clock): {\"advance\":{\"days\":2}} or {\"set\":\"RFC "
 	 "3339\"}"},
+	{"GET", "/t/o/{file}", api_track_open, HTTP_AUTH_NONE, 0,
+	 "open pixel of an email (signed link): records Email Opened, machine opens flagged"},
+	{"GET", "/t/c/{id}", api_track_click, HTTP_AUTH_NONE, 0,
+	 "click link of an email (signed): records Email Link Clicked and redirects"},
+	{"GET", "/t/u/{id}", api_track_unsubscribe, HTTP_AUTH_NONE, 0, "unsubscribe page (signed link)"},
+	{"POST", "/t/u/{id}", api_track_unsubscribe, HTTP_AUTH_NONE, 4096,
+	 "unsubscribe: the page's form or RFC 8058 one-click (List-Unsubscribe=One-Click)"},
 	TRACK("identify", "who a user is: traits, consent"),
 	TRACK("track", "what a user did"),
 	TRACK("page", "a page view"),

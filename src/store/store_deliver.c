@@ -190,6 +190,26 @@ int store_dlv_claim(struct store *st, int64_t now, int64_t lease_until, int limi
 	return 0;
 }
 
+int store_dlv_message_get(struct store *st, const char *id, struct store_dlv_msg *out, struct cairn_err *err)
+{
+	memset(out, 0, sizeof *out);
+	struct store_conn *c = store_conn(st);
+	static const char sql[] = "SELECT " MSG_COLS " FROM messages WHERE message_id = ?1";
+	sqlite3_stmt *s = store_cached(c, sql, err);
+	if (!s)
+		return CAIRN_EIO;
+	store_bind_text(s, 1, id);
+	int r = sqlite3_step(s);
+	if (r == SQLITE_ROW)
+		msg_read(s, out);
+	sqlite3_reset(s);
+	if (r == SQLITE_ROW)
+		return 0;
+	if (r == SQLITE_DONE)
+		return cairn_err_set(err, CAIRN_ENOTFOUND, "message_not_found", "id", "There is no message %s.", id);
+	return store_sqlerr(c, err, "reading a message");
+}
+
 int store_dlv_reclaim(struct store *st, int64_t lease_now, int64_t now, int64_t *n, struct cairn_err *err)
 {
 	*n = 0;

@@ -87,6 +87,9 @@ void store_dlv_msg_release(struct store_dlv_msg *m);
  * each with store_dlv_msg_release and the array with free). */
 int store_dlv_claim(struct store *st, int64_t now, int64_t lease_until, int limit, struct store_dlv_msg **out,
 		    size_t *n, struct cairn_err *err);
+/* One message by id, in any workspace (the tracking endpoints, whose
+ * links carry only the id). CAIRN_ENOTFOUND when absent. */
+int store_dlv_message_get(struct store *st, const char *id, struct store_dlv_msg *out, struct cairn_err *err);
 /* Puts "sending" rows whose lease ended before lease_now back to queued,
  * with a history row "requeued" (a dispatcher died holding them). OUT:
  * *n how many. */

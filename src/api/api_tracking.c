@@ -1,0 +1,317 @@
+/* api_tracking.c — what recipients do with a message comes back: the open
+ * pixel, click redirects, and unsubscribing (page, form and RFC 8058
+ * one-click). Public routes: the link's signature (src/deliver/links.h) is
+ * the only credential, checked before anything is recorded or redirected.
+ *
+ * Each hit becomes a CONVENTIONS §3 event on the recipient's timeline,
+ * appended to the log like a Tracking API call, so tags, segments, journeys
+ * (wait_event, goals) and analytics see it: Email Opened, Email Link Clicked,
+ * Unsubscribed (with the consent change, source "unsubscribe_link"). Opens and
+ * clicks by mail-privacy proxies, prefetchers and link scanners are recorded
+ * with "machine": true, so they are never counted as a person's. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api/api.h"
+#include "api/api_tracking.h"
+#include "app/app.h"
+#include "core/buf.h"
+#include "core/clock.h"
+#include "core/jsonx.h"
+#include "core/log.h"
+#include "core/xalloc.h"
+#include "deliver/links.h"
+#include "deliver/secret.h"
+#include "ingest/ingest.h"
+#include "store/store_deliver.h"
+
+/* A 1×1 transparent GIF. */
+static const unsigned char pixel_gif[] = {0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80,
+					  0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0x21, 0xf9, 0x04,
+					  0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00, 0x01,
+					  0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b};
+
+/* User agents of machines that fetch images or follow links for a person:
+ * mail privacy proxies, image caches, security scanners, previewers. */
+static const char *const machine_agents[] = {
+	"GoogleImageProxy",
+	"YahooMailProxy",
+	"ggpht.com",
+	"Outlook-iOS",
+	"Barracuda",
+	"Mimecast",
+	"Proofpoint",
+	"Symantec",
+	"Trend Micro",
+	"Cisco",
+	"FireEye",
+	"bot",
+	"Bot",
+	"crawler",
+	"spider",
+	"Spider",
+	"preview",
+	"Preview",
+	"curl/",
+	"python-requests",
+	"Go-http-client",
+	"Java/",
+	"HeadlessChrome",
+	"facebookexternalhit",
+	"Slackbot",
+	"LinkedInBot",
+	"WhatsApp",
+	NULL,
+};
+
+static int machine_agent(const char *ua)
+{
+	if (!ua || !*ua)
+		return 1;		/* people's mail apps always say who they are */
+	if (!strcmp(ua, "Mozilla/5.0")) /* Apple Mail Privacy Protection's proxy */
+		return 1;
+	for (size_t i = 0; machine_agents[i]; i++)
+		if (strstr(ua, machine_agents[i]))
+			return 1;
+	return 0;
+}
+
+static void link_key(unsigned char key[DLV_LINK_KEY_BYTES])
+{
+	dlv_secret_derive("links", key);
+}
+
+/* A small bilingual page (Korean first when the browser prefers it). */
+static void page(struct http_request *r, int status, const char *title_ko, const char *title_en, const char *body_ko,
+		 const char *body_en, const char *form_action, const char *button_ko, const char *button_en)
+{
+	const char *al = http_header(r, "Accept-Language");
+	int ko_first = !al || !strncasecmp(al, "ko", 2) || strstr(al, "ko") != NULL;
+	struct buf b;
+	buf_init(&b, 64 * 1024);
+	buf_addf(&b,
+		 "<!doctype html><html lang=\"%s\"><head><meta charset=\"utf-8\">"
+		 "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+		 "<meta name=\"referrer\" content=\"no-referrer\"><title>%s</title>"
+		 "<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;"
+		 "color:#1a1a1a}h1{font-size:1.4rem}p{line-height:1.6}button{font-size:1rem;padding:.6rem 1.2rem;"
+		 "border:0;border-radius:.4rem;background:#1f4fd1;color:#fff;cursor:pointer}"
+		 "hr{border:0;border-top:1px solid #ddd;margin:2rem 0}</style></head><body>",
+		 ko_first ? "ko" : "en", ko_first ? title_ko : title_en);
+	for (int pass = 0; pass < 2; pass++) {
+		int ko = (pass == 0) == ko_first;
+		buf_addf(&b, "<section lang=\"%s\"><h1>%s</h1><p>%s</p>", ko ? "ko" : "en", ko ? title_ko : title_en,
+			 ko ? body_ko : body_en);
+		if (form_action && pass == 0)
+			buf_addf(&b,
+				 "<form method=\"post\" action=\"%s\"><button type=\"submit\">%s / %s</button></form>",
+				 form_action, ko ? button_ko : button_en, ko ? button_en : button_ko);
+		buf_adds(&b, "</section>");
+		if (pass == 0)
+			buf_adds(&b, "<hr>");
+	}
+	buf_adds(&b, "</body></html>");
+	http_header_add(r, "Cache-Control", "no-store");
+	http_header_add(r, "X-Robots-Tag", "noindex");
+	http_text(r, status, "text/html; charset=utf-8", b.ptr, b.len);
+	buf_release(&b);
+}
+
+static void invalid_link(struct http_request *r)
+{
+	page(r, 400, "올바르지 않은 링크입니다", "This link is not valid",
+	     "링크가 잘렸거나 바뀌었습니다. 받은 메일의 링크를 그대로 열어 주세요.",
+	     "The link was cut or changed. Open the link exactly as it came in the email.", NULL, NULL, NULL);
+}
+
+/* The message a link names, when its signature holds. */
+static int message_of(struct app *a, const char *id, struct store_dlv_msg *m)
+{
+	struct cairn_err err = CAIRN_ERR_INIT;
+	return store_dlv_message_get(a->st, id, m, &err);
+}
+
+/* Appends the recipient's events (a batch of Tracking API messages, each
+ * without its user: filled in here) to the log. */
+static int append_for(struct app *a, const struct store_dlv_msg *m, json_t *msgs, struct cairn_err *err)
+{
+	char *uid = NULL, *aid = NULL;
+	if (m->profile_id <= 0 || store_profile_ids(a->st, m->profile_id, &uid, &aid, err) < 0) {
+		json_decref(msgs);
+		free(uid);
+		free(aid);
+		return m->profile_id <= 0 ? 0 : err->code; /* an address without a user: nothing to record */
+	}
+	size_t i;
+	json_t *msg;
+	json_array_foreach (msgs, i, msg) {
+		json_object_set_new(msg, uid ? "userId" : "anonymousId", json_string(uid ? uid : aid));
+		json_t *ctx = json_object_get(msg, "context");
+		if (!ctx)
+			json_object_set_new(msg, "context", ctx = json_object());
+		json_object_set_new(ctx, "library", json_pack("{s:s}", "name", "cairn-tracking"));
+	}
+	free(uid);
+	free(aid);
+	json_t *body = json_pack("{s:o}", "batch", msgs);
+	char *text = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	struct ingest_batch b;
+	/* the batch points into text: free it after the append */
+	int rc = ingest_parse(INGEST_BATCH, text, strlen(text), clock_now_ms(), &b, err);
+	if (rc == 0) {
+		rc = app_append(a, &b, m->ws, err);
+		ingest_batch_release(&b);
+	}
+	free(text);
+	return rc;
+}
+
+/* The properties every tracking event carries (CONVENTIONS §3). */
+static json_t *props_of(const struct store_dlv_msg *m)
+{
+	json_t *p = json_pack("{s:s,s:s}", "message_id", m->message_id, "channel", m->channel);
+	if (m->journey_id) {
+		json_object_set_new(p, "journey_id", json_string(m->journey_id));
+		json_object_set_new(p, "journey_version", json_integer(m->version));
+		json_object_set_new(p, "node_id", json_string(m->node ? m->node : ""));
+	}
+	if (m->variant)
+		json_object_set_new(p, "variant", json_string(m->variant));
+	if (m->template_id)
+		json_object_set_new(p, "template_id", json_string(m->template_id));
+	if (m->topic)
+		json_object_set_new(p, "topic", json_string(m->topic));
+	return p;
+}
+
+static json_t *track(const char *event, json_t *props, const char *ua)
+{
+	json_t *m = json_pack("{s:s,s:s,s:o}", "type", "track", "event", event, "properties", props);
+	if (ua)
+		json_object_set_new(m, "context", json_pack("{s:s}", "userAgent", ua));
+	return m;
+}
+
+void api_track_open(struct http_request *r, void *app)
+{
+	struct app *a = app;
+	/* always the pixel: a mail client shows nothing either way */
+	const char *file = http_param(r, 0);
+	const char *sig = http_query(r, "s");
+	char id[128];
+	size_t n = strlen(file);
+	unsigned char key[DLV_LINK_KEY_BYTES];
+	link_key(key);
+	if (n > 4 && n - 4 < sizeof id && !strcmp(file + n - 4, ".gif") && sig) {
+		memcpy(id, file, n - 4);
+		id[n - 4] = '\0';
+		struct store_dlv_msg m;
+		if (dlv_link_verify(key, 'o', id, NULL, NULL, NULL, sig) && message_of(a, id, &m) == 0) {
+			const char *ua = http_header(r, "User-Agent");
+			json_t *p = props_of(&m);
+			json_object_set_new(p, "machine", json_boolean(machine_agent(ua)));
+			struct cairn_err err = CAIRN_ERR_INIT;
+			if (append_for(a, &m, json_pack("[o]", track("Email Opened", p, ua)), &err) < 0)
+				log_error("recording an open failed", "error", err.message, NULL);
+			store_dlv_msg_release(&m);
+		}
+	}
+	http_header_add(r, "Cache-Control", "no-store, no-cache, must-revalidate, private");
+	http_text(r, 200, "image/gif", (const char *)pixel_gif, sizeof pixel_gif);
+}
+
+void api_track_click(struct http_request *r, void *app)
+{
+	struct app *a = app;
+	const char *id = http_param(r, 0);
+	const char *url = http_query(r, "u"), *kind = http_query(r, "k"), *topic = http_query(r, "t");
+	const char *sig = http_query(r, "s");
+	unsigned char key[DLV_LINK_KEY_BYTES];
+	link_key(key);
+	/* only a link this server signed redirects, and only to http(s) */
+	if (!url || !sig || !dlv_link_verify(key, 'c', id, url, kind, topic, sig) ||
+	    (strncmp(url, "https://", 8) && strncmp(url, "http://", 7)) || strpbrk(url, "\r\n")) {
+		invalid_link(r);
+		return;
+	}
+	struct store_dlv_msg m;
+	if (message_of(a, id, &m) == 0) {
+		const char *ua = http_header(r, "User-Agent");
+		json_t *p = props_of(&m);
+		json_object_set_new(p, "url", json_string(url));
+		json_object_set_new(p, "link_kind", json_string(kind && *kind ? kind : "content"));
+		if (topic && *topic)
+			json_object_set_new(p, "link_topic", json_string(topic));
+		json_object_set_new(p, "machine", json_boolean(machine_agent(ua)));
+		struct cairn_err err = CAIRN_ERR_INIT;
+		if (append_for(a, &m, json_pack("[o]", track("Email Link Clicked", p, ua)), &err) < 0)
+			log_error("recording a click failed", "error", err.message, NULL);
+		store_dlv_msg_release(&m);
+	}
+	/* the person gets where they were going even if recording failed */
+	http_header_add(r, "Location", url);
+	http_header_add(r, "Cache-Control", "no-store");
+	http_header_add(r, "Referrer-Policy", "no-referrer");
+	http_text(r, 302, "text/plain; charset=utf-8", "", 0);
+}
+
+/* GET shows the page; POST (its form, or a mail client's RFC 8058
+ * one-click "List-Unsubscribe=One-Click") unsubscribes. */
+void api_track_unsubscribe(struct http_request *r, void *app)
+{
+	struct app *a = app;
+	const char *id = http_param(r, 0), *sig = http_query(r, "s");
+	unsigned char key[DLV_LINK_KEY_BYTES];
+	link_key(key);
+	struct store_dlv_msg m;
+	if (!sig || !dlv_link_verify(key, 'u', id, NULL, NULL, NULL, sig) || message_of(a, id, &m) < 0) {
+		invalid_link(r);
+		return;
+	}
+	char what_ko[300], what_en[300];
+	if (m.topic) {
+		snprintf(what_ko, sizeof what_ko, "‘%.200s’ 소식", m.topic);
+		snprintf(what_en, sizeof what_en, "“%.200s” messages", m.topic);
+	} else {
+		snprintf(what_ko, sizeof what_ko, "%s", !strcmp(m.channel, "email") ? "이메일" : m.channel);
+		snprintf(what_en, sizeof what_en, "%s messages", m.channel);
+	}
+	if (!strcmp(http_method(r), "GET")) {
+		char action[400], ko[600], en[600];
+		snprintf(action, sizeof action, "/t/u/%s?s=%s", id, sig);
+		snprintf(ko, sizeof ko,
+			 "더 이상 %s을(를) 받지 않으려면 아래 버튼을 눌러 주세요. 거래 안내(주문, 결제)는 계속 "
+			 "발송됩니다.",
+			 what_ko);
+		snprintf(en, sizeof en,
+			 "Press the button to stop receiving %s. Messages about your orders and payments still come.",
+			 what_en);
+		page(r, 200, "수신 거부", "Unsubscribe", ko, en, action, "수신 거부하기", "Unsubscribe");
+		store_dlv_msg_release(&m);
+		return;
+	}
+	json_t *consent =
+		m.topic ? json_pack("{s:{s:s}}", "topics", m.topic, "unsubscribed")
+			: json_pack("{s:s}", !strcmp(m.channel, "kakao") ? "kakao" : m.channel, "unsubscribed");
+	json_t *ident = json_pack("{s:s,s:{s:o},s:{s:s}}", "type", "identify", "traits", "consent", consent, "context",
+				  "consent_source", "unsubscribe_link");
+	json_t *p = props_of(&m);
+	json_object_set_new(p, "one_click", json_boolean(http_body(r) && strstr(http_body(r)->ptr, "One-Click")));
+	json_t *ev = track("Unsubscribed", p, http_header(r, "User-Agent"));
+	struct cairn_err err = CAIRN_ERR_INIT;
+	int rc = append_for(a, &m, json_pack("[o,o]", ident, ev), &err);
+	if (rc < 0) {
+		store_dlv_msg_release(&m);
+		page(r, 503, "잠시 후 다시 시도해 주세요", "Please try again in a moment",
+		     "수신 거부를 저장하지 못했습니다.", "Your unsubscribe could not be saved.", NULL, NULL, NULL);
+		return;
+	}
+	char ko[600], en[600];
+	snprintf(ko, sizeof ko, "%s 수신 거부가 처리되었습니다.", what_ko);
+	snprintf(en, sizeof en, "You will no longer receive %s.", what_en);
+	store_dlv_msg_release(&m);
+	page(r, 200, "수신 거부 완료", "Unsubscribed", ko, en, NULL, NULL, NULL);
+}

@@ -1,0 +1,168 @@
+// Tracking endpoints against the real binary: an email goes through a real SMTP peer, and
+// the links found in the received mail are requested for real — the open pixel, a click
+// (302 to the original URL), the unsubscribe page and RFC 8058 one-click. Each hit is an
+// event on the user's timeline; tampered, forged and replayed links never redirect or
+// change anything.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+
+import { startServer } from './lib/server.mjs';
+import { journeyKit, expectStatus } from './lib/journeys.mjs';
+import { startSmtpPeer, checkMail, deliveryKit } from './lib/delivery.mjs';
+
+const START = '2026-03-02T10:00:00+09:00';
+const PUBLIC = 'https://cairn.example';
+const BROWSER = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15';
+
+describe('tracking: opens, clicks, unsubscribes from a real email', () => {
+  let srv, j, d, smtp;
+  const links = {}; // per user: {pixel, clicks: [..], unsubscribe}
+
+  // the server's own URL for a link that names the public URL
+  const local = (u) => u.replace(PUBLIC, srv.url);
+  const get = (u, headers = {}) => fetch(local(u), { redirect: 'manual', headers: { 'User-Agent': BROWSER, ...headers } });
+
+  async function mailTo(user, email) {
+    await j.identify(user, { name: user, email, consent: { email: 'subscribed' } });
+    const r = await d.send({
+      to: { user_id: user }, channel: 'email', transactional: false, advertising: true, topic: 'newsletter',
+      template: {
+        subject: '이번 주 소식',
+        html: '<p><a href="https://shop.example/a?x=1&amp;y=2">기사</a> '
+          + '<a data-kind="purchase" data-topic="skincare" href="https://shop.example/buy/7">구매</a></p>',
+      },
+    });
+    await j.settle();
+    const entry = smtp.to(email).at(-1);
+    assert.ok(entry, `a mail to ${email}`);
+    const mail = await checkMail(smtp.file(entry));
+    const hrefs = [...mail.html.matchAll(/href="([^"]+)"/g)].map((m) => m[1].replaceAll('&amp;', '&'));
+    const pixel = /<img src="([^"]+\/t\/o\/[^"]+)"/.exec(mail.html)[1].replaceAll('&amp;', '&');
+    const unsubscribe = /<(https:\/\/[^>]+)>/.exec(mail.list_unsubscribe)[1];
+    links[user] = { id: r.id, pixel, clicks: hrefs.filter((h) => h.includes('/t/c/')), unsubscribe };
+    return links[user];
+  }
+
+  before(async () => {
+    smtp = await startSmtpPeer();
+    srv = await startServer({ extraArgs: ['--virtual-clock', START, '--public-url', PUBLIC] });
+    j = journeyKit(srv, START);
+    d = deliveryKit(srv);
+    await d.provider({ channel: 'email', type: 'smtp', url: smtp.url, from: 'Shop <news@shop.example>', starttls: 0,
+      sender_info: '숲속상점, 서울, 02-123-4567' });
+    await mailTo('minsu', 'minsu@x.example');
+    await mailTo('jiyoung', 'jiyoung@x.example');
+  });
+  after(async () => {
+    await srv?.close();
+    await smtp?.close();
+  });
+
+  test('the open pixel: a GIF, Email Opened for the message; a privacy proxy is flagged as a machine', async () => {
+    const l = links.minsu;
+    const r = await get(l.pixel);
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get('content-type'), 'image/gif');
+    assert.match(r.headers.get('cache-control'), /no-store/);
+    assert.equal((await r.arrayBuffer()).byteLength, 43);
+    await get(l.pixel, { 'User-Agent': 'Mozilla/5.0' }); // Apple Mail Privacy Protection
+    await j.barrier();
+    const opens = await d.events('minsu', 'Email Opened');
+    assert.equal(opens.length, 2);
+    const human = opens.find((e) => e.properties.machine === false);
+    const machine = opens.find((e) => e.properties.machine === true);
+    assert.ok(human && machine, JSON.stringify(opens.map((e) => e.properties)));
+    assert.equal(human.properties.message_id, l.id);
+    assert.equal(human.properties.channel, 'email');
+    assert.equal(human.properties.topic, 'newsletter');
+    // a pixel with a bad signature still answers a GIF, and records nothing
+    const bad = await get(l.pixel.replace(/s=[^&]+/, 's=AAAAAAAAAAAAAAAAAAAAAA'));
+    assert.equal(bad.status, 200);
+    await j.barrier();
+    assert.equal((await d.events('minsu', 'Email Opened')).length, 2);
+  });
+
+  test('a click: 302 to the original URL, Email Link Clicked with the link kind and topic', async () => {
+    const l = links.minsu;
+    assert.equal(l.clicks.length, 2);
+    const r1 = await get(l.clicks[0]);
+    assert.equal(r1.status, 302);
+    assert.equal(r1.headers.get('location'), 'https://shop.example/a?x=1&y=2');
+    const r2 = await get(l.clicks[1]);
+    assert.equal(r2.status, 302);
+    assert.equal(r2.headers.get('location'), 'https://shop.example/buy/7');
+    await j.barrier();
+    const clicks = await d.events('minsu', 'Email Link Clicked');
+    assert.equal(clicks.length, 2);
+    const buy = clicks.find((e) => e.properties.url === 'https://shop.example/buy/7');
+    assert.equal(buy.properties.link_kind, 'purchase');
+    assert.equal(buy.properties.link_topic, 'skincare');
+    assert.equal(buy.properties.machine, false);
+    assert.equal(buy.properties.message_id, l.id);
+    const art = clicks.find((e) => e.properties.url === 'https://shop.example/a?x=1&y=2');
+    assert.equal(art.properties.link_kind, 'content');
+  });
+
+  test('tampered and forged links never redirect and record nothing', async () => {
+    const l = links.minsu;
+    const before = (await d.events('minsu', 'Email Link Clicked')).length;
+    const u = new URL(l.clicks[1]);
+    const tries = [];
+    // open redirect: another destination with the same signature
+    const evil = new URL(u); evil.searchParams.set('u', 'https://evil.example/phish'); tries.push(evil);
+    const kind = new URL(u); kind.searchParams.set('k', 'content'); tries.push(kind);
+    const sig = new URL(u); sig.searchParams.set('s', 'x' + u.searchParams.get('s').slice(1)); tries.push(sig);
+    const nosig = new URL(u); nosig.searchParams.delete('s'); tries.push(nosig);
+    const other = new URL(u); other.pathname = `/t/c/${links.jiyoung.id}`; tries.push(other);
+    const js = new URL(u); js.searchParams.set('u', 'javascript:alert(1)'); tries.push(js);
+    for (const t of tries) {
+      const r = await get(t.toString());
+      assert.equal(r.status, 400, t.toString());
+      assert.equal(r.headers.get('location'), null, t.toString());
+      assert.match(await r.text(), /not valid/);
+    }
+    await j.barrier();
+    assert.equal((await d.events('minsu', 'Email Link Clicked')).length, before);
+  });
+
+  test('unsubscribe: the page (Korean and English), one-click POST, consent recorded, later marketing refused', async () => {
+    const l = links.jiyoung;
+    const page = await get(l.unsubscribe, { 'Accept-Language': 'ko-KR,ko;q=0.9' });
+    assert.equal(page.status, 200);
+    const html = await page.text();
+    assert.match(html, /수신 거부/);
+    assert.match(html, /Unsubscribe/);
+    assert.match(html, /<form method="post"/);
+    // a replayed token for another user's message: refused, jiyoung's consent unchanged
+    const forged = new URL(l.unsubscribe); forged.pathname = `/t/u/${links.minsu.id}`;
+    const f = await fetch(local(forged.toString()), { method: 'POST', body: 'List-Unsubscribe=One-Click',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+    assert.equal(f.status, 400);
+    // RFC 8058: a POST of List-Unsubscribe=One-Click to the List-Unsubscribe URL
+    const r = await fetch(local(l.unsubscribe), { method: 'POST', body: 'List-Unsubscribe=One-Click',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+    assert.equal(r.status, 200);
+    await j.barrier();
+    const unsub = await d.events('jiyoung', 'Unsubscribed');
+    assert.equal(unsub.length, 1);
+    assert.equal(unsub[0].properties.message_id, l.id);
+    assert.equal(unsub[0].properties.one_click, true);
+    const profile = expectStatus(await srv.api('/api/v1/users/jiyoung'), 200, 'GET user');
+    const consents = JSON.stringify(profile.consent);
+    assert.match(consents, /newsletter/);
+    assert.match(consents, /unsubscribed/);
+    assert.match(consents, /unsubscribe_link/);
+    // minsu is untouched
+    assert.equal((await d.events('minsu', 'Unsubscribed')).length, 0);
+    // the next newsletter to jiyoung is refused by consent; a transactional one still goes
+    const again = await d.send({ to: { user_id: 'jiyoung' }, channel: 'email', transactional: false, topic: 'newsletter',
+      template: { subject: 'again', text: 'x' } });
+    const tx = await d.send({ to: { user_id: 'jiyoung' }, channel: 'email', topic: 'newsletter',
+      template: { subject: '주문 확인', text: '주문이 접수되었습니다.' } });
+    await j.settle();
+    const m1 = await d.message(again.id);
+    assert.equal(m1.status, 'failed');
+    assert.match(m1.reason, /^consent: the user unsubscribed from the topic newsletter/);
+    assert.equal((await d.message(tx.id)).status, 'sent');
+  });
+});
