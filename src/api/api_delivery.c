@@ -15,6 +15,7 @@
 #include "core/xalloc.h"
 #include "deliver/dispatch.h"
 #include "deliver/email.h"
+#include "deliver/links.h"
 #include "deliver/provider.h"
 #include "deliver/secret.h"
 #include "deliver/wire.h"
@@ -149,9 +150,10 @@ static int send_recipient(struct app *a, int64_t ws, const json_t *to, const cha
 		return 0;
 	}
 	if (!json_is_object(to))
-		return cairn_err_set(err, CAIRN_EUNPROC, "invalid_field", "to",
-				     "to must be an object: {\"user_id\":…}, {\"email\":…}, {\"phone\":…} or, for a webhook, "
-				     "{\"url\":…}.");
+		return cairn_err_set(
+			err, CAIRN_EUNPROC, "invalid_field", "to",
+			"to must be an object: {\"user_id\":…}, {\"email\":…}, {\"phone\":…} or, for a webhook, "
+			"{\"url\":…}.");
 	static const char *const keys[] = {"user_id", "anonymous_id", "email", "phone", "push_token", "url", NULL};
 	if (api_only_keys(to, keys, "a recipient", err) < 0) {
 		snprintf(err->field, sizeof err->field, "to");
@@ -178,8 +180,8 @@ static int send_recipient(struct app *a, int64_t ws, const json_t *to, const cha
 		return CAIRN_EUNPROC;
 	}
 	const char *url = jsonx_str(to, "url");
-	if (!strcmp(channel, "webhook") && (!url || (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)) ||
-					    strpbrk(url, " \r\n")))
+	if (!strcmp(channel, "webhook") &&
+	    (!url || (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)) || strpbrk(url, " \r\n")))
 		return cairn_err_set(err, CAIRN_EUNPROC, "invalid_field", "to.url",
 				     "A webhook is sent to to.url, an http:// or https:// URL.");
 	json_t *rc = json_object();
@@ -305,6 +307,7 @@ void api_messages_send(struct http_request *r, void *app)
 		free(wsname);
 		if (!json_object_get(b, "data"))
 			json_object_set_new(data, "data", json_object());
+		json_object_set_new(data, "links", dlv_links_json(id));
 		const char *k;
 		json_t *v;
 		json_object_foreach (json_object_get(b, "data"), k, v)

@@ -78,6 +78,8 @@ static int machine_agent(const char *ua)
 	return 0;
 }
 
+static int plain_topic(const char *t);
+
 static void link_key(unsigned char key[DLV_LINK_KEY_BYTES])
 {
 	dlv_secret_derive("links", key);
@@ -272,7 +274,7 @@ void api_track_unsubscribe(struct http_request *r, void *app)
 		return;
 	}
 	char what_ko[300], what_en[300];
-	if (m.topic) {
+	if (plain_topic(m.topic)) { /* shown on the page: only names that need no escaping */
 		snprintf(what_ko, sizeof what_ko, "‘%.200s’ 소식", m.topic);
 		snprintf(what_en, sizeof what_en, "“%.200s” messages", m.topic);
 	} else {
@@ -314,4 +316,319 @@ void api_track_unsubscribe(struct http_request *r, void *app)
 	snprintf(en, sizeof en, "You will no longer receive %s.", what_en);
 	store_dlv_msg_release(&m);
 	page(r, 200, "수신 거부 완료", "Unsubscribed", ko, en, NULL, NULL, NULL);
+}
+
+/* ---- the preference centre ----------------------------------------------------------- */
+
+static const struct {
+	const char *key, *ko, *en;
+} pref_channels[] = {
+	{"email", "이메일", "Email"},
+	{"sms", "문자 메시지(SMS)", "Text messages (SMS)"},
+	{"kakao", "카카오톡", "KakaoTalk"},
+	{"push", "앱 푸시", "App push"},
+	{"night", "야간(21시–8시) 광고 수신", "Advertising at night (21:00–08:00)"},
+};
+#define NPREF (sizeof pref_channels / sizeof pref_channels[0])
+
+/* Is field name checked in a form body (application/x-www-form-urlencoded)? */
+static int form_has(const char *body, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *p = body; p && *p;) {
+		const char *amp = strchr(p, '&');
+		size_t len = amp ? (size_t)(amp - p) : strlen(p);
+		if (len > n && !strncmp(p, name, n) && p[n] == '=')
+			return 1;
+		p = amp ? amp + 1 : NULL;
+	}
+	return 0;
+}
+
+/* Topic names are letters, digits, '-', '_' and '.' (form fields stay plain). */
+static int plain_topic(const char *t)
+{
+	if (!t || !*t || strlen(t) > 64)
+		return 0;
+	for (const char *p = t; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+		      *p == '_' || *p == '.'))
+			return 0;
+	return 1;
+}
+
+static const char *consent_status(const json_t *consent, const char *scope, const char *name)
+{
+	const char *v = jsonx_str(json_object_get(consent, scope), name);
+	return v ? v : "unknown";
+}
+
+void api_track_preferences(struct http_request *r, void *app)
+{
+	struct app *a = app;
+	const char *id = http_param(r, 0), *sig = http_query(r, "s");
+	unsigned char key[DLV_LINK_KEY_BYTES];
+	link_key(key);
+	struct store_dlv_msg m;
+	if (!sig || !dlv_link_verify(key, 'p', id, NULL, NULL, NULL, sig) || message_of(a, id, &m) < 0) {
+		invalid_link(r);
+		return;
+	}
+	struct store_dlv_person person;
+	struct cairn_err err = CAIRN_ERR_INIT;
+	if (m.profile_id <= 0 || store_dlv_person(a->st, m.ws, m.profile_id, &person, &err) < 0) {
+		store_dlv_msg_release(&m);
+		invalid_link(r);
+		return;
+	}
+	/* the topics to offer: the message's and every one the user has a say on */
+	json_t *topics = json_array();
+	if (plain_topic(m.topic))
+		json_array_append_new(topics, json_string(m.topic));
+	const char *k;
+	json_t *v;
+	json_object_foreach (json_object_get(person.consent, "topic"), k, v)
+		if (plain_topic(k) && (!m.topic || strcmp(k, m.topic)))
+			json_array_append_new(topics, json_string(k));
+	if (!strcmp(http_method(r), "POST")) {
+		const char *body = http_body(r) ? http_body(r)->ptr : "";
+		json_t *consent = json_object(), *tc = json_object(), *events = json_array();
+		for (size_t i = 0; i < NPREF; i++) {
+			const char *want = form_has(body, pref_channels[i].key) ? "subscribed" : "unsubscribed";
+			const char *had = consent_status(person.consent, "channel", pref_channels[i].key);
+			if (strcmp(had, want)) {
+				json_object_set_new(consent, pref_channels[i].key, json_string(want));
+				if (!strcmp(want, "unsubscribed")) {
+					json_t *p = props_of(&m);
+					json_object_set_new(p, "channel", json_string(pref_channels[i].key));
+					json_array_append_new(events,
+							      track("Unsubscribed", p, http_header(r, "User-Agent")));
+				}
+			}
+		}
+		size_t i;
+		json_array_foreach (topics, i, v) {
+			char field[80];
+			snprintf(field, sizeof field, "topic.%s", json_string_value(v));
+			const char *want = form_has(body, field) ? "subscribed" : "unsubscribed";
+			if (strcmp(consent_status(person.consent, "topic", json_string_value(v)), want)) {
+				json_object_set_new(tc, json_string_value(v), json_string(want));
+				if (!strcmp(want, "unsubscribed")) {
+					json_t *p = props_of(&m);
+					json_object_set_new(p, "topic", json_string(json_string_value(v)));
+					json_array_append_new(events,
+							      track("Unsubscribed", p, http_header(r, "User-Agent")));
+				}
+			}
+		}
+		if (json_object_size(tc))
+			json_object_set_new(consent, "topics", tc);
+		else
+			json_decref(tc);
+		int rc = 0;
+		if (json_object_size(consent)) {
+			json_t *ident = json_pack("{s:s,s:{s:O},s:{s:s}}", "type", "identify", "traits", "consent",
+						  consent, "context", "consent_source", "preference_centre");
+			json_array_insert_new(events, 0, ident);
+			rc = append_for(a, &m, events, &err);
+		} else {
+			json_decref(events);
+		}
+		json_decref(consent);
+		json_decref(topics);
+		store_dlv_person_release(&person);
+		store_dlv_msg_release(&m);
+		if (rc < 0)
+			page(r, 503, "잠시 후 다시 시도해 주세요", "Please try again in a moment",
+			     "설정을 저장하지 못했습니다.", "Your choices could not be saved.", NULL, NULL, NULL);
+		else
+			page(r, 200, "저장되었습니다", "Saved", "수신 설정이 저장되었습니다.",
+			     "Your choices are saved.", NULL, NULL, NULL);
+		return;
+	}
+	/* the form: one checkbox per channel and topic, as the user has them now */
+	struct buf f;
+	buf_init(&f, 64 * 1024);
+	buf_adds(&f, "<fieldset><legend>채널 / Channels</legend>");
+	for (size_t i = 0; i < NPREF; i++) {
+		const char *st = consent_status(person.consent, "channel", pref_channels[i].key);
+		buf_addf(&f, "<p><label><input type=\"checkbox\" name=\"%s\"%s> %s / %s</label></p>",
+			 pref_channels[i].key, !strcmp(st, "subscribed") ? " checked" : "", pref_channels[i].ko,
+			 pref_channels[i].en);
+	}
+	buf_adds(&f, "</fieldset>");
+	if (json_array_size(topics)) {
+		buf_adds(&f, "<fieldset><legend>주제 / Topics</legend>");
+		size_t i;
+		json_array_foreach (topics, i, v) {
+			const char *st = consent_status(person.consent, "topic", json_string_value(v));
+			buf_addf(&f, "<p><label><input type=\"checkbox\" name=\"topic.%s\"%s> %s</label></p>",
+				 json_string_value(v), strcmp(st, "unsubscribed") ? " checked" : "",
+				 json_string_value(v));
+		}
+		buf_adds(&f, "</fieldset>");
+	}
+	char action[400];
+	snprintf(action, sizeof action, "/t/p/%s?s=%s", id, sig);
+	struct buf form;
+	buf_init(&form, 64 * 1024);
+	buf_addf(&form,
+		 "받고 싶은 소식을 고르세요. Choose what you want to receive.</p>"
+		 "<form method=\"post\" action=\"%s\">%s<button type=\"submit\">저장 / Save</button></form><p>",
+		 action, f.ptr);
+	page(r, 200, "수신 설정", "Your preferences", form.ptr, "Messages about your orders and payments always come.",
+	     NULL, NULL, NULL);
+	buf_release(&f);
+	buf_release(&form);
+	json_decref(topics);
+	store_dlv_person_release(&person);
+	store_dlv_msg_release(&m);
+}
+
+/* ---- providers' delivery webhooks ---------------------------------------------------------- */
+
+#define HOOK_MAX_EVENTS 1000
+
+enum hook_kind { HOOK_IGNORE, HOOK_DELIVERED, HOOK_BOUNCED, HOOK_COMPLAINED };
+
+/* One event of a provider's webhook, in the generic shape or SendGrid's
+ * event webhook: what happened, to which message, and why. */
+static enum hook_kind hook_event(const json_t *e, const char **id, const char **ref, const char **bounce_type,
+				 const char **reason)
+{
+	const char *ev = jsonx_str(e, "event");
+	*id = jsonx_str(e, "message_id") ?: jsonx_str(e, "cairn_message_id");
+	*ref = jsonx_str(e, "provider_ref") ?: jsonx_str(e, "smtp-id") ?: jsonx_str(e, "sg_message_id");
+	*reason = jsonx_str(e, "reason") ?: jsonx_str(e, "response");
+	*bounce_type = jsonx_str(e, "bounce_type");
+	if (!ev)
+		return HOOK_IGNORE;
+	if (!strcmp(ev, "delivered"))
+		return HOOK_DELIVERED;
+	if (!strcmp(ev, "bounced") || !strcmp(ev, "bounce") || !strcmp(ev, "dropped")) {
+		/* SendGrid: type "bounce" is permanent, "blocked" a refusal that may pass later */
+		const char *t = jsonx_str(e, "type");
+		if (!*bounce_type)
+			*bounce_type = t && !strcmp(t, "blocked") ? "soft" : "hard";
+		return HOOK_BOUNCED;
+	}
+	if (!strcmp(ev, "complained") || !strcmp(ev, "spamreport") || !strcmp(ev, "complaint"))
+		return HOOK_COMPLAINED;
+	return HOOK_IGNORE; /* deferred, processed, open, click: ours come from our own links */
+}
+
+/* POST /hooks/delivery/{provider}?s=…: a JSON array of events (or
+ * {"events":[…]}, or one event). Answers how many were recorded. */
+void api_hook_delivery(struct http_request *r, void *app)
+{
+	struct app *a = app;
+	const char *pid = http_param(r, 0), *sig = http_query(r, "s");
+	unsigned char key[DLV_LINK_KEY_BYTES];
+	link_key(key);
+	int64_t ws =
+		sig && dlv_link_verify(key, 'h', pid, NULL, NULL, NULL, sig) ? store_dlv_provider_ws(a->st, pid) : 0;
+	if (!ws) {
+		http_errorf(
+			r, CAIRN_EAUTH, "invalid_webhook_url", "",
+			"This webhook URL is not one cairn made; copy webhook_url from GET /api/v1/providers/{id}.");
+		return;
+	}
+	const struct buf *b = http_body(r);
+	struct cairn_err err = CAIRN_ERR_INIT;
+	json_t *body = b ? jsonx_parse(b->ptr, b->len, 16, 0, &err) : NULL;
+	if (!body) {
+		http_errorf(r, CAIRN_EINVAL, "invalid_json", "", "The body must be JSON: an array of events.");
+		return;
+	}
+	json_t *events = json_is_array(body)				  ? body
+			 : json_is_array(json_object_get(body, "events")) ? json_object_get(body, "events")
+									  : NULL;
+	json_t *one = events ? NULL : json_pack("[O]", body);
+	if (one)
+		events = one;
+	if (json_array_size(events) > HOOK_MAX_EVENTS) {
+		json_decref(body);
+		json_decref(one);
+		http_errorf(r, CAIRN_ETOOBIG, "too_many_events", "", "At most %d events per request.", HOOK_MAX_EVENTS);
+		return;
+	}
+	size_t i, recorded = 0, unknown = 0, ignored = 0;
+	json_t *e;
+	json_array_foreach (events, i, e) {
+		const char *id, *ref, *btype, *reason;
+		enum hook_kind k = json_is_object(e) ? hook_event(e, &id, &ref, &btype, &reason) : HOOK_IGNORE;
+		if (k == HOOK_IGNORE) {
+			ignored++;
+			continue;
+		}
+		struct store_dlv_msg m;
+		struct cairn_err e2 = CAIRN_ERR_INIT;
+		char bare[256];
+		int found = -1;
+		if (id && store_dlv_message_get(a->st, id, &m, &e2) == 0) {
+			found = m.ws == ws ? 0 : -1;
+			if (found < 0)
+				store_dlv_msg_release(&m);
+		}
+		if (found < 0 && ref) { /* "<abc@host>" as SendGrid quotes the Message-ID */
+			snprintf(bare, sizeof bare, "%s", ref[0] == '<' ? ref + 1 : ref);
+			size_t n = strlen(bare);
+			if (n && bare[n - 1] == '>')
+				bare[n - 1] = '\0';
+			found = store_dlv_message_by_ref(a->st, ws, bare, &m, &e2);
+		}
+		if (found < 0) {
+			unknown++;
+			continue;
+		}
+		int email = !strcmp(m.channel, "email");
+		json_t *p = props_of(&m);
+		json_object_set_new(p, "provider_id", json_string(pid));
+		if (reason)
+			json_object_set_new(p, "reason", json_string(reason));
+		const char *name = k == HOOK_DELIVERED ? (email ? "Email Delivered" : "Message Delivered")
+				   : k == HOOK_BOUNCED ? (email ? "Email Bounced" : "Message Failed")
+						       : "Email Marked as Spam";
+		if (k == HOOK_BOUNCED)
+			json_object_set_new(p, "bounce_type", json_string(btype));
+		int64_t now = clock_now_ms();
+		const char *hist = k == HOOK_DELIVERED ? "delivered" : k == HOOK_BOUNCED ? "bounced" : "complained";
+		/* an address that bounced for good or complained is never sent to again */
+		int suppress = (k == HOOK_BOUNCED && !strcmp(btype, "hard")) || k == HOOK_COMPLAINED;
+		struct cairn_err e3 = CAIRN_ERR_INIT;
+		int rc = store_begin(a->st, &e3);
+		if (rc == 0)
+			rc = store_dlv_history_add(a->st, m.message_id, now, hist, reason, pid, m.attempts, &e3);
+		if (rc == 0 && suppress) {
+			char to[320] = "";
+			json_t *msg = store_message_json(a->st, ws, m.message_id, &e3);
+			snprintf(to, sizeof to, "%s", jsonx_str(msg, "to") ?: "");
+			json_decref(msg);
+			if (to[0])
+				rc = store_dlv_suppress(a->st, ws, m.channel, to,
+							k == HOOK_COMPLAINED ? "complaint" : "hard bounce",
+							m.message_id, now, &e3);
+		}
+		if (rc == 0)
+			rc = store_commit(a->st, &e3);
+		else
+			store_rollback(a->st);
+		if (rc == 0)
+			rc = append_for(a, &m, json_pack("[o]", track(name, p, NULL)), &e3);
+		else
+			json_decref(p);
+		store_dlv_msg_release(&m);
+		if (rc < 0) {
+			json_decref(body);
+			json_decref(one);
+			http_error(r, &e3);
+			return;
+		}
+		recorded++;
+	}
+	json_decref(body);
+	json_decref(one);
+	http_json(r, 200,
+		  json_pack("{s:I,s:I,s:I}", "recorded", (json_int_t)recorded, "unknown", (json_int_t)unknown,
+			    "ignored", (json_int_t)ignored));
 }

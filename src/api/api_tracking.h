@@ -8,5 +8,7 @@
 void api_track_open(struct http_request *r, void *app);
 void api_track_click(struct http_request *r, void *app);
 void api_track_unsubscribe(struct http_request *r, void *app);
+void api_track_preferences(struct http_request *r, void *app);
+void api_hook_delivery(struct http_request *r, void *app);
 
 #endif

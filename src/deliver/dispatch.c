@@ -1433,6 +1433,7 @@ struct dlv_dispatcher *dlv_dispatcher_new(struct store *st, const struct dlv_opt
 	d->on_commit = opts ? opts->on_commit : NULL;
 	d->arg = opts ? opts->arg : NULL;
 	dlv_secret_derive("links", d->link_key);
+	dlv_links_configure(d->public_url, d->link_key);
 	pthread_mutex_init(&d->lock, NULL);
 	pthread_cond_init(&d->idle_cond, NULL);
 	d->multi = curl_multi_init();

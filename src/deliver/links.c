@@ -42,6 +42,9 @@
  *     quotes replace the old value's bytes; nothing around them moves). */
 #include "deliver/links.h"
 
+#include <jansson.h>
+#include <stdio.h>
+
 #include <gumbo.h>
 #include <sodium.h>
 #include <stdint.h>
@@ -97,7 +100,7 @@ static void sign(char sig[DLV_LINK_SIG_LEN + 1], const unsigned char key[DLV_LIN
 int dlv_link_verify(const unsigned char key[DLV_LINK_KEY_BYTES], char what, const char *message_id, const char *url,
 		    const char *kind, const char *topic, const char *sig)
 {
-	if (what != 'c' && what != 'o' && what != 'u')
+	if (what != 'c' && what != 'o' && what != 'u' && what != 'p' && what != 'h')
 		return 0;
 	if (message_id == NULL || sig == NULL)
 		return 0;
@@ -182,6 +185,73 @@ int dlv_link_unsubscribe(struct buf *out, const unsigned char key[DLV_LINK_KEY_B
 	buf_adds(out, "?s=");
 	buf_adds(out, sig);
 	return out->overflow ? -1 : 0;
+}
+
+int dlv_link_preferences(struct buf *out, const unsigned char key[DLV_LINK_KEY_BYTES], const char *base,
+			 const char *message_id)
+{
+	char sig[DLV_LINK_SIG_LEN + 1];
+	sign(sig, key, 'p', message_id, NULL, NULL, NULL);
+	add_prefix(out, base, 'p', message_id);
+	buf_adds(out, "?s=");
+	buf_adds(out, sig);
+	return out->overflow ? -1 : 0;
+}
+
+int dlv_link_hook(struct buf *out, const unsigned char key[DLV_LINK_KEY_BYTES], const char *base,
+		  const char *provider_id)
+{
+	char sig[DLV_LINK_SIG_LEN + 1];
+	sign(sig, key, 'h', provider_id, NULL, NULL, NULL);
+	size_t n = base != NULL ? strlen(base) : 0;
+	if (n > 0 && base[n - 1] == '/')
+		n--;
+	buf_add(out, base, n);
+	buf_adds(out, "/hooks/delivery/");
+	add_pct(out, provider_id);
+	buf_adds(out, "?s=");
+	buf_adds(out, sig);
+	return out->overflow ? -1 : 0;
+}
+
+/* ---- the process's public URL, for template data ------------------------- */
+
+static char links_base[512];
+static unsigned char links_key[DLV_LINK_KEY_BYTES];
+static int links_ready;
+
+void dlv_links_configure(const char *public_url, const unsigned char key[DLV_LINK_KEY_BYTES])
+{
+	snprintf(links_base, sizeof links_base, "%s", public_url ? public_url : "");
+	memcpy(links_key, key, DLV_LINK_KEY_BYTES);
+	links_ready = public_url != NULL && public_url[0] != '\0';
+}
+
+json_t *dlv_links_hook_url(const char *provider_id)
+{
+	if (!links_ready || provider_id == NULL)
+		return json_null();
+	struct buf u;
+	buf_init(&u, 2048);
+	dlv_link_hook(&u, links_key, links_base, provider_id);
+	json_t *s = json_string(u.ptr);
+	buf_release(&u);
+	return s;
+}
+
+json_t *dlv_links_json(const char *message_id)
+{
+	if (!links_ready || message_id == NULL)
+		return json_pack("{s:s,s:s}", "unsubscribe_url", "", "preferences_url", "");
+	struct buf u, p;
+	buf_init(&u, 2048);
+	buf_init(&p, 2048);
+	dlv_link_unsubscribe(&u, links_key, links_base, message_id);
+	dlv_link_preferences(&p, links_key, links_base, message_id);
+	json_t *o = json_pack("{s:s,s:s}", "unsubscribe_url", u.ptr, "preferences_url", p.ptr);
+	buf_release(&u);
+	buf_release(&p);
+	return o;
 }
 
 /* ---- the HTML rewrite --------------------------------------------------- */

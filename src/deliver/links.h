@@ -39,6 +39,8 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "core/buf.h"
 
 #define DLV_LINK_KEY_BYTES 32
@@ -60,8 +62,26 @@ int dlv_link_open(struct buf *out, const unsigned char key[DLV_LINK_KEY_BYTES], 
 int dlv_link_unsubscribe(struct buf *out, const unsigned char key[DLV_LINK_KEY_BYTES], const char *base,
 			 const char *message_id);
 
-/* Checks a signature as received (sig, NUL-terminated). what is 'c', 'o' or
- * 'u'; url/kind/topic are the decoded query values for 'c' (NULL or "" for
+/* Appends "<base>/t/p/<message_id>?s=<sig>" (the preference centre). */
+int dlv_link_preferences(struct buf *out, const unsigned char key[DLV_LINK_KEY_BYTES], const char *base,
+			 const char *message_id);
+
+/* Appends "<base>/hooks/delivery/<provider_id>?s=<sig>": where a provider
+ * posts its delivery events (delivered, bounced, complained). */
+int dlv_link_hook(struct buf *out, const unsigned char key[DLV_LINK_KEY_BYTES], const char *base,
+		  const char *provider_id);
+
+/* The server's public URL and link key, set once at start (cairn serve),
+ * for template data: dlv_links_json(message id) is a new object
+ * {"unsubscribe_url","preferences_url"} (CONVENTIONS §6 `links`), empty
+ * strings before dlv_links_configure or without a public URL. */
+void dlv_links_configure(const char *public_url, const unsigned char key[DLV_LINK_KEY_BYTES]);
+json_t *dlv_links_json(const char *message_id);
+/* The provider's delivery-webhook URL (a new string), or JSON null. */
+json_t *dlv_links_hook_url(const char *provider_id);
+
+/* Checks a signature as received (sig, NUL-terminated). what is 'c', 'o',
+ * 'u', 'p' or 'h' (message_id is then the provider id); url/kind/topic are the decoded query values for 'c' (NULL or "" for
  * absent, kind NULL or "" meaning "content"), ignored otherwise. 1 valid, 0
  * not (also for an unknown what, a NULL message_id or sig, or a sig that is
  * not exactly DLV_LINK_SIG_LEN characters). */

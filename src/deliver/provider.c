@@ -12,6 +12,7 @@
 #include "content/content.h"
 #include "core/jsonx.h"
 #include "core/xalloc.h"
+#include "deliver/links.h"
 #include "deliver/secret.h"
 #include "deliver/smtp.h"
 #include "deliver/wire.h"
@@ -376,6 +377,8 @@ json_t *dlv_provider_json(const struct store_dlv_provider *row)
 		}
 	}
 	json_object_set_new(o, "secrets", names);
+	/* where the provider posts delivered / bounced / complained */
+	json_object_set_new(o, "webhook_url", dlv_links_hook_url(row->id));
 	return o;
 }
 

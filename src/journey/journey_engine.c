@@ -25,6 +25,7 @@
 #include "core/log.h"
 #include "core/tz.h"
 #include "core/xalloc.h"
+#include "deliver/links.h"
 #include "engine/engine.h"
 #include "journey/journey_run.h"
 #include "segment/segment.h"
@@ -234,18 +235,26 @@ static json_t *render_data(struct ehost *h, const struct jny_node *n, const char
 	free(wsname);
 	if (h->event)
 		json_object_set(data, "event", h->event);
+	json_object_set_new(data, "links", dlv_links_json(message_id));
 	return data;
+}
+
+/* The id of the message this step queues: "msg_" + a hash of the step's key. */
+static void message_id(const struct ehost *h, char id[48])
+{
+	char key[160];
+	step_key(h, "msg", key, sizeof key);
+	unsigned char hash[16];
+	crypto_generichash(hash, sizeof hash, (const unsigned char *)key, strlen(key), NULL, 0);
+	memcpy(id, "msg_", 4);
+	sodium_bin2hex(id + 4, 48 - 4, hash, sizeof hash);
 }
 
 static int queue_message(struct ehost *h, const struct jny_node *n, const char *channel, const char *template_id,
 			 const char *variant, int advertising, json_t *content, struct cairn_err *err)
 {
-	char key[160], id[48];
-	step_key(h, "msg", key, sizeof key);
-	unsigned char hash[16];
-	crypto_generichash(hash, sizeof hash, (const unsigned char *)key, strlen(key), NULL, 0);
-	memcpy(id, "msg_", 4);
-	sodium_bin2hex(id + 4, sizeof id - 4, hash, sizeof hash);
+	char id[48];
+	message_id(h, id);
 	char *text = json_dumps(content, JSON_COMPACT);
 	struct store_message m = {.message_id = id,
 				  .ws = h->ws,
@@ -271,9 +280,9 @@ static int h_send(void *arg, const struct jny_node *n, const char *channel, cons
 		  const json_t *inline_tpl, const char *variant, int advertising, struct cairn_err *err)
 {
 	struct ehost *h = arg;
-	char key[160];
-	step_key(h, "msg", key, sizeof key);
-	json_t *data = render_data(h, n, key, channel, err);
+	char id[48];
+	message_id(h, id);
+	json_t *data = render_data(h, n, id, channel, err);
 	if (!data)
 		return err->code ? err->code : CAIRN_EIO;
 	json_t *rendered = NULL;
@@ -365,9 +374,9 @@ static int h_notify(void *arg, const struct jny_node *n, struct cairn_err *err)
 	const char *channel = n->type == JN_WEBHOOK ? "webhook" : "slack";
 	json_t *body = n->type == JN_WEBHOOK ? json_pack("{s:s}", "body", n->body ? n->body : "")
 					     : json_pack("{s:s}", "text", n->text ? n->text : "");
-	char key[160];
-	step_key(h, "msg", key, sizeof key);
-	json_t *data = render_data(h, n, key, channel, err);
+	char id[48];
+	message_id(h, id);
+	json_t *data = render_data(h, n, id, channel, err);
 	json_t *rendered = NULL;
 	int rc = data ? content_render(h->st, h->ws, channel, body, data, &rendered, NULL, err) : CAIRN_EIO;
 	json_decref(data);

@@ -210,6 +210,44 @@ int store_dlv_message_get(struct store *st, const char *id, struct store_dlv_msg
 	return store_sqlerr(c, err, "reading a message");
 }
 
+int store_dlv_message_by_ref(struct store *st, int64_t ws, const char *ref, struct store_dlv_msg *out,
+			     struct cairn_err *err)
+{
+	memset(out, 0, sizeof *out);
+	struct store_conn *c = store_conn(st);
+	static const char sql[] = "SELECT " MSG_COLS " FROM messages WHERE provider_ref = ?1 AND workspace_id = ?2"
+				  " LIMIT 1";
+	sqlite3_stmt *s = store_cached(c, sql, err);
+	if (!s)
+		return CAIRN_EIO;
+	store_bind_text(s, 1, ref);
+	sqlite3_bind_int64(s, 2, ws);
+	int r = sqlite3_step(s);
+	if (r == SQLITE_ROW)
+		msg_read(s, out);
+	sqlite3_reset(s);
+	if (r == SQLITE_ROW)
+		return 0;
+	if (r == SQLITE_DONE)
+		return cairn_err_set(err, CAIRN_ENOTFOUND, "message_not_found", "provider_ref",
+				     "No message was sent with the provider's id %s.", ref);
+	return store_sqlerr(c, err, "reading a message");
+}
+
+int64_t store_dlv_provider_ws(struct store *st, const char *provider_id)
+{
+	struct store_conn *c = store_conn(st);
+	struct cairn_err err = CAIRN_ERR_INIT;
+	static const char sql[] = "SELECT workspace_id FROM providers WHERE provider_id = ?1";
+	sqlite3_stmt *s = store_cached(c, sql, &err);
+	if (!s)
+		return 0;
+	store_bind_text(s, 1, provider_id);
+	int64_t ws = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+	sqlite3_reset(s);
+	return ws;
+}
+
 int store_dlv_reclaim(struct store *st, int64_t lease_now, int64_t now, int64_t *n, struct cairn_err *err)
 {
 	*n = 0;

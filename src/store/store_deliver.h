@@ -90,6 +90,11 @@ int store_dlv_claim(struct store *st, int64_t now, int64_t lease_until, int limi
 /* One message by id, in any workspace (the tracking endpoints, whose
  * links carry only the id). CAIRN_ENOTFOUND when absent. */
 int store_dlv_message_get(struct store *st, const char *id, struct store_dlv_msg *out, struct cairn_err *err);
+/* One message of ws by the provider's id for it (provider_ref). */
+int store_dlv_message_by_ref(struct store *st, int64_t ws, const char *ref, struct store_dlv_msg *out,
+			     struct cairn_err *err);
+/* The workspace of a provider id, or 0. */
+int64_t store_dlv_provider_ws(struct store *st, const char *provider_id);
 /* Puts "sending" rows whose lease ended before lease_now back to queued,
  * with a history row "requeued" (a dispatcher died holding them). OUT:
  * *n how many. */

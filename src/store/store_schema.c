@@ -455,6 +455,10 @@ const char *const store_state_migrations[] = {
 	"  message_id TEXT,"
 	"  created_at BIGINT NOT NULL,"
 	"  PRIMARY KEY (workspace_id, channel, address));",
+
+	/* 15: a provider's delivery webhooks name messages by the provider's
+	 * id for them (SMTP Message-ID, an HTTP API's id) */
+	"CREATE INDEX messages_ref ON messages (provider_ref) WHERE provider_ref IS NOT NULL;",
 };
 const int store_state_migration_count = sizeof store_state_migrations / sizeof store_state_migrations[0];
 

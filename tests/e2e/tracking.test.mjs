@@ -15,7 +15,7 @@ const PUBLIC = 'https://cairn.example';
 const BROWSER = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15';
 
 describe('tracking: opens, clicks, unsubscribes from a real email', () => {
-  let srv, j, d, smtp;
+  let srv, j, d, smtp, provider;
   const links = {}; // per user: {pixel, clicks: [..], unsubscribe}
 
   // the server's own URL for a link that names the public URL
@@ -29,7 +29,8 @@ describe('tracking: opens, clicks, unsubscribes from a real email', () => {
       template: {
         subject: '이번 주 소식',
         html: '<p><a href="https://shop.example/a?x=1&amp;y=2">기사</a> '
-          + '<a data-kind="purchase" data-topic="skincare" href="https://shop.example/buy/7">구매</a></p>',
+          + '<a data-kind="purchase" data-topic="skincare" href="https://shop.example/buy/7">구매</a></p>'
+          + '<p><a data-notrack href="{{ links.preferences_url }}">수신 설정</a></p>',
       },
     });
     await j.settle();
@@ -39,7 +40,9 @@ describe('tracking: opens, clicks, unsubscribes from a real email', () => {
     const hrefs = [...mail.html.matchAll(/href="([^"]+)"/g)].map((m) => m[1].replaceAll('&amp;', '&'));
     const pixel = /<img src="([^"]+\/t\/o\/[^"]+)"/.exec(mail.html)[1].replaceAll('&amp;', '&');
     const unsubscribe = /<(https:\/\/[^>]+)>/.exec(mail.list_unsubscribe)[1];
-    links[user] = { id: r.id, pixel, clicks: hrefs.filter((h) => h.includes('/t/c/')), unsubscribe };
+    const preferences = hrefs.find((h) => h.includes('/t/p/'));
+    const messageIdHeader = mail.headers['message-id'][0];
+    links[user] = { id: r.id, pixel, clicks: hrefs.filter((h) => h.includes('/t/c/')), unsubscribe, preferences, messageIdHeader };
     return links[user];
   }
 
@@ -48,7 +51,7 @@ describe('tracking: opens, clicks, unsubscribes from a real email', () => {
     srv = await startServer({ extraArgs: ['--virtual-clock', START, '--public-url', PUBLIC] });
     j = journeyKit(srv, START);
     d = deliveryKit(srv);
-    await d.provider({ channel: 'email', type: 'smtp', url: smtp.url, from: 'Shop <news@shop.example>', starttls: 0,
+    provider = await d.provider({ channel: 'email', type: 'smtp', url: smtp.url, from: 'Shop <news@shop.example>', starttls: 0,
       sender_info: '숲속상점, 서울, 02-123-4567' });
     await mailTo('minsu', 'minsu@x.example');
     await mailTo('jiyoung', 'jiyoung@x.example');
@@ -164,5 +167,71 @@ describe('tracking: opens, clicks, unsubscribes from a real email', () => {
     assert.equal(m1.status, 'failed');
     assert.match(m1.reason, /^consent: the user unsubscribed from the topic newsletter/);
     assert.equal((await d.message(tx.id)).status, 'sent');
+  });
+
+  test('the preference centre (links.preferences_url in the template): current choices, saved per channel and topic', async () => {
+    const l = links.minsu;
+    assert.match(l.preferences, /^https:\/\/cairn\.example\/t\/p\/msg_[0-9a-f]+\?s=/);
+    const page = await get(l.preferences);
+    assert.equal(page.status, 200);
+    const html = await page.text();
+    assert.match(html, /<input type="checkbox" name="email" checked>/);
+    assert.match(html, /<input type="checkbox" name="sms">/);
+    assert.match(html, /name="topic.newsletter" checked/);
+    // keep email and the newsletter, say no to SMS and to advertising at night
+    const r = await fetch(local(l.preferences), { method: 'POST', body: 'email=on&topic.newsletter=on',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+    assert.equal(r.status, 200);
+    await j.barrier();
+    const c = expectStatus(await srv.api('/api/v1/users/minsu'), 200, 'GET user').consent;
+    const flat = JSON.stringify(c);
+    assert.match(flat, /"sms":\{"status":"unsubscribed"[^}]*"source":"preference_centre"/);
+    assert.match(flat, /"email":\{"status":"subscribed"/);
+    const unsub = await d.events('minsu', 'Unsubscribed');
+    assert.deepEqual(unsub.map((e) => e.properties.channel).sort(), ['kakao', 'night', 'push', 'sms']);
+    // a tampered preference link shows nothing of the user
+    const bad = await get(l.preferences.replace(/s=.{4}/, 's=AAAA'));
+    assert.equal(bad.status, 400);
+  });
+
+  test('delivery webhooks (SendGrid and generic): delivered, hard bounce, complaint — events, history, suppressions', async () => {
+    const hook = provider.webhook_url;
+    assert.match(hook, /^https:\/\/cairn\.example\/hooks\/delivery\/prv_[0-9a-f]+\?s=/);
+    const post = (body, url = hook) => fetch(local(url), { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body),
+      headers: { 'Content-Type': 'application/json' } });
+    const m = links.minsu;
+    // SendGrid's event webhook names the message by its Message-ID ("smtp-id", in angle brackets)
+    const sg = await post([
+      { email: 'minsu@x.example', event: 'processed', 'smtp-id': m.messageIdHeader },
+      { email: 'minsu@x.example', event: 'delivered', 'smtp-id': m.messageIdHeader, response: '250 OK' },
+      { email: 'minsu@x.example', event: 'bounce', type: 'bounce', 'smtp-id': m.messageIdHeader, reason: '550 5.1.1 user unknown' },
+      { email: 'nobody@x.example', event: 'delivered', 'smtp-id': '<nothing@nowhere>' },
+    ]);
+    assert.equal(sg.status, 200);
+    assert.deepEqual(await sg.json(), { recorded: 2, unknown: 1, ignored: 1 });
+    // the generic shape: our message id
+    const gen = await post({ events: [{ message_id: links.jiyoung.id, event: 'complained' }] });
+    assert.deepEqual(await gen.json(), { recorded: 1, unknown: 0, ignored: 0 });
+    await j.barrier();
+    const delivered = await d.events('minsu', 'Email Delivered');
+    assert.equal(delivered.length, 1);
+    assert.equal(delivered[0].properties.message_id, m.id);
+    const bounced = await d.events('minsu', 'Email Bounced');
+    assert.equal(bounced.length, 1);
+    assert.equal(bounced[0].properties.bounce_type, 'hard');
+    assert.equal((await d.events('jiyoung', 'Email Marked as Spam')).length, 1);
+    const sup = await d.suppressions();
+    assert.deepEqual(sup.map((x) => [x.address, x.reason]).sort(),
+      [['jiyoung@x.example', 'complaint'], ['minsu@x.example', 'hard bounce']]);
+    const hist = (await d.message(m.id)).history.map((h) => h.status);
+    assert.ok(hist.includes('delivered') && hist.includes('bounced'), hist.join(','));
+    // not ours: a forged URL, a malformed body, too many events
+    const forged = await post([{ event: 'delivered', message_id: m.id }], hook.replace(/s=.{3}/, 's=AAA'));
+    assert.equal(forged.status, 401);
+    assert.equal((await post('{not json')).status, 400);
+    const many = Array.from({ length: 1001 }, () => ({ event: 'delivered', message_id: m.id }));
+    assert.equal((await post(many)).status, 413);
+    await j.barrier();
+    assert.equal((await d.events('minsu', 'Email Delivered')).length, 1, 'nothing recorded from refused requests');
   });
 });
