@@ -389,6 +389,38 @@ Test(links, unsubscribe_link)
 	buf_release(&b);
 }
 
+/* preference centre and provider webhook links: their own kinds, so an
+ * unsubscribe signature never opens the preferences or a webhook */
+Test(links, preferences_and_hook_links)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	cr_assert_eq(dlv_link_preferences(&b, key, BASE, MSGID), 0);
+	cr_assert(!strncmp(b.ptr, BASE "/t/p/msg-1?s=", strlen(BASE "/t/p/msg-1?s=")), "%s", b.ptr);
+	const char *psig = strstr(b.ptr, "s=") + 2;
+	cr_assert(dlv_link_verify(key, 'p', MSGID, NULL, NULL, NULL, psig));
+	cr_assert_not(dlv_link_verify(key, 'u', MSGID, NULL, NULL, NULL, psig));
+	buf_reset(&b);
+	cr_assert_eq(dlv_link_hook(&b, key, BASE "/", "prv_1"), 0);
+	cr_assert(!strncmp(b.ptr, BASE "/hooks/delivery/prv_1?s=", strlen(BASE "/hooks/delivery/prv_1?s=")), "%s",
+		  b.ptr);
+	const char *hsig = strstr(b.ptr, "s=") + 2;
+	cr_assert(dlv_link_verify(key, 'h', "prv_1", NULL, NULL, NULL, hsig));
+	cr_assert_not(dlv_link_verify(key, 'h', "prv_2", NULL, NULL, NULL, hsig));
+	cr_assert_not(dlv_link_verify(key, 'p', "prv_1", NULL, NULL, NULL, hsig));
+	buf_release(&b);
+	/* template data before and after the process knows its public URL */
+	json_t *none = dlv_links_json(MSGID);
+	cr_assert_str_eq(json_string_value(json_object_get(none, "unsubscribe_url")), "");
+	json_decref(none);
+	dlv_links_configure(BASE, key);
+	json_t *l = dlv_links_json(MSGID);
+	const char *u = json_string_value(json_object_get(l, "unsubscribe_url"));
+	cr_assert(!strncmp(u, BASE "/t/u/msg-1?s=", strlen(BASE "/t/u/msg-1?s=")), "%s", u);
+	json_decref(l);
+	dlv_links_configure(NULL, key);
+}
+
 Test(links, message_id_is_encoded_in_the_path)
 {
 	struct buf b;
