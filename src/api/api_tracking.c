@@ -400,6 +400,9 @@ void api_track_preferences(struct http_request *r, void *app)
 				json_object_set_new(consent, pref_channels[i].key, json_string(want));
 				if (!strcmp(want, "unsubscribed")) {
 					json_t *p = props_of(&m);
+					/* channel: what was unsubscribed (CONVENTIONS §3); the
+					 * message it came from keeps its own for analytics */
+					json_object_set_new(p, "message_channel", json_string(m.channel));
 					json_object_set_new(p, "channel", json_string(pref_channels[i].key));
 					json_array_append_new(events,
 							      track("Unsubscribed", p, http_header(r, "User-Agent")));

@@ -1,6 +1,7 @@
 /* routes.c — every HTTP endpoint, once: method, path, handler, auth, body
  * limit, summary. The OpenAPI document is generated from this table. */
 #include "api/api.h"
+#include "api/api_analytics.h"
 #include "api/api_delivery.h"
 #include "api/api_tracking.h"
 #include "api/api_journeys.h"
@@ -127,6 +128,9 @@ const struct http_route app_routes[] = {
 #undef JNY
 	{"GET", "/api/v1/users/{id}/journeys", api_user_journeys, HTTP_AUTH_SECRET, 0,
 	 "a user's journey steps with time and reason, newest first"},
+	{"GET", "/api/v1/analytics/messages", api_analytics_messages, HTTP_AUTH_SECRET, 0,
+	 "sent, delivered, opened, clicked, unsubscribed, bounced, complained — totals, uniques and rates "
+	 "(?by=channel|journey|node|variant|template|day &from &to &journey_id &format=csv)"},
 #define DLV(method, path, fn, body, summary) {method, "/api/v1" path, fn, HTTP_AUTH_SECRET, body, summary}
 	DLV("GET", "/messages", api_messages_list, 0,
 	    "messages, newest first (?user_id ?journey_id ?status=dead ?channel)"),

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "analytics/analytics.h"
 #include "core/arena.h"
 #include "core/clock.h"
 #include "core/jsonx.h"
@@ -24,8 +25,8 @@
 #include "segment/segment.h"
 #include "track/tagging.h"
 
-#define ENGINE_BATCH  4000
-#define ENGINE_CURSOR "profiles"
+#define ENGINE_BATCH   4000
+#define ENGINE_CURSOR  "profiles"
 #define ENGINE_TICK_MS 200 /* the longest time-driven steps wait for a tick */
 #define ENGINE_RECENT  256 /* batches remembered for engine_emitted_after */
 
@@ -147,9 +148,11 @@ static int apply_batch(struct store *st, int64_t *cursor, int64_t *emitted, stru
 				log_error("event skipped", "event_id", id, "error", e.message, NULL);
 			}
 			/* per-user aggregates, then live segments (pid is 0 for a skipped event) */
-			if (pid && (seg_apply_event(st, &b.evs[i], pid, &e) < 0 ||
-				    seg_live_apply(st, &b.evs[i], pid, &e) < 0 ||
-				    trk_tagging_apply(st, &b.evs[i], pid, &e) < 0 || jny_apply_event(st, &b.evs[i], pid, &e) < 0)) {
+			if (pid &&
+			    (seg_apply_event(st, &b.evs[i], pid, &e) < 0 ||
+			     seg_live_apply(st, &b.evs[i], pid, &e) < 0 ||
+			     trk_tagging_apply(st, &b.evs[i], pid, &e) < 0 ||
+			     jny_apply_event(st, &b.evs[i], pid, &e) < 0 || stats_apply_event(st, &b.evs[i], &e) < 0)) {
 				*err = e;
 				rc = -1;
 				break;

@@ -15,7 +15,8 @@
 static const char *const derived_tables[] = {
 	"profiles",	  "identities",	   "timeline",	"consents",	"profile_tags",	     "groups",	"group_members",
 	"engine_cursors", "engine_outbox", "seg_daily", "seg_state",	"seg_members",	     "seg_due", "seg_sizes",
-	"tagging_state",  "tagging_due",   "seg_rfm",	"seg_rfm_runs", "seg_counter_daily",
+	"tagging_state",  "tagging_due",   "seg_rfm",	"seg_rfm_runs", "seg_counter_daily", "an_msg_daily",
+	"an_msg_seen",
 };
 
 static int exec_sql(struct store_conn *c, const char *sql, struct cairn_err *err)

@@ -459,6 +459,26 @@ const char *const store_state_migrations[] = {
 	/* 15: a provider's delivery webhooks name messages by the provider's
 	 * id for them (SMTP Message-ID, an HTTP API's id) */
 	"CREATE INDEX messages_ref ON messages (provider_ref) WHERE provider_ref IS NOT NULL;",
+
+	/* 16: analytics rollups (store_analytics.h), derived from the log:
+	 * message outcomes and reactions per day and per message dimension,
+	 * and which message already counted once for a metric (uniques) */
+	"CREATE TABLE an_msg_daily ("
+	"  workspace_id BIGINT NOT NULL,"
+	"  day BIGINT NOT NULL,"
+	"  channel TEXT NOT NULL,"
+	"  journey_id TEXT NOT NULL,"
+	"  node TEXT NOT NULL,"
+	"  variant TEXT NOT NULL,"
+	"  template_id TEXT NOT NULL,"
+	"  metric TEXT NOT NULL,"
+	"  total BIGINT NOT NULL,"
+	"  uniq BIGINT NOT NULL,"
+	"  PRIMARY KEY (workspace_id, metric, day, channel, journey_id, node, variant, template_id));"
+	"CREATE TABLE an_msg_seen ("
+	"  message_id TEXT NOT NULL,"
+	"  metric TEXT NOT NULL,"
+	"  PRIMARY KEY (message_id, metric)) WITHOUT ROWID;",
 };
 const int store_state_migration_count = sizeof store_state_migrations / sizeof store_state_migrations[0];
 

@@ -234,4 +234,28 @@ describe('tracking: opens, clicks, unsubscribes from a real email', () => {
     await j.barrier();
     assert.equal((await d.events('minsu', 'Email Delivered')).length, 1, 'nothing recorded from refused requests');
   });
+
+  test('analytics: the message report counts every reaction above from the rollups, JSON and CSV', async () => {
+    await j.barrier();
+    const r = expectStatus(await srv.api('/api/v1/analytics/messages?by=channel&from=2026-03-01&to=2026-03-31'), 200, 'report');
+    assert.equal(r.data.length, 1);
+    const e = r.data[0];
+    assert.equal(e.key, 'email');
+    // sent: minsu's and jiyoung's newsletters and jiyoung's order mail; the refused newsletter failed
+    assert.deepEqual([e.sent, e.unique_sent, e.failed], [3, 3, 1]);
+    assert.deepEqual([e.opened, e.unique_opened, e.opened_machine], [1, 1, 1], 'the proxy open is not a person');
+    assert.deepEqual([e.clicked, e.unique_clicked], [2, 1]);
+    assert.deepEqual([e.delivered, e.bounced, e.complained], [1, 1, 1]);
+    assert.equal(e.unique_unsubscribed, 2);
+    assert.equal(e.open_rate, 1 / 3);
+    assert.equal(e.click_to_open_rate, 1);
+    const csv = await srv.api('/api/v1/analytics/messages?by=channel&from=2026-03-01&to=2026-03-31&format=csv');
+    assert.equal(csv.status, 200);
+    const lines = csv.text.trim().split('\r\n');
+    assert.match(lines[0], /^channel,sent,unique_sent,delivered,/);
+    assert.match(lines[1], /^"email",3,3,1,1,1,1,2,1,/);
+    const bad = await srv.api('/api/v1/analytics/messages?by=planet');
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.error.field, 'by');
+  });
 });

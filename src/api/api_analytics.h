@@ -1,0 +1,9 @@
+/* api_analytics.h — /api/v1/analytics/… (src/api/api_analytics.c). */
+#ifndef API_API_ANALYTICS_H
+#define API_API_ANALYTICS_H
+
+#include "http/http.h"
+
+void api_analytics_messages(struct http_request *r, void *app);
+
+#endif

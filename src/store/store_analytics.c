@@ -1,0 +1,95 @@
+/* store_analytics.c — SQL of the analytics rollups (see store_analytics.h). */
+#include <stdio.h>
+#include <string.h>
+
+#include "store/store_analytics.h"
+#include "store/store_int.h"
+
+static const char SQL_SEEN[] = "INSERT INTO an_msg_seen (message_id, metric) VALUES (?1, ?2) ON CONFLICT DO NOTHING";
+static const char SQL_ADD[] =
+	"INSERT INTO an_msg_daily (workspace_id, day, channel, journey_id, node, variant, template_id, metric, total,"
+	" uniq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?9) ON CONFLICT DO UPDATE SET total = total + 1,"
+	" uniq = uniq + excluded.uniq";
+
+int store_an_msg_add(struct store *st, const struct store_an_hit *h, struct cairn_err *err)
+{
+	struct store_conn *c = store_conn(st);
+	sqlite3_stmt *s = store_cached(c, SQL_SEEN, err);
+	if (!s)
+		return CAIRN_EIO;
+	store_bind_text(s, 1, h->message_id);
+	store_bind_text(s, 2, h->metric);
+	if (store_exec_stmt(c, s, err, "counting a message metric") < 0)
+		return CAIRN_EIO;
+	int first = sqlite3_changes(c->db) > 0;
+	s = store_cached(c, SQL_ADD, err);
+	if (!s)
+		return CAIRN_EIO;
+	sqlite3_bind_int64(s, 1, h->ws);
+	sqlite3_bind_int64(s, 2, h->day);
+	store_bind_text(s, 3, h->channel ? h->channel : "");
+	store_bind_text(s, 4, h->journey_id ? h->journey_id : "");
+	store_bind_text(s, 5, h->node ? h->node : "");
+	store_bind_text(s, 6, h->variant ? h->variant : "");
+	store_bind_text(s, 7, h->template_id ? h->template_id : "");
+	store_bind_text(s, 8, h->metric);
+	sqlite3_bind_int(s, 9, first);
+	return store_exec_stmt(c, s, err, "counting a message metric");
+}
+
+json_t *store_an_msg_report(struct store *st, int64_t ws, const char *by, const char *journey_id, int64_t from_day,
+			    int64_t to_day, struct cairn_err *err)
+{
+	static const struct {
+		const char *by, *expr;
+	} dims[] = {
+		{"channel", "channel"},
+		{"journey", "journey_id"},
+		{"node", "journey_id || '/' || node"},
+		{"variant", "journey_id || '/' || node || '/' || variant"},
+		{"template", "template_id"},
+		{"day", "day"},
+	};
+	const char *expr = "''";
+	for (size_t i = 0; by && i < sizeof dims / sizeof dims[0]; i++)
+		if (!strcmp(by, dims[i].by))
+			expr = dims[i].expr;
+	char sql[1024];
+	snprintf(sql, sizeof sql,
+		 "SELECT %s AS k, metric, sum(total), sum(uniq) FROM an_msg_daily WHERE workspace_id = ?1"
+		 " AND day BETWEEN ?2 AND ?3 AND (?4 IS NULL OR journey_id = ?4) GROUP BY k, metric ORDER BY k, metric",
+		 expr);
+	struct store_conn *c = store_conn(st);
+	sqlite3_stmt *s;
+	if (store_prepare(c, sql, &s, err, "reading analytics") < 0)
+		return NULL;
+	sqlite3_bind_int64(s, 1, ws);
+	sqlite3_bind_int64(s, 2, from_day);
+	sqlite3_bind_int64(s, 3, to_day);
+	store_bind_text(s, 4, journey_id);
+	json_t *rows = json_array(), *cur = NULL;
+	char curkey[600] = "\x01";
+	int r;
+	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *k = (const char *)sqlite3_column_text(s, 0);
+		char kbuf[600];
+		snprintf(kbuf, sizeof kbuf, "%s", k ? k : "");
+		if (strcmp(kbuf, curkey)) {
+			snprintf(curkey, sizeof curkey, "%s", kbuf);
+			cur = json_pack("{s:s}", "key", kbuf);
+			json_array_append_new(rows, cur);
+		}
+		const char *metric = (const char *)sqlite3_column_text(s, 1);
+		char uk[80];
+		snprintf(uk, sizeof uk, "unique_%s", metric);
+		json_object_set_new(cur, metric, json_integer(sqlite3_column_int64(s, 2)));
+		json_object_set_new(cur, uk, json_integer(sqlite3_column_int64(s, 3)));
+	}
+	sqlite3_finalize(s);
+	if (r != SQLITE_DONE) {
+		json_decref(rows);
+		store_sqlerr(c, err, "reading analytics");
+		return NULL;
+	}
+	return rows;
+}

@@ -1,0 +1,34 @@
+/* store_analytics.h — analytics rollups (state.db, migration 16).
+ *
+ *   an_msg_daily   per workspace, UTC day, channel, journey, node, variant
+ *                  and template: how many times each metric happened (total)
+ *                  and for how many distinct messages (uniq)
+ *   an_msg_seen    (message, metric) pairs already counted in uniq
+ *
+ * Both are derived from the event log (store_rebuild.c empties them for a
+ * replay). Reports read only the rollup, never the log.
+ * Errors follow store.h. */
+#ifndef STORE_STORE_ANALYTICS_H
+#define STORE_STORE_ANALYTICS_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "store/store.h"
+
+/* One occurrence of metric for a message (inside the engine's transaction). */
+struct store_an_hit {
+	int64_t ws, day;
+	const char *message_id, *metric, *channel, *journey_id, *node, *variant, *template_id;
+};
+int store_an_msg_add(struct store *st, const struct store_an_hit *h, struct cairn_err *err);
+
+/* The rollup summed over days [from_day, to_day] of ws, grouped by the
+ * dimension `by` ("channel", "journey", "node", "variant", "template",
+ * "day" or NULL for one total), optionally for one journey: a new array of
+ * {"key":…, "<metric>":N, "unique_<metric>":N, …}. */
+json_t *store_an_msg_report(struct store *st, int64_t ws, const char *by, const char *journey_id, int64_t from_day,
+			    int64_t to_day, struct cairn_err *err);
+
+#endif
