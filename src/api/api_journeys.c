@@ -7,16 +7,16 @@
 #include <string.h>
 
 #include "api/api.h"
-#include "content/content.h"
-#include "deliver/dispatch.h"
 #include "api/api_journeys.h"
 #include "app/app.h"
+#include "content/content.h"
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/jsonx.h"
 #include "core/slug.h"
 #include "core/tz.h"
 #include "core/xalloc.h"
+#include "deliver/dispatch.h"
 #include "ingest/ingest.h"
 #include "journey/journey.h"
 #include "journey/journey_engine.h"
@@ -107,7 +107,9 @@ static void send_journey(struct http_request *r, struct app *a, int status, cons
 		return;
 	}
 	json_t *o = journey_json(&j, 1);
-	json_t *stats = store_jny_stats_json(a->st, http_workspace(r), id, &err);
+	json_t *versions = NULL;
+	json_t *stats = store_jny_stats_json(a->st, http_workspace(r), id, &versions, &err);
+	json_decref(versions);
 	json_object_set_new(o, "stats", stats ? stats : json_object());
 	store_journey_release(&j);
 	http_json(r, status, o);
@@ -560,12 +562,13 @@ void api_journey_stats(struct http_request *r, void *app)
 		return;
 	}
 	store_journey_release(&j);
-	json_t *s = store_jny_stats_json(a->st, http_workspace(r), id, &err);
+	json_t *versions = NULL;
+	json_t *s = store_jny_stats_json(a->st, http_workspace(r), id, &versions, &err);
 	if (!s) {
 		http_error(r, &err);
 		return;
 	}
-	http_json(r, 200, json_pack("{s:s,s:o}", "id", id, "nodes", s));
+	http_json(r, 200, json_pack("{s:s,s:o,s:o}", "id", id, "nodes", s, "versions", versions));
 }
 
 /* ---- simulation and saved tests ----------------------------------------------------------- */
@@ -936,7 +939,8 @@ static int check_setting(const char *key, json_t *v, json_t **store_as, struct c
 				if (!json_is_string(e) || (i == 0 && !content_channel_find(json_string_value(e))))
 					return cairn_err_set(err, CAIRN_EUNPROC, "invalid_field", "value",
 							     "%s must list %s.", lists[i],
-							     i == 0 ? "channels (" CONTENT_CHANNEL_LIST ")" : "journey ids");
+							     i == 0 ? "channels (" CONTENT_CHANNEL_LIST ")"
+								    : "journey ids");
 			}
 		}
 		*store_as = json_incref(v);
@@ -944,9 +948,10 @@ static int check_setting(const char *key, json_t *v, json_t **store_as, struct c
 	}
 	if (!strcmp(key, "sender_info")) {
 		if (!json_is_string(v) || !*json_string_value(v) || strlen(json_string_value(v)) > 1000)
-			return cairn_err_set(err, CAIRN_EUNPROC, "invalid_field", "value",
-					     "sender_info is the advertising footer's sender line: company, address and "
-					     "contact (up to 1,000 characters).");
+			return cairn_err_set(
+				err, CAIRN_EUNPROC, "invalid_field", "value",
+				"sender_info is the advertising footer's sender line: company, address and "
+				"contact (up to 1,000 characters).");
 		*store_as = json_incref(v);
 		return 0;
 	}

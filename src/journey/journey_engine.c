@@ -210,7 +210,7 @@ static int h_step(void *arg, const struct jny_node *n, const char *reason, struc
 static int h_entered(void *arg, const struct jny_node *n, struct cairn_err *err)
 {
 	struct ehost *h = arg;
-	return store_jny_stat_add(h->st, h->ws, h->row->journey_id, n->id, 1, 0, 0, err);
+	return store_jny_stat_add(h->st, h->ws, h->row->journey_id, h->row->version, n->id, 1, 0, 0, err);
 }
 
 /* A key naming this step's occurrence, for message ids and emitted events. */
@@ -397,7 +397,7 @@ static int h_goal(void *arg, const struct jny_node *n, struct cairn_err *err)
 	char key[160];
 	step_key(h, "goal", key, sizeof key);
 	const char *node = n ? n->id : h->row->node;
-	if (store_jny_stat_add(h->st, h->ws, h->row->journey_id, node, 0, 0, 1, err) < 0)
+	if (store_jny_stat_add(h->st, h->ws, h->row->journey_id, h->row->version, node, 0, 0, 1, err) < 0)
 		return CAIRN_EIO;
 	return engine_emit(h->st, h->ws, h->pid, "Goal Reached",
 			   json_pack("{s:s,s:I,s:s}", "journey_id", h->row->journey_id, "journey_version",
@@ -434,7 +434,7 @@ static int h_exited(void *arg, const char *reason, struct cairn_err *err)
 	char key[160];
 	step_key(h, "exit", key, sizeof key);
 	const char *node = h->last_node ? h->last_node : h->row->node; /* where the user was last */
-	if (store_jny_stat_add(h->st, h->ws, h->row->journey_id, node, 0, 1, 0, err) < 0)
+	if (store_jny_stat_add(h->st, h->ws, h->row->journey_id, h->row->version, node, 0, 1, 0, err) < 0)
 		return CAIRN_EIO;
 	return engine_emit(h->st, h->ws, h->pid, "Journey Exited",
 			   json_pack("{s:s,s:I,s:s,s:s}", "journey_id", h->row->journey_id, "journey_version",
@@ -555,7 +555,7 @@ static int exit_outside(struct store *st, struct store_jny_instance *row, const 
 	row->exited_at = row->updated_at = now;
 	row->goal_until = 0;
 	if (store_jny_save(st, row, err) < 0 || store_jny_timer_clear(st, row->instance_id, err) < 0 ||
-	    store_jny_stat_add(st, row->ws, row->journey_id, row->node, 0, 1, 0, err) < 0)
+	    store_jny_stat_add(st, row->ws, row->journey_id, row->version, row->node, 0, 1, 0, err) < 0)
 		return CAIRN_EIO;
 	char key[160];
 	snprintf(key, sizeof key, "jny:exit:%lld:%lld", (long long)row->instance_id, (long long)row->steps);

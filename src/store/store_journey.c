@@ -713,8 +713,8 @@ static const char SQL_STEP[] =
 	"INSERT INTO jny_steps (instance_id, seq, workspace_id, journey_id, version, profile_id, node, at, reason)"
 	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
 static const char SQL_STAT[] =
-	"INSERT INTO jny_node_stats (workspace_id, journey_id, node, entered, exited, converted)"
-	" VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (workspace_id, journey_id, node) DO UPDATE SET"
+	"INSERT INTO jny_node_stats (workspace_id, journey_id, node, entered, exited, converted, version)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (workspace_id, journey_id, version, node) DO UPDATE SET"
 	" entered = entered + excluded.entered, exited = exited + excluded.exited,"
 	" converted = converted + excluded.converted";
 
@@ -737,8 +737,8 @@ int store_jny_step_add(struct store *st, const struct store_jny_instance *in, co
 	return store_exec_stmt(c, s, err, "recording a journey step");
 }
 
-int store_jny_stat_add(struct store *st, int64_t ws, const char *journey_id, const char *node, int entered, int exited,
-		       int converted, struct cairn_err *err)
+int store_jny_stat_add(struct store *st, int64_t ws, const char *journey_id, int64_t version, const char *node,
+		       int entered, int exited, int converted, struct cairn_err *err)
 {
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s = store_cached(c, SQL_STAT, err);
@@ -750,6 +750,7 @@ int store_jny_stat_add(struct store *st, int64_t ws, const char *journey_id, con
 	sqlite3_bind_int(s, 4, entered);
 	sqlite3_bind_int(s, 5, exited);
 	sqlite3_bind_int(s, 6, converted);
+	sqlite3_bind_int64(s, 7, version);
 	return store_exec_stmt(c, s, err, "counting a journey step");
 }
 
@@ -763,34 +764,48 @@ static json_t *node_counts(json_t *o, const char *node)
 	return n;
 }
 
-json_t *store_jny_stats_json(struct store *st, int64_t ws, const char *journey_id, struct cairn_err *err)
+json_t *store_jny_stats_json(struct store *st, int64_t ws, const char *journey_id, json_t **by_version,
+			     struct cairn_err *err)
 {
+	*by_version = NULL;
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
 	if (store_prepare_ws_id(c,
-				"SELECT node, entered, exited, converted, 0 FROM jny_node_stats WHERE workspace_id = ?1"
-				" AND journey_id = ?2 UNION ALL SELECT node, 0, 0, 0, count(*) FROM jny_instances"
-				" WHERE workspace_id = ?1 AND journey_id = ?2 AND state = 'waiting' GROUP BY node",
+				"SELECT node, entered, exited, converted, 0, version FROM jny_node_stats"
+				" WHERE workspace_id = ?1 AND journey_id = ?2 UNION ALL SELECT node, 0, 0, 0, count(*),"
+				" version FROM jny_instances WHERE workspace_id = ?1 AND journey_id = ?2"
+				" AND state = 'waiting' GROUP BY version, node",
 				ws, journey_id, &s, err, "counting journey steps") < 0)
 		return NULL;
-	json_t *o = json_object();
+	json_t *o = json_object(), *vs = json_object();
 	int rc;
 	static const char *const keys[] = {"entered", "exited", "converted", "waiting"};
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		char ver[24];
+		snprintf(ver, sizeof ver, "%lld", (long long)sqlite3_column_int64(s, 5));
+		json_t *per = json_object_get(vs, ver);
+		if (!per)
+			json_object_set_new(vs, ver, per = json_object());
 		json_t *n = node_counts(o, (const char *)sqlite3_column_text(s, 0));
+		json_t *nv = node_counts(per, (const char *)sqlite3_column_text(s, 0));
 		for (int k = 0; k < 4; k++) {
 			int64_t v = sqlite3_column_int64(s, k + 1);
-			if (v)
-				json_object_set_new(n, keys[k],
-						    json_integer(json_integer_value(json_object_get(n, keys[k])) + v));
+			if (!v)
+				continue;
+			json_object_set_new(n, keys[k],
+					    json_integer(json_integer_value(json_object_get(n, keys[k])) + v));
+			json_object_set_new(nv, keys[k],
+					    json_integer(json_integer_value(json_object_get(nv, keys[k])) + v));
 		}
 	}
 	sqlite3_finalize(s);
 	if (rc != SQLITE_DONE) {
 		json_decref(o);
+		json_decref(vs);
 		store_sqlerr(c, err, "counting journey steps");
 		return NULL;
 	}
+	*by_version = vs;
 	return o;
 }
 

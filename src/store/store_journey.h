@@ -174,10 +174,12 @@ int store_jny_segment_members(struct store *st, int64_t ws, const char *segment_
 int store_jny_step_add(struct store *st, const struct store_jny_instance *in, const char *node, int64_t at,
 		       const char *reason, struct cairn_err *err);
 /* Adds to a node's counters (entered / exited / converted). */
-int store_jny_stat_add(struct store *st, int64_t ws, const char *journey_id, const char *node, int entered, int exited,
-		       int converted, struct cairn_err *err);
-/* {"node": {"entered","waiting","exited","converted"}, …} (new reference). */
-json_t *store_jny_stats_json(struct store *st, int64_t ws, const char *journey_id, struct cairn_err *err);
+int store_jny_stat_add(struct store *st, int64_t ws, const char *journey_id, int64_t version, const char *node,
+		       int entered, int exited, int converted, struct cairn_err *err);
+/* {"node": {"entered","waiting","exited","converted"}, …} (new reference).
+ * OUT: *by_version, the same per version ({"1":{node:{…}},…}; new). */
+json_t *store_jny_stats_json(struct store *st, int64_t ws, const char *journey_id, json_t **by_version,
+			     struct cairn_err *err);
 /* The profile's journey steps, newest first: [{"journey_id","version",
  * "instance_id","node","at","reason"}] (new reference). */
 json_t *store_jny_history_json(struct store *st, int64_t ws, int64_t profile_id, int limit, struct cairn_err *err);

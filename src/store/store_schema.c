@@ -479,6 +479,22 @@ const char *const store_state_migrations[] = {
 	"  message_id TEXT NOT NULL,"
 	"  metric TEXT NOT NULL,"
 	"  PRIMARY KEY (message_id, metric)) WITHOUT ROWID;",
+
+	/* 17: journey node counts per version (earlier counts keep version 0:
+	 * they were not told apart) */
+	"ALTER TABLE jny_node_stats RENAME TO jny_node_stats_v16;"
+	"CREATE TABLE jny_node_stats ("
+	"  workspace_id BIGINT NOT NULL,"
+	"  journey_id TEXT NOT NULL,"
+	"  version BIGINT NOT NULL,"
+	"  node TEXT NOT NULL,"
+	"  entered BIGINT NOT NULL DEFAULT 0,"
+	"  exited BIGINT NOT NULL DEFAULT 0,"
+	"  converted BIGINT NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (workspace_id, journey_id, version, node));"
+	"INSERT INTO jny_node_stats (workspace_id, journey_id, version, node, entered, exited, converted)"
+	"  SELECT workspace_id, journey_id, 0, node, entered, exited, converted FROM jny_node_stats_v16;"
+	"DROP TABLE jny_node_stats_v16;",
 };
 const int store_state_migration_count = sizeof store_state_migrations / sizeof store_state_migrations[0];
 

@@ -453,6 +453,12 @@ test('migrate on request: users on an older version move to the live one at the 
   const stats = await j.stats('mig');
   assert.equal(stats.w2.exited, 1);
   assert.equal(Object.values(stats).reduce((a, n) => a + n.waiting, 0), 0);
+  // the same counts per version: both entered w1 on version 1; mig-near went on in version 2
+  const byVersion = expectStatus(await srv.api('/api/v1/journeys/mig/stats'), 200, 'stats').versions;
+  assert.equal(byVersion['1'].w1.entered, 2);
+  assert.equal(byVersion['1'].w2.exited, 1);
+  assert.equal(byVersion['2'].s.entered, 1);
+  assert.equal(byVersion['1'].s, undefined, 'nobody reached s on version 1');
 });
 
 test('re-entry policy: never, always (not while in it), after N days', async () => {
