@@ -14,5 +14,6 @@ int cli_template(int argc, char **argv); /* src/template/tpl_cli.c */
 int cli_rebuild(int argc, char **argv);	 /* src/engine/rebuild_cli.c */
 int cli_journey(int argc, char **argv);
 int cli_messages(int argc, char **argv);	 /* src/deliver/deliver_cli.c */
+int cli_examples(int argc, char **argv);	 /* src/app/examples_cli.c */
 
 #endif

@@ -18,6 +18,7 @@ static const struct command commands[] = {
 	{"export", cli_export, "export users or events as NDJSON or CSV"},
 	{"template", cli_template, "render or validate a Liquid template (template render|validate)"},
 	{"journey", cli_journey, "validate, simulate, graph a journey; check saved simulations (journey --help)"},
+	{"examples", cli_examples, "list or load a shipped example: examples list | examples load NAME"},
 	{"messages", cli_messages, "list, show and replay messages: dead letters (messages --help)"},
 	{"rebuild", cli_rebuild, "rebuild --check: compare the derived state with a replay of the event log"},
 };
