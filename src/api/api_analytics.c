@@ -10,6 +10,7 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/jsonx.h"
+#include "store/store_analytics.h"
 
 #define DEFAULT_DAYS 30
 #define DAY_MS	     86400000LL
@@ -112,4 +113,90 @@ void api_analytics_messages(struct http_request *r, void *app)
 	http_json(r, 200,
 		  json_pack("{s:o,s:o,s:o,s:s?}", "data", rows, "from", jsonx_time(from), "to", jsonx_time(to), "by",
 			    by));
+}
+
+/* POST /api/v1/analytics/funnel {"steps":["Email Sent","Email Opened",…],
+ * "within":{"days":7},"from","to"}: how many users did each step, in
+ * order, each within the window of their first step. */
+void api_analytics_funnel(struct http_request *r, void *app)
+{
+	struct app *a = app;
+	json_t *b = http_body_json(r);
+	if (!b)
+		return;
+	struct cairn_err err = CAIRN_ERR_INIT;
+	static const char *const keys[] = {"steps", "within", "from", "to", NULL};
+	json_t *steps = json_object_get(b, "steps");
+	int rc = api_only_keys(b, keys, "a funnel", &err);
+	size_t n = json_array_size(steps);
+	const char *names[STORE_AN_FUNNEL_MAX];
+	if (rc == 0 && (!json_is_array(steps) || n < 2 || n > STORE_AN_FUNNEL_MAX))
+		rc = cairn_err_set(&err, CAIRN_EUNPROC, "invalid_field", "steps",
+				   "steps is a list of 2 to %d event names, in order, e.g. [\"Email Sent\",\"Email "
+				   "Opened\",\"Email Link Clicked\",\"Order Completed\"].",
+				   STORE_AN_FUNNEL_MAX);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		json_t *st = json_array_get(steps, i);
+		const char *name = json_is_string(st) ? json_string_value(st) : jsonx_str(st, "event");
+		if (!name || !*name) {
+			char f[32];
+			snprintf(f, sizeof f, "steps[%zu]", i);
+			rc = cairn_err_set(&err, CAIRN_EUNPROC, "invalid_field", f,
+					   "Each step is an event name (or {\"event\": name}).");
+		}
+		names[i] = name;
+	}
+	int64_t window = 7 * DAY_MS;
+	json_t *w = json_object_get(b, "within");
+	if (rc == 0 && w) {
+		static const struct {
+			const char *k;
+			int64_t ms;
+		} units[] = {{"minutes", 60000LL}, {"hours", 3600000LL}, {"days", DAY_MS}, {"weeks", 7 * DAY_MS}};
+		window = 0;
+		const char *k;
+		json_t *v;
+		json_object_foreach (w, k, v) {
+			size_t u;
+			for (u = 0; u < 4 && strcmp(units[u].k, k); u++)
+				;
+			if (u == 4 || !json_is_integer(v) || json_integer_value(v) < 0 ||
+			    json_integer_value(v) > 100000)
+				rc = cairn_err_set(
+					&err, CAIRN_EUNPROC, "invalid_field", "within",
+					"within is a duration such as {\"days\":7} (minutes, hours, days, weeks).");
+			else
+				window += json_integer_value(v) * units[u].ms;
+		}
+	}
+	int64_t to = clock_now_ms(), from = to - (DEFAULT_DAYS - 1) * DAY_MS;
+	const char *fs = jsonx_str(b, "from"), *ts = jsonx_str(b, "to");
+	if (rc == 0 && ((ts && clock_parse_rfc3339(ts, &to) < 0) || (fs && clock_parse_rfc3339(fs, &from) < 0)))
+		rc = cairn_err_set(&err, CAIRN_EUNPROC, "invalid_field", fs ? "from" : "to",
+				   "from and to are dates or times such as 2026-03-01.");
+	if (rc == 0 && !fs)
+		from = to - (DEFAULT_DAYS - 1) * DAY_MS;
+	int64_t users[STORE_AN_FUNNEL_MAX] = {0};
+	if (rc == 0) {
+		api_read_barrier(a);
+		rc = store_an_funnel(a->st, http_workspace(r), names, n, from, to, window, users, &err);
+	}
+	if (rc < 0) {
+		json_decref(b);
+		http_error(r, &err);
+		return;
+	}
+	json_t *out = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(out, json_pack("{s:s,s:I,s:f,s:f}", "event", names[i], "users",
+						     (json_int_t)users[i], "rate_from_previous",
+						     i == 0	    ? 1.0
+						     : users[i - 1] ? (double)users[i] / (double)users[i - 1]
+								    : 0.0,
+						     "rate_from_start",
+						     users[0] ? (double)users[i] / (double)users[0] : 0.0));
+	json_t *resp = json_pack("{s:o,s:I,s:o,s:o}", "steps", out, "within_ms", (json_int_t)window, "from",
+				 jsonx_time(from), "to", jsonx_time(to));
+	json_decref(b);
+	http_json(r, 200, resp);
 }

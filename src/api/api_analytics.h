@@ -5,5 +5,6 @@
 #include "http/http.h"
 
 void api_analytics_messages(struct http_request *r, void *app);
+void api_analytics_funnel(struct http_request *r, void *app);
 
 #endif

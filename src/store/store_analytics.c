@@ -93,3 +93,45 @@ json_t *store_an_msg_report(struct store *st, int64_t ws, const char *by, const 
 	}
 	return rows;
 }
+
+int store_an_funnel(struct store *st, int64_t ws, const char *const *steps, size_t n, int64_t from, int64_t to,
+		    int64_t window, int64_t *users, struct cairn_err *err)
+{
+	if (n == 0 || n > STORE_AN_FUNNEL_MAX)
+		return cairn_err_set(err, CAIRN_EINVAL, "invalid_funnel", "steps", "A funnel has 1 to %d steps.",
+				     STORE_AN_FUNNEL_MAX);
+	/* step 1: each user's first occurrence in the period; step k: the first
+	 * occurrence at or after step k-1's, within the window of step 1's */
+	char sql[8192];
+	size_t off = 0;
+	off += (size_t)snprintf(sql + off, sizeof sql - off,
+				"WITH s1 AS (SELECT profile_id, min(ts) AS t, min(ts) AS t0 FROM timeline"
+				" WHERE workspace_id = ?1 AND name = ?4 AND ts BETWEEN ?2 AND ?3 GROUP BY profile_id)");
+	for (size_t k = 2; k <= n && off < sizeof sql; k++)
+		off += (size_t)snprintf(
+			sql + off, sizeof sql - off,
+			", s%zu AS (SELECT * FROM (SELECT p.profile_id, (SELECT min(x.ts) FROM timeline x"
+			" WHERE x.workspace_id = ?1 AND x.profile_id = p.profile_id AND x.ts >= p.t"
+			" AND x.ts <= p.t0 + ?%d AND x.name = ?%zu) AS t, p.t0 FROM s%zu p) WHERE t IS NOT NULL)",
+			k, 4 + STORE_AN_FUNNEL_MAX, k + 3, k - 1);
+	for (size_t k = 1; k <= n && off < sizeof sql; k++)
+		off += (size_t)snprintf(sql + off, sizeof sql - off, "%s(SELECT count(*) FROM s%zu)",
+					k == 1 ? " SELECT " : ", ", k);
+	if (off >= sizeof sql)
+		return cairn_err_set(err, CAIRN_EIO, "storage_error", "", "The funnel query is too long.");
+	struct store_conn *c = store_conn(st);
+	sqlite3_stmt *s;
+	if (store_prepare(c, sql, &s, err, "computing a funnel") < 0)
+		return CAIRN_EIO;
+	sqlite3_bind_int64(s, 1, ws);
+	sqlite3_bind_int64(s, 2, from);
+	sqlite3_bind_int64(s, 3, to);
+	for (size_t k = 0; k < n; k++)
+		store_bind_text(s, (int)(4 + k), steps[k]);
+	sqlite3_bind_int64(s, 4 + STORE_AN_FUNNEL_MAX, window);
+	int r = sqlite3_step(s);
+	for (size_t k = 0; r == SQLITE_ROW && k < n; k++)
+		users[k] = sqlite3_column_int64(s, (int)k);
+	sqlite3_finalize(s);
+	return r == SQLITE_ROW ? 0 : store_sqlerr(c, err, "computing a funnel");
+}

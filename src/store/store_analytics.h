@@ -31,4 +31,11 @@ int store_an_msg_add(struct store *st, const struct store_an_hit *h, struct cair
 json_t *store_an_msg_report(struct store *st, int64_t ws, const char *by, const char *journey_id, int64_t from_day,
 			    int64_t to_day, struct cairn_err *err);
 
+/* A funnel over the timeline: users whose first `steps[0]` in [from, to]
+ * is followed, in order, by each next step within `window` ms of it.
+ * OUT: users[k] for each step (n ≤ STORE_AN_FUNNEL_MAX). */
+#define STORE_AN_FUNNEL_MAX 8
+int store_an_funnel(struct store *st, int64_t ws, const char *const *steps, size_t n, int64_t from, int64_t to,
+		    int64_t window, int64_t *users, struct cairn_err *err);
+
 #endif

@@ -88,5 +88,16 @@ describe('examples: solo-marketer (seed 001)', () => {
     const stats = expectStatus(await srv.api('/api/v1/journeys/topic-follow-up/stats'), 200, 'stats').nodes;
     assert.equal(stats['might-help'].entered, 1);
     assert.equal(stats.marketing.entered, 1);
+
+    // a funnel over the same days: sign-up → mail → click → order, each within a week of signing up
+    const f = expectStatus(await srv.api('/api/v1/analytics/funnel', { method: 'POST', body: {
+      steps: ['Signed Up', 'Email Sent', 'Email Link Clicked', 'Order Completed'], within: { days: 7 },
+      from: '2026-03-01', to: '2026-03-31' } }), 200, 'funnel');
+    assert.deepEqual(f.steps.map((x) => [x.event, x.users]),
+      [['Signed Up', 2], ['Email Sent', 2], ['Email Link Clicked', 1], ['Order Completed', 0]]);
+    assert.equal(f.steps[2].rate_from_start, 0.5);
+    const bad = await srv.api('/api/v1/analytics/funnel', { method: 'POST', body: { steps: ['Signed Up'] } });
+    assert.equal(bad.status, 422);
+    assert.equal(bad.body.error.field, 'steps');
   });
 });
