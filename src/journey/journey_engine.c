@@ -233,8 +233,15 @@ static json_t *render_data(struct ehost *h, const struct jny_node *n, const char
 				 h->row->journey_id, "version", (json_int_t)h->row->version, "node", n->id, "message",
 				 "id", message_id, "channel", channel, "workspace", "name", wsname ? wsname : "");
 	free(wsname);
-	if (h->event)
+	if (h->event) {
 		json_object_set(data, "event", h->event);
+	} else { /* after a wait: the event that started the journey */
+		char *text = store_jny_entry_event_get(h->st, h->row->instance_id);
+		json_t *ev = text ? jsonx_loadb(text, strlen(text), 0, NULL) : NULL;
+		free(text);
+		if (ev)
+			json_object_set_new(data, "event", ev);
+	}
 	json_object_set_new(data, "links", dlv_links_json(message_id));
 	return data;
 }
@@ -665,6 +672,13 @@ static int enter(struct store *st, struct running *r, int64_t pid, json_t *msg, 
 	row.entered_at = row.updated_at = now;
 	if (store_jny_insert(st, &row, err) < 0)
 		return CAIRN_EIO;
+	if (msg) { /* later steps' messages still see what started it */
+		char *text = json_dumps(msg, JSON_COMPACT);
+		int rc = store_jny_entry_event_put(st, row.instance_id, text, err);
+		free(text);
+		if (rc < 0)
+			return CAIRN_EIO;
+	}
 	char key[160];
 	snprintf(key, sizeof key, "jny:enter:%s:%lld:%lld", r->id, (long long)pid, (long long)cause_id);
 	if (engine_emit(st, r->ws, pid, "Journey Entered",

@@ -953,3 +953,31 @@ int store_journey_tests(struct store *st, int64_t ws, const char *journey_id, st
 	sqlite3_finalize(s);
 	return out;
 }
+
+/* ---- the event that started an instance ------------------------------------------------- */
+
+int store_jny_entry_event_put(struct store *st, int64_t instance_id, const char *event, struct cairn_err *err)
+{
+	struct store_conn *c = store_conn(st);
+	static const char sql[] = "INSERT OR REPLACE INTO jny_entry_events (instance_id, event) VALUES (?1, ?2)";
+	sqlite3_stmt *s = store_cached(c, sql, err);
+	if (!s)
+		return CAIRN_EIO;
+	sqlite3_bind_int64(s, 1, instance_id);
+	store_bind_text(s, 2, event);
+	return store_exec_stmt(c, s, err, "keeping a journey's entry event");
+}
+
+char *store_jny_entry_event_get(struct store *st, int64_t instance_id)
+{
+	struct store_conn *c = store_conn(st);
+	struct cairn_err err = CAIRN_ERR_INIT;
+	static const char sql[] = "SELECT event FROM jny_entry_events WHERE instance_id = ?1";
+	sqlite3_stmt *s = store_cached(c, sql, &err);
+	if (!s)
+		return NULL;
+	sqlite3_bind_int64(s, 1, instance_id);
+	char *v = sqlite3_step(s) == SQLITE_ROW ? store_col_dup(s, 0) : NULL;
+	sqlite3_reset(s);
+	return v;
+}

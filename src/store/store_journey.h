@@ -190,6 +190,11 @@ json_t *store_jny_history_json(struct store *st, int64_t ws, int64_t profile_id,
 json_t *store_jny_steps_between(struct store *st, int64_t ws, int64_t profile_id, int64_t lo, int64_t hi,
 				struct cairn_err *err);
 
+/* The event that started instance_id (JSON text), kept for its later
+ * messages' `event`; get returns a malloc'd copy or NULL. */
+int store_jny_entry_event_put(struct store *st, int64_t instance_id, const char *event, struct cairn_err *err);
+char *store_jny_entry_event_get(struct store *st, int64_t instance_id);
+
 /* ---- saved simulations (cairn journey check) ---------------------------------- */
 
 /* Saves (replaces) a test case: its input ({"user","events","start"}) and

@@ -495,6 +495,12 @@ const char *const store_state_migrations[] = {
 	"INSERT INTO jny_node_stats (workspace_id, journey_id, version, node, entered, exited, converted)"
 	"  SELECT workspace_id, journey_id, 0, node, entered, exited, converted FROM jny_node_stats_v16;"
 	"DROP TABLE jny_node_stats_v16;",
+
+	/* 18: the event that started a journey instance, so messages sent
+	 * after a wait can still read it as `event` */
+	"CREATE TABLE jny_entry_events ("
+	"  instance_id INTEGER PRIMARY KEY,"
+	"  event TEXT NOT NULL);",
 };
 const int store_state_migration_count = sizeof store_state_migrations / sizeof store_state_migrations[0];
 

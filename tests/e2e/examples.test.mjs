@@ -10,6 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { startServer, CAIRN_BIN } from './lib/server.mjs';
 import { journeyKit, expectStatus, kst } from './lib/journeys.mjs';
 import { startSmtpPeer, checkMail, deliveryKit } from './lib/delivery.mjs';
+import { startHttpPeer } from '../peers/http_peer.mjs';
 
 const START = '2026-03-02T10:00:00+09:00';
 const PUBLIC = 'https://cairn.example';
@@ -99,5 +100,100 @@ describe('examples: solo-marketer (seed 001)', () => {
     const bad = await srv.api('/api/v1/analytics/funnel', { method: 'POST', body: { steps: ['Signed Up'] } });
     assert.equal(bad.status, 422);
     assert.equal(bad.body.error.field, 'steps');
+  });
+});
+
+// Seed 000 with the growth-team example: onboarding by AlimTalk (SMS when it fails), cart
+// abandonment (the user's preferred channel; an order ends it), payment-failure reminder,
+// retention after 14 quiet days (advertising push held by the night rule) and win-back at 30.
+describe('examples: growth-team (seed 000)', () => {
+  let srv, j, d, smtp, peer;
+  const at = (path) => peer.requests.filter((r) => r.path === path).map((r) => r.json);
+
+  before(async () => {
+    smtp = await startSmtpPeer();
+    peer = await startHttpPeer();
+    srv = await startServer({ extraArgs: ['--virtual-clock', START, '--public-url', PUBLIC] });
+    await srv.stop();
+    execFileSync(CAIRN_BIN, ['examples', 'load', 'growth-team', '--data', srv.dataDir], { encoding: 'utf8' });
+    await srv.restart();
+    j = journeyKit(srv, START);
+    d = deliveryKit(srv);
+    await d.provider({ channel: 'email', type: 'smtp', url: smtp.url, from: '숲속상점 <hello@shop.example>', starttls: 0,
+      sender_info: '숲속상점, 서울시 성동구, 02-000-0000' });
+    for (const ch of ['kakao', 'sms', 'push']) await d.provider({ channel: ch, type: 'http', url: `${peer.url}/${ch}` });
+    peer.script('/kakao', [{ status: 400, body: { code: 'K105', message: 'template not approved' } }, { status: 200, body: { id: 'k1' } }]);
+  });
+  after(async () => {
+    await srv?.close();
+    await smtp?.close();
+    await peer?.close();
+  });
+
+  const person = (phone, extra = {}) => ({ name: extra.name, phone, email: `${phone.replaceAll('-', '')}@x.example`,
+    push_token: `tok-${phone}`, consent: { email: 'subscribed', sms: 'subscribed', kakao: 'subscribed', push: 'subscribed' }, ...extra });
+
+  test('onboarding: the AlimTalk fails (template not approved) and the SMS fallback goes out', async () => {
+    await j.identify('hana', person('010-1111-2222', { name: '하나' }));
+    await j.track('hana', 'Signed Up');
+    await j.settle();
+    assert.equal(at('/kakao').length, 1);
+    assert.equal(at('/kakao')[0].template_code, 'WELCOME_01');
+    const sms = at('/sms');
+    assert.equal(sms.length, 1);
+    assert.equal(sms[0].to, '+821011112222');
+    assert.match(sms[0].text, /^\[숲속상점\] 하나님, 가입을 환영합니다!/);
+    assert.equal(sms[0].type, 'sms');
+    const msgs = await d.messages({ user_id: 'hana' });
+    const kakao = msgs.find((m) => m.channel === 'kakao');
+    assert.equal(kakao.status, 'failed');
+    assert.equal(msgs.find((m) => m.channel === 'sms').fallback_of, kakao.id);
+  });
+
+  test('cart abandonment: AlimTalk an hour later; the preferred channel wins; an order ends it', async () => {
+    await j.identify('joon', person('010-3333-4444', { name: '준' }));
+    await j.identify('sora', person('010-5555-6666', { name: '소라', preferred_channel: 'sms' }));
+    await j.identify('mina', person('010-7777-8888', { name: '미나' }));
+    for (const u of ['joon', 'sora', 'mina']) await j.track(u, 'Product Added', { name: '캠핑 의자', price: 59000 });
+    await j.advance({ minutes: 30 });
+    await j.track('mina', 'Order Completed', { revenue: 59000, currency: 'KRW' });
+    await j.advance({ minutes: 31 });
+    const kakao = at('/kakao').filter((k) => k.template_code === 'CART_01');
+    assert.deepEqual(kakao.map((k) => k.to), ['+821033334444'], 'joon by AlimTalk; sora prefers SMS; mina ordered');
+    assert.match(kakao[0].text, /준님, 장바구니에 담아 두신 캠핑 의자/);
+    const soraSms = at('/sms').filter((x) => x.to === '+821055556666');
+    assert.equal(soraSms.length, 1);
+    assert.match(soraSms[0].text, /캠핑 의자/);
+    const rerouted = (await d.messages({ user_id: 'sora' })).find((m) => m.channel === 'kakao');
+    assert.equal(rerouted.status, 'rerouted');
+  });
+
+  test('payment failure: an SMS at once', async () => {
+    await j.track('joon', 'Payment Failed', { order_id: 'A-1' });
+    await j.settle();
+    const sms = at('/sms').filter((x) => x.to === '+821033334444');
+    assert.equal(sms.length, 1);
+    assert.match(sms[0].text, /결제가 완료되지 않았습니다/);
+  });
+
+  test('retention after 14 quiet days: the advertising push waits for the morning; win-back at 30 days', async () => {
+    // mina ordered at 10:30 (above); night orders at 22:30 KST the same day
+    await j.setTo(kst('2026-03-02T22:30:00'));
+    await j.identify('night', person('010-9999-0000', { name: '밤' }));
+    await j.track('night', 'Order Completed', { revenue: 12000, currency: 'KRW' });
+    await j.setTo(kst('2026-03-16T23:00:00'));
+    const pushes = () => at('/push').map((p) => p.message.token);
+    assert.deepEqual(pushes(), ['tok-010-7777-8888'], "mina's push went out at 10:30; night's is held");
+    // the journey holds it at the send node until 08:00 local (and says so)
+    const steps = expectStatus(await srv.api('/api/v1/users/night/journeys'), 200, 'steps').steps;
+    assert.match(steps.find((x) => x.node === 'retain').reason, /quiet hours/);
+    await j.setTo(kst('2026-03-17T08:01:00'));
+    assert.deepEqual(pushes().sort(), ['tok-010-7777-8888', 'tok-010-9999-0000']);
+    // 16 more quiet days: the 30-day win-back email
+    await j.setTo(kst('2026-04-01T12:00:00'));
+    const winback = smtp.to('01077778888@x.example');
+    assert.equal(winback.length, 1);
+    const mail = await checkMail(smtp.file(winback[0]));
+    assert.match(mail.subject, /^\(광고\) 미나님, 다시 만나고 싶어요/);
   });
 });
