@@ -11,6 +11,7 @@
 #include "core/clock.h"
 #include "core/jsonx.h"
 #include "store/store_analytics.h"
+#include "store/store_journey.h"
 
 #define DEFAULT_DAYS 30
 #define DAY_MS	     86400000LL
@@ -199,4 +200,74 @@ void api_analytics_funnel(struct http_request *r, void *app)
 				 jsonx_time(from), "to", jsonx_time(to));
 	json_decref(b);
 	http_json(r, 200, resp);
+}
+
+/* ---- seed 000's stage KPIs ---------------------------------------------------------------- */
+
+static const struct {
+	const char *name, *from, *to;
+	int within_days;
+} kpi_defaults[] = {
+	{"activation", "Signed Up", "Order Completed", 7},
+	{"engagement", "Email Sent", "Email Link Clicked", 3},
+	{"conversion", "Product Added", "Order Completed", 3},
+	{"retention", "Order Completed", "Order Completed", 30},
+};
+
+/* GET /api/v1/analytics/kpis?from&to: each stage as the share of users who
+ * did its first event in the period and its second within the window;
+ * reactivation as the share of active users back after a long silence.
+ * The workspace setting "kpis" overrides any definition. */
+void api_analytics_kpis(struct http_request *r, void *app)
+{
+	struct app *a = app;
+	int64_t from, to;
+	if (period(r, &from, &to) < 0)
+		return;
+	int64_t ws = http_workspace(r);
+	char *set = store_setting_get(a->st, ws, "kpis");
+	json_t *custom = set ? jsonx_loadb(set, strlen(set), 0, NULL) : NULL;
+	free(set);
+	api_read_barrier(a);
+	struct cairn_err err = CAIRN_ERR_INIT;
+	json_t *out = json_object();
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < sizeof kpi_defaults / sizeof kpi_defaults[0]; i++) {
+		const char *steps[2] = {kpi_defaults[i].from, kpi_defaults[i].to};
+		int64_t within = kpi_defaults[i].within_days * DAY_MS;
+		json_t *c = json_object_get(custom, kpi_defaults[i].name);
+		json_t *cs = json_object_get(c, "steps");
+		if (json_array_size(cs) == 2 && json_is_string(json_array_get(cs, 0)) &&
+		    json_is_string(json_array_get(cs, 1))) {
+			steps[0] = json_string_value(json_array_get(cs, 0));
+			steps[1] = json_string_value(json_array_get(cs, 1));
+		}
+		json_t *wd = json_object_get(json_object_get(c, "within"), "days");
+		if (json_is_integer(wd) && json_integer_value(wd) > 0 && json_integer_value(wd) <= 3660)
+			within = json_integer_value(wd) * DAY_MS;
+		int64_t users[2] = {0, 0};
+		rc = store_an_funnel(a->st, ws, steps, 2, from, to, within, users, &err);
+		json_object_set_new(out, kpi_defaults[i].name,
+				    json_pack("{s:{s:[s,s],s:{s:I}},s:I,s:I,s:f}", "definition", "steps", steps[0],
+					      steps[1], "within", "days", (json_int_t)(within / DAY_MS), "users",
+					      (json_int_t)users[0], "converted", (json_int_t)users[1], "rate",
+					      users[0] ? (double)users[1] / (double)users[0] : 0.0));
+	}
+	int64_t inactive_days = 30, active = 0, back = 0;
+	json_t *idays = json_object_get(json_object_get(custom, "reactivation"), "inactive_days");
+	if (json_is_integer(idays) && json_integer_value(idays) > 0 && json_integer_value(idays) <= 3660)
+		inactive_days = json_integer_value(idays);
+	if (rc == 0)
+		rc = store_an_reactivated(a->st, ws, from, to, inactive_days * DAY_MS, &active, &back, &err);
+	json_decref(custom);
+	if (rc < 0) {
+		json_decref(out);
+		http_error(r, &err);
+		return;
+	}
+	json_object_set_new(out, "reactivation",
+			    json_pack("{s:{s:I},s:I,s:I,s:f}", "definition", "inactive_days", (json_int_t)inactive_days,
+				      "active_users", (json_int_t)active, "reactivated", (json_int_t)back, "rate",
+				      active ? (double)back / (double)active : 0.0));
+	http_json(r, 200, json_pack("{s:o,s:o,s:o}", "kpis", out, "from", jsonx_time(from), "to", jsonx_time(to)));
 }

@@ -946,6 +946,38 @@ static int check_setting(const char *key, json_t *v, json_t **store_as, struct c
 		*store_as = json_incref(v);
 		return 0;
 	}
+	if (!strcmp(key, "kpis")) {
+		static const char *const stages[] = {"activation", "engagement",   "conversion",
+						     "retention",  "reactivation", NULL};
+		if (!json_is_object(v) || api_only_keys(v, stages, "the KPI definitions", err) < 0)
+			return cairn_err_set(
+				err, CAIRN_EUNPROC, "invalid_field", "value",
+				"kpis maps activation, engagement, conversion, retention to {\"steps\":[first "
+				"event, second event],\"within\":{\"days\":N}} and reactivation to "
+				"{\"inactive_days\":N}.");
+		const char *k;
+		json_t *d;
+		json_object_foreach (v, k, d) {
+			json_t *st = json_object_get(d, "steps"),
+			       *wd = json_object_get(json_object_get(d, "within"), "days");
+			json_t *id = json_object_get(d, "inactive_days");
+			int ok = !strcmp(k, "reactivation")
+					 ? json_is_integer(id) && json_integer_value(id) > 0 &&
+						   json_integer_value(id) <= 3660
+					 : json_array_size(st) == 2 && json_is_string(json_array_get(st, 0)) &&
+						   json_is_string(json_array_get(st, 1)) &&
+						   (!json_object_get(d, "within") ||
+						    (json_is_integer(wd) && json_integer_value(wd) > 0 &&
+						     json_integer_value(wd) <= 3660));
+			if (!ok)
+				return cairn_err_set(err, CAIRN_EUNPROC, "invalid_field", "value",
+						     "kpis.%s: give {\"steps\":[\"Signed Up\",\"Order Completed\"],"
+						     "\"within\":{\"days\":7}} (reactivation: {\"inactive_days\":30}).",
+						     k);
+		}
+		*store_as = json_incref(v);
+		return 0;
+	}
 	if (!strcmp(key, "sender_info")) {
 		if (!json_is_string(v) || !*json_string_value(v) || strlen(json_string_value(v)) > 1000)
 			return cairn_err_set(
@@ -956,8 +988,8 @@ static int check_setting(const char *key, json_t *v, json_t **store_as, struct c
 		return 0;
 	}
 	return cairn_err_set(err, CAIRN_ENOTFOUND, "unknown_setting", "",
-			     "Unknown setting '%s'; settings are \"timezone\", \"frequency_caps\", \"kill_switch\" "
-			     "and \"sender_info\".",
+			     "Unknown setting '%s'; settings are \"timezone\", \"frequency_caps\", \"kill_switch\", "
+			     "\"sender_info\" and \"kpis\".",
 			     key);
 }
 
@@ -997,7 +1029,7 @@ void api_settings_put(struct http_request *r, void *app)
 void api_settings_get(struct http_request *r, void *app)
 {
 	struct app *a = app;
-	static const char *const keys[] = {"timezone", "frequency_caps", "kill_switch", "sender_info"};
+	static const char *const keys[] = {"timezone", "frequency_caps", "kill_switch", "sender_info", "kpis"};
 	json_t *o = json_object();
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
 		char *t = store_setting_get(a->st, http_workspace(r), keys[i]);

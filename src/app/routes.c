@@ -133,6 +133,8 @@ const struct http_route app_routes[] = {
 	 "(?by=channel|journey|node|variant|template|day &from &to &journey_id &format=csv)"},
 	{"POST", "/api/v1/analytics/funnel", api_analytics_funnel, HTTP_AUTH_SECRET, 0,
 	 "users through a sequence of events, each within a window of the first: {steps, within, from, to}"},
+	{"GET", "/api/v1/analytics/kpis", api_analytics_kpis, HTTP_AUTH_SECRET, 0,
+	 "stage KPIs: activation, engagement, conversion, retention, reactivation (?from &to; setting kpis)"},
 #define DLV(method, path, fn, body, summary) {method, "/api/v1" path, fn, HTTP_AUTH_SECRET, body, summary}
 	DLV("GET", "/messages", api_messages_list, 0,
 	    "messages, newest first (?user_id ?journey_id ?status=dead ?channel)"),

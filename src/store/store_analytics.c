@@ -104,16 +104,26 @@ int store_an_funnel(struct store *st, int64_t ws, const char *const *steps, size
 	 * occurrence at or after step k-1's, within the window of step 1's */
 	char sql[8192];
 	size_t off = 0;
-	off += (size_t)snprintf(sql + off, sizeof sql - off,
-				"WITH s1 AS (SELECT profile_id, min(ts) AS t, min(ts) AS t0 FROM timeline"
-				" WHERE workspace_id = ?1 AND name = ?4 AND ts BETWEEN ?2 AND ?3 GROUP BY profile_id)");
+	/* each step's row: the profile, the step's time t and event e (the log
+	 * id breaks ties in time, so a step named like the one before is a
+	 * later event), and t0, the first step's time */
+	off += (size_t)snprintf(
+		sql + off, sizeof sql - off,
+		"WITH s1 AS (SELECT profile_id, min(ts) AS t, event_id AS e, min(ts) AS t0 FROM timeline"
+		" WHERE workspace_id = ?1 AND name = ?4 AND ts BETWEEN ?2 AND ?3 GROUP BY profile_id)");
 	for (size_t k = 2; k <= n && off < sizeof sql; k++)
 		off += (size_t)snprintf(
 			sql + off, sizeof sql - off,
-			", s%zu AS (SELECT * FROM (SELECT p.profile_id, (SELECT min(x.ts) FROM timeline x"
-			" WHERE x.workspace_id = ?1 AND x.profile_id = p.profile_id AND x.ts >= p.t"
-			" AND x.ts <= p.t0 + ?%d AND x.name = ?%zu) AS t, p.t0 FROM s%zu p) WHERE t IS NOT NULL)",
-			k, 4 + STORE_AN_FUNNEL_MAX, k + 3, k - 1);
+			", s%zu AS (SELECT q.profile_id, q.t, (SELECT min(y.event_id) FROM timeline y"
+			" WHERE y.workspace_id = ?1 AND y.profile_id = q.profile_id AND y.name = ?%zu AND y.ts = q.t"
+			" AND (q.t > q.pt OR y.event_id > q.pe)) AS e, q.t0 FROM (SELECT p.profile_id, p.t AS pt, p.e "
+			"AS pe,"
+			" p.t0, (SELECT min(x.ts) FROM timeline x WHERE x.workspace_id = ?1 AND x.profile_id = "
+			"p.profile_id"
+			" AND x.name = ?%zu AND x.ts <= p.t0 + ?%d AND (x.ts > p.t OR (x.ts = p.t AND x.event_id > "
+			"p.e)))"
+			" AS t FROM s%zu p) q WHERE q.t IS NOT NULL)",
+			k, k + 3, k + 3, 4 + STORE_AN_FUNNEL_MAX, k - 1);
 	for (size_t k = 1; k <= n && off < sizeof sql; k++)
 		off += (size_t)snprintf(sql + off, sizeof sql - off, "%s(SELECT count(*) FROM s%zu)",
 					k == 1 ? " SELECT " : ", ", k);
@@ -134,4 +144,27 @@ int store_an_funnel(struct store *st, int64_t ws, const char *const *steps, size
 		users[k] = sqlite3_column_int64(s, (int)k);
 	sqlite3_finalize(s);
 	return r == SQLITE_ROW ? 0 : store_sqlerr(c, err, "computing a funnel");
+}
+
+int store_an_reactivated(struct store *st, int64_t ws, int64_t from, int64_t to, int64_t inactive_ms, int64_t *active,
+			 int64_t *reactivated, struct cairn_err *err)
+{
+	struct store_conn *c = store_conn(st);
+	sqlite3_stmt *s;
+	if (store_prepare(c,
+			  "WITH p AS (SELECT profile_id, min(ts) AS t FROM timeline WHERE workspace_id = ?1"
+			  " AND ts BETWEEN ?2 AND ?3 GROUP BY profile_id)"
+			  " SELECT count(*), coalesce(sum((SELECT max(x.ts) FROM timeline x WHERE x.workspace_id = ?1"
+			  " AND x.profile_id = p.profile_id AND x.ts < p.t) < p.t - ?4), 0) FROM p",
+			  &s, err, "counting reactivated users") < 0)
+		return CAIRN_EIO;
+	sqlite3_bind_int64(s, 1, ws);
+	sqlite3_bind_int64(s, 2, from);
+	sqlite3_bind_int64(s, 3, to);
+	sqlite3_bind_int64(s, 4, inactive_ms);
+	int r = sqlite3_step(s);
+	*active = r == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+	*reactivated = r == SQLITE_ROW ? sqlite3_column_int64(s, 1) : 0;
+	sqlite3_finalize(s);
+	return r == SQLITE_ROW ? 0 : store_sqlerr(c, err, "counting reactivated users");
 }

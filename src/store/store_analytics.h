@@ -38,4 +38,10 @@ json_t *store_an_msg_report(struct store *st, int64_t ws, const char *by, const 
 int store_an_funnel(struct store *st, int64_t ws, const char *const *steps, size_t n, int64_t from, int64_t to,
 		    int64_t window, int64_t *users, struct cairn_err *err);
 
+/* Users active in [from, to] (any event) and, of them, those whose last
+ * event before it was more than inactive_ms earlier (new users, with no
+ * earlier event, are not reactivated). */
+int store_an_reactivated(struct store *st, int64_t ws, int64_t from, int64_t to, int64_t inactive_ms, int64_t *active,
+			 int64_t *reactivated, struct cairn_err *err);
+
 #endif

@@ -196,4 +196,23 @@ describe('examples: growth-team (seed 000)', () => {
     const mail = await checkMail(smtp.file(winback[0]));
     assert.match(mail.subject, /^\(광고\) 미나님, 다시 만나고 싶어요/);
   });
+
+  test("the stage KPIs of seed 000 over March, and a definition changed in the settings", async () => {
+    const k = expectStatus(await srv.api('/api/v1/analytics/kpis?from=2026-03-01&to=2026-03-31'), 200, 'kpis').kpis;
+    assert.deepEqual([k.activation.users, k.activation.converted], [1, 0], 'hana signed up and never ordered');
+    assert.deepEqual([k.conversion.users, k.conversion.converted], [3, 1], 'mina of three carts ordered');
+    assert.equal(k.conversion.rate, 1 / 3);
+    assert.deepEqual([k.retention.users, k.retention.converted], [2, 0]);
+    assert.deepEqual(k.retention.definition, { steps: ['Order Completed', 'Order Completed'], within: { days: 30 } });
+    assert.equal(k.reactivation.reactivated, 0, 'everyone is new');
+    assert.ok(k.engagement.users >= 3);
+    expectStatus(await srv.api('/api/v1/settings/kpis', { method: 'PUT', body: { value: {
+      activation: { steps: ['Signed Up', 'Payment Failed'], within: { days: 3 } }, reactivation: { inactive_days: 60 } } } }),
+    200, 'kpis setting');
+    const k2 = expectStatus(await srv.api('/api/v1/analytics/kpis?from=2026-03-01&to=2026-03-31'), 200, 'kpis').kpis;
+    assert.deepEqual(k2.activation.definition, { steps: ['Signed Up', 'Payment Failed'], within: { days: 3 } });
+    assert.equal(k2.reactivation.definition.inactive_days, 60);
+    const bad = await srv.api('/api/v1/settings/kpis', { method: 'PUT', body: { value: { activation: { steps: ['x'] } } } });
+    assert.equal(bad.status, 422);
+  });
 });
