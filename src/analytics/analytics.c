@@ -29,10 +29,17 @@ const char *const stats_message_columns[] = {
 	"complained", "failed",	   "opened_machine", "clicked_machine", NULL,
 };
 
-int stats_apply_event(struct store *st, const struct store_event *ev, struct cairn_err *err)
+int stats_apply_event(struct store *st, const struct store_event *ev, int64_t profile_id, struct cairn_err *err)
 {
 	if (!ev->type || strcmp(ev->type, "track") || !ev->name)
 		return 0;
+	if (!strcmp(ev->name, STATS_CONVERSION_EVENT)) {
+		json_t *msg = jsonx_loadb(ev->body, ev->body_len, 0, NULL);
+		json_t *rev = json_object_get(json_object_get(msg, "properties"), "revenue");
+		double revenue = json_is_number(rev) ? json_number_value(rev) : 0;
+		json_decref(msg);
+		return store_an_attribute(st, ev->workspace_id, profile_id, ev->ts, STATS_ATTRIBUTION_MS, revenue, err);
+	}
 	size_t i;
 	for (i = 0; i < sizeof events / sizeof events[0]; i++)
 		if (!strcmp(ev->name, events[i].event))
@@ -100,6 +107,22 @@ json_t *stats_messages_report(struct store *st, int64_t ws, const char *by, cons
 		json_object_set_new(row, "bounce_rate", json_real(rate(row, "bounced", "sent")));
 		json_object_set_new(row, "complaint_rate", json_real(rate(row, "complained", base)));
 		if (by && !strcmp(by, "day")) { /* the key is the day number: show the date */
+			int64_t day = 0;
+			sscanf(jsonx_str(row, "key"), "%lld", (long long *)&day);
+			json_object_set_new(row, "key", jsonx_time(day * DAY_MS));
+		}
+	}
+	return rows;
+}
+
+json_t *stats_attribution_report(struct store *st, int64_t ws, const char *by, int64_t from_ms, int64_t to_ms,
+				 struct cairn_err *err)
+{
+	json_t *rows = store_an_attrib_report(st, ws, by, from_ms / DAY_MS, to_ms / DAY_MS, err);
+	size_t i;
+	json_t *row;
+	json_array_foreach (rows, i, row) {
+		if (by && !strcmp(by, "day")) {
 			int64_t day = 0;
 			sscanf(jsonx_str(row, "key"), "%lld", (long long *)&day);
 			json_object_set_new(row, "key", jsonx_time(day * DAY_MS));

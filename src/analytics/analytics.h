@@ -19,9 +19,20 @@
 #include "core/err.h"
 #include "store/store.h"
 
-/* Engine stage: counts ev when it is a message metric (inside the
- * engine's transaction). */
-int stats_apply_event(struct store *st, const struct store_event *ev, struct cairn_err *err);
+/* Conversions: an Order Completed (its properties.revenue) is attributed
+ * to the message that last touched the user within 7 days before it — the
+ * latest they clicked, else the latest sent to them (last touch). */
+#define STATS_CONVERSION_EVENT "Order Completed"
+#define STATS_ATTRIBUTION_MS   (7 * 86400000LL)
+
+/* Engine stage: counts ev when it is a message metric or a conversion
+ * (inside the engine's transaction). */
+int stats_apply_event(struct store *st, const struct store_event *ev, int64_t profile_id, struct cairn_err *err);
+
+/* Attributed conversions and revenue over [from_ms, to_ms], grouped by
+ * channel, journey, node, template or day (NULL: one row). */
+json_t *stats_attribution_report(struct store *st, int64_t ws, const char *by, int64_t from_ms, int64_t to_ms,
+				 struct cairn_err *err);
 
 /* The message report of ws over [from_ms, to_ms] (UTC days containing
  * them), grouped by `by` (channel, journey, node, variant, template, day;

@@ -271,3 +271,37 @@ void api_analytics_kpis(struct http_request *r, void *app)
 				      active ? (double)back / (double)active : 0.0));
 	http_json(r, 200, json_pack("{s:o,s:o,s:o}", "kpis", out, "from", jsonx_time(from), "to", jsonx_time(to)));
 }
+
+/* GET /api/v1/analytics/attribution?by=channel|journey|node|template|day&from&to:
+ * conversions (Order Completed) and their revenue, each credited to the
+ * message that last touched the user within 7 days before it. */
+void api_analytics_attribution(struct http_request *r, void *app)
+{
+	struct app *a = app;
+	static const char *const bys[] = {"channel", "journey", "node", "template", "day", NULL};
+	const char *by = http_query(r, "by");
+	if (by) {
+		size_t i;
+		for (i = 0; bys[i] && strcmp(bys[i], by); i++)
+			;
+		if (!bys[i]) {
+			http_errorf(r, CAIRN_EINVAL, "invalid_query", "by",
+				    "by is one of channel, journey, node, template or day.");
+			return;
+		}
+	}
+	int64_t from, to;
+	if (period(r, &from, &to) < 0)
+		return;
+	api_read_barrier(a);
+	struct cairn_err err = CAIRN_ERR_INIT;
+	json_t *rows = stats_attribution_report(a->st, http_workspace(r), by, from, to, &err);
+	if (!rows) {
+		http_error(r, &err);
+		return;
+	}
+	http_json(r, 200,
+		  json_pack("{s:o,s:s,s:i,s:o,s:o}", "data", rows, "conversion_event", STATS_CONVERSION_EVENT,
+			    "window_days", (int)(STATS_ATTRIBUTION_MS / DAY_MS), "from", jsonx_time(from), "to",
+			    jsonx_time(to)));
+}

@@ -135,6 +135,9 @@ const struct http_route app_routes[] = {
 	 "users through a sequence of events, each within a window of the first: {steps, within, from, to}"},
 	{"GET", "/api/v1/analytics/kpis", api_analytics_kpis, HTTP_AUTH_SECRET, 0,
 	 "stage KPIs: activation, engagement, conversion, retention, reactivation (?from &to; setting kpis)"},
+	{"GET", "/api/v1/analytics/attribution", api_analytics_attribution, HTTP_AUTH_SECRET, 0,
+	 "conversions and revenue credited to the message that last touched the user within 7 days "
+	 "(?by=channel|journey|node|template|day &from &to)"},
 #define DLV(method, path, fn, body, summary) {method, "/api/v1" path, fn, HTTP_AUTH_SECRET, body, summary}
 	DLV("GET", "/messages", api_messages_list, 0,
 	    "messages, newest first (?user_id ?journey_id ?status=dead ?channel)"),

@@ -152,7 +152,7 @@ static int apply_batch(struct store *st, int64_t *cursor, int64_t *emitted, stru
 			    (seg_apply_event(st, &b.evs[i], pid, &e) < 0 ||
 			     seg_live_apply(st, &b.evs[i], pid, &e) < 0 ||
 			     trk_tagging_apply(st, &b.evs[i], pid, &e) < 0 ||
-			     jny_apply_event(st, &b.evs[i], pid, &e) < 0 || stats_apply_event(st, &b.evs[i], &e) < 0)) {
+			     jny_apply_event(st, &b.evs[i], pid, &e) < 0 || stats_apply_event(st, &b.evs[i], pid, &e) < 0)) {
 				*err = e;
 				rc = -1;
 				break;

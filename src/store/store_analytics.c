@@ -168,3 +168,87 @@ int store_an_reactivated(struct store *st, int64_t ws, int64_t from, int64_t to,
 	sqlite3_finalize(s);
 	return r == SQLITE_ROW ? 0 : store_sqlerr(c, err, "counting reactivated users");
 }
+
+int store_an_attribute(struct store *st, int64_t ws, int64_t profile_id, int64_t at, int64_t window, double revenue,
+		       struct cairn_err *err)
+{
+	struct store_conn *c = store_conn(st);
+	/* last touch: the latest message the user clicked in the window, else
+	 * the latest one sent to them */
+	static const char pick[] =
+		"SELECT m.channel, coalesce(m.journey_id, ''), coalesce(m.node, ''), coalesce(m.template_id, '')"
+		" FROM messages m WHERE m.workspace_id = ?1 AND m.profile_id = ?2 AND m.status = 'sent'"
+		" AND m.sent_at BETWEEN ?3 AND ?4 ORDER BY EXISTS (SELECT 1 FROM an_msg_seen s"
+		" WHERE s.message_id = m.message_id AND s.metric = 'clicked') DESC, m.sent_at DESC LIMIT 1";
+	sqlite3_stmt *s = store_cached(c, pick, err);
+	if (!s)
+		return CAIRN_EIO;
+	sqlite3_bind_int64(s, 1, ws);
+	sqlite3_bind_int64(s, 2, profile_id);
+	sqlite3_bind_int64(s, 3, at - window);
+	sqlite3_bind_int64(s, 4, at);
+	int r = sqlite3_step(s);
+	if (r != SQLITE_ROW) {
+		sqlite3_reset(s);
+		return r == SQLITE_DONE ? 0 : store_sqlerr(c, err, "attributing a conversion");
+	}
+	char dims[4][256];
+	for (int i = 0; i < 4; i++)
+		snprintf(dims[i], sizeof dims[i], "%s", (const char *)sqlite3_column_text(s, i));
+	sqlite3_reset(s);
+	static const char add[] =
+		"INSERT INTO an_attrib_daily (workspace_id, day, channel, journey_id, node, template_id, conversions,"
+		" revenue) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7) ON CONFLICT DO UPDATE SET conversions = conversions "
+		"+ 1,"
+		" revenue = revenue + excluded.revenue";
+	s = store_cached(c, add, err);
+	if (!s)
+		return CAIRN_EIO;
+	sqlite3_bind_int64(s, 1, ws);
+	sqlite3_bind_int64(s, 2, at / 86400000LL);
+	for (int i = 0; i < 4; i++)
+		store_bind_text(s, 3 + i, dims[i]);
+	sqlite3_bind_double(s, 7, revenue);
+	return store_exec_stmt(c, s, err, "attributing a conversion");
+}
+
+json_t *store_an_attrib_report(struct store *st, int64_t ws, const char *by, int64_t from_day, int64_t to_day,
+			       struct cairn_err *err)
+{
+	static const struct {
+		const char *by, *expr;
+	} dims[] = {{"channel", "channel"},
+		    {"journey", "journey_id"},
+		    {"node", "journey_id || '/' || node"},
+		    {"template", "template_id"},
+		    {"day", "day"}};
+	const char *expr = "''";
+	for (size_t i = 0; by && i < sizeof dims / sizeof dims[0]; i++)
+		if (!strcmp(by, dims[i].by))
+			expr = dims[i].expr;
+	char sql[512];
+	snprintf(sql, sizeof sql,
+		 "SELECT %s AS k, sum(conversions), sum(revenue) FROM an_attrib_daily WHERE workspace_id = ?1"
+		 " AND day BETWEEN ?2 AND ?3 GROUP BY k ORDER BY k",
+		 expr);
+	struct store_conn *c = store_conn(st);
+	sqlite3_stmt *s;
+	if (store_prepare(c, sql, &s, err, "reading attribution") < 0)
+		return NULL;
+	sqlite3_bind_int64(s, 1, ws);
+	sqlite3_bind_int64(s, 2, from_day);
+	sqlite3_bind_int64(s, 3, to_day);
+	json_t *rows = json_array();
+	int r;
+	while ((r = sqlite3_step(s)) == SQLITE_ROW)
+		json_array_append_new(rows, json_pack("{s:s,s:I,s:f}", "key", (const char *)sqlite3_column_text(s, 0),
+						      "conversions", (json_int_t)sqlite3_column_int64(s, 1), "revenue",
+						      sqlite3_column_double(s, 2)));
+	sqlite3_finalize(s);
+	if (r != SQLITE_DONE) {
+		json_decref(rows);
+		store_sqlerr(c, err, "reading attribution");
+		return NULL;
+	}
+	return rows;
+}

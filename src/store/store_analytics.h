@@ -44,4 +44,14 @@ int store_an_funnel(struct store *st, int64_t ws, const char *const *steps, size
 int store_an_reactivated(struct store *st, int64_t ws, int64_t from, int64_t to, int64_t inactive_ms, int64_t *active,
 			 int64_t *reactivated, struct cairn_err *err);
 
+/* A conversion of profile_id at `at` worth revenue: counted for the
+ * message that last touched the user within window before it (the latest
+ * clicked, else the latest sent); nothing when none did. */
+int store_an_attribute(struct store *st, int64_t ws, int64_t profile_id, int64_t at, int64_t window, double revenue,
+		       struct cairn_err *err);
+/* Attributed conversions and revenue over days, grouped by channel,
+ * journey, node, template or day: [{"key","conversions","revenue"}]. */
+json_t *store_an_attrib_report(struct store *st, int64_t ws, const char *by, int64_t from_day, int64_t to_day,
+			       struct cairn_err *err);
+
 #endif

@@ -16,7 +16,7 @@ static const char *const derived_tables[] = {
 	"profiles",	  "identities",	   "timeline",	"consents",	"profile_tags",	     "groups",	"group_members",
 	"engine_cursors", "engine_outbox", "seg_daily", "seg_state",	"seg_members",	     "seg_due", "seg_sizes",
 	"tagging_state",  "tagging_due",   "seg_rfm",	"seg_rfm_runs", "seg_counter_daily", "an_msg_daily",
-	"an_msg_seen",
+	"an_msg_seen",	  "an_attrib_daily",
 };
 
 static int exec_sql(struct store_conn *c, const char *sql, struct cairn_err *err)

@@ -501,6 +501,19 @@ const char *const store_state_migrations[] = {
 	"CREATE TABLE jny_entry_events ("
 	"  instance_id INTEGER PRIMARY KEY,"
 	"  event TEXT NOT NULL);",
+
+	/* 19: conversions attributed to the message that last touched the user
+	 * (store_analytics.h), derived from the log */
+	"CREATE TABLE an_attrib_daily ("
+	"  workspace_id BIGINT NOT NULL,"
+	"  day BIGINT NOT NULL,"
+	"  channel TEXT NOT NULL,"
+	"  journey_id TEXT NOT NULL,"
+	"  node TEXT NOT NULL,"
+	"  template_id TEXT NOT NULL,"
+	"  conversions BIGINT NOT NULL,"
+	"  revenue REAL NOT NULL,"
+	"  PRIMARY KEY (workspace_id, day, channel, journey_id, node, template_id));",
 };
 const int store_state_migration_count = sizeof store_state_migrations / sizeof store_state_migrations[0];
 

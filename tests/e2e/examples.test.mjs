@@ -174,6 +174,13 @@ describe('examples: growth-team (seed 000)', () => {
     const sms = at('/sms').filter((x) => x.to === '+821033334444');
     assert.equal(sms.length, 1);
     assert.match(sms[0].text, /결제가 완료되지 않았습니다/);
+    // joon pays after all: the order is credited to the last message that touched him
+    await j.track('joon', 'Order Completed', { revenue: 45000, currency: 'KRW' });
+    await j.settle();
+    const att = expectStatus(await srv.api('/api/v1/analytics/attribution?by=template&from=2026-03-01&to=2026-03-31'),
+      200, 'attribution');
+    assert.deepEqual(att.data, [{ key: 'payment-failed', conversions: 1, revenue: 45000 }]);
+    assert.equal(att.window_days, 7);
   });
 
   test('retention after 14 quiet days: the advertising push waits for the morning; win-back at 30 days', async () => {
@@ -183,12 +190,13 @@ describe('examples: growth-team (seed 000)', () => {
     await j.track('night', 'Order Completed', { revenue: 12000, currency: 'KRW' });
     await j.setTo(kst('2026-03-16T23:00:00'));
     const pushes = () => at('/push').map((p) => p.message.token);
-    assert.deepEqual(pushes(), ['tok-010-7777-8888'], "mina's push went out at 10:30; night's is held");
+    assert.deepEqual(pushes().sort(), ['tok-010-3333-4444', 'tok-010-7777-8888'],
+      "mina's and joon's pushes went out in the day; night's is held");
     // the journey holds it at the send node until 08:00 local (and says so)
     const steps = expectStatus(await srv.api('/api/v1/users/night/journeys'), 200, 'steps').steps;
     assert.match(steps.find((x) => x.node === 'retain').reason, /quiet hours/);
     await j.setTo(kst('2026-03-17T08:01:00'));
-    assert.deepEqual(pushes().sort(), ['tok-010-7777-8888', 'tok-010-9999-0000']);
+    assert.deepEqual(pushes().sort(), ['tok-010-3333-4444', 'tok-010-7777-8888', 'tok-010-9999-0000']);
     // 16 more quiet days: the 30-day win-back email
     await j.setTo(kst('2026-04-01T12:00:00'));
     const winback = smtp.to('01077778888@x.example');
@@ -200,12 +208,12 @@ describe('examples: growth-team (seed 000)', () => {
   test("the stage KPIs of seed 000 over March, and a definition changed in the settings", async () => {
     const k = expectStatus(await srv.api('/api/v1/analytics/kpis?from=2026-03-01&to=2026-03-31'), 200, 'kpis').kpis;
     assert.deepEqual([k.activation.users, k.activation.converted], [1, 0], 'hana signed up and never ordered');
-    assert.deepEqual([k.conversion.users, k.conversion.converted], [3, 1], 'mina of three carts ordered');
-    assert.equal(k.conversion.rate, 1 / 3);
-    assert.deepEqual([k.retention.users, k.retention.converted], [2, 0]);
+    assert.deepEqual([k.conversion.users, k.conversion.converted], [3, 2], 'mina and joon of three carts ordered');
+    assert.equal(k.conversion.rate, 2 / 3);
+    assert.deepEqual([k.retention.users, k.retention.converted], [3, 0]);
     assert.deepEqual(k.retention.definition, { steps: ['Order Completed', 'Order Completed'], within: { days: 30 } });
     assert.equal(k.reactivation.reactivated, 0, 'everyone is new');
-    assert.ok(k.engagement.users >= 3);
+    assert.deepEqual([k.engagement.users, k.engagement.converted], [2, 0], 'hana and sora got an email; nobody clicked');
     expectStatus(await srv.api('/api/v1/settings/kpis', { method: 'PUT', body: { value: {
       activation: { steps: ['Signed Up', 'Payment Failed'], within: { days: 3 } }, reactivation: { inactive_days: 60 } } } }),
     200, 'kpis setting');
