@@ -305,3 +305,110 @@ void api_analytics_attribution(struct http_request *r, void *app)
 			    "window_days", (int)(STATS_ATTRIBUTION_MS / DAY_MS), "from", jsonx_time(from), "to",
 			    jsonx_time(to)));
 }
+
+static int64_t interval_ms(const char *name)
+{
+	if (!name || !strcmp(name, "day"))
+		return DAY_MS;
+	if (!strcmp(name, "hour"))
+		return 3600000LL;
+	if (!strcmp(name, "week"))
+		return 7 * DAY_MS;
+	return 0;
+}
+
+/* GET /api/v1/analytics/series?event=&interval=hour|day|week&from&to */
+void api_analytics_series(struct http_request *r, void *app)
+{
+	struct app *a = app;
+	const char *event = http_query(r, "event");
+	int64_t iv = interval_ms(http_query(r, "interval"));
+	if (!event || !*event) {
+		http_errorf(r, CAIRN_EINVAL, "invalid_query", "event",
+			    "event is required, e.g. ?event=Order%%20Completed.");
+		return;
+	}
+	if (!iv) {
+		http_errorf(r, CAIRN_EINVAL, "invalid_query", "interval",
+			    "interval is hour, day (the default) or week.");
+		return;
+	}
+	int64_t from, to;
+	if (period(r, &from, &to) < 0)
+		return;
+	if ((to - from) / iv > 10000) {
+		http_errorf(r, CAIRN_EINVAL, "invalid_query", "interval",
+			    "That is more than 10,000 points; choose a longer interval or a shorter period.");
+		return;
+	}
+	api_read_barrier(a);
+	struct cairn_err err = CAIRN_ERR_INIT;
+	json_t *rows = store_an_series(a->st, http_workspace(r), event, from, to, iv, &err);
+	if (!rows) {
+		http_error(r, &err);
+		return;
+	}
+	/* every bucket, zeroes included, with its start time */
+	json_t *pts = json_array();
+	size_t j = 0, nb = (size_t)((to - from) / iv) + 1;
+	for (size_t b = 0; b < nb; b++) {
+		json_t *row = json_array_get(rows, j);
+		int hit = row && json_integer_value(json_object_get(row, "bucket")) == (json_int_t)b;
+		json_array_append_new(pts,
+				      json_pack("{s:o,s:I,s:I}", "at", jsonx_time(from + (int64_t)b * iv), "events",
+						hit ? json_integer_value(json_object_get(row, "events")) : 0, "users",
+						hit ? json_integer_value(json_object_get(row, "users")) : 0));
+		if (hit)
+			j++;
+	}
+	json_decref(rows);
+	http_json(r, 200, json_pack("{s:s,s:I,s:o}", "event", event, "interval_ms", (json_int_t)iv, "data", pts));
+}
+
+/* GET /api/v1/analytics/cohorts?first=Signed Up&again=Order Completed&period=week&periods=8&from&to:
+ * retention (and revisit rate: again = any visit event) by cohort. */
+void api_analytics_cohorts(struct http_request *r, void *app)
+{
+	struct app *a = app;
+	const char *first = http_query(r, "first"), *again = http_query(r, "again");
+	int64_t pm = interval_ms(http_query(r, "period"));
+	const char *ps = http_query(r, "periods");
+	long periods = ps ? strtol(ps, NULL, 10) : 8;
+	if (!first || !again || !*first || !*again) {
+		http_errorf(r, CAIRN_EINVAL, "invalid_query", first ? "again" : "first",
+			    "first and again are event names, e.g. ?first=Signed%%20Up&again=Order%%20Completed.");
+		return;
+	}
+	if (!pm || pm < DAY_MS || periods < 1 || periods > 52) {
+		http_errorf(r, CAIRN_EINVAL, "invalid_query", "period",
+			    "period is day, week (the default is day) and periods 1 to 52.");
+		return;
+	}
+	int64_t from, to;
+	if (period(r, &from, &to) < 0)
+		return;
+	api_read_barrier(a);
+	struct cairn_err err = CAIRN_ERR_INIT;
+	json_t *rows = store_an_cohorts(a->st, http_workspace(r), first, again, from, to, pm, (int)periods, &err);
+	if (!rows) {
+		http_error(r, &err);
+		return;
+	}
+	size_t i;
+	json_t *row;
+	json_array_foreach (rows, i, row) {
+		int64_t users = json_integer_value(json_object_get(row, "users"));
+		json_object_set_new(row, "start",
+				    jsonx_time(from + json_integer_value(json_object_get(row, "cohort")) * pm));
+		json_t *rates = json_array();
+		size_t k;
+		json_t *n;
+		json_array_foreach (json_object_get(row, "returned"), k, n)
+			json_array_append_new(rates,
+					      json_real(users ? (double)json_integer_value(n) / (double)users : 0));
+		json_object_set_new(row, "rates", rates);
+	}
+	http_json(r, 200,
+		  json_pack("{s:s,s:s,s:I,s:o}", "first", first, "again", again, "period_ms", (json_int_t)pm, "data",
+			    rows));
+}

@@ -8,5 +8,7 @@ void api_analytics_messages(struct http_request *r, void *app);
 void api_analytics_funnel(struct http_request *r, void *app);
 void api_analytics_kpis(struct http_request *r, void *app);
 void api_analytics_attribution(struct http_request *r, void *app);
+void api_analytics_series(struct http_request *r, void *app);
+void api_analytics_cohorts(struct http_request *r, void *app);
 
 #endif

@@ -138,6 +138,11 @@ const struct http_route app_routes[] = {
 	{"GET", "/api/v1/analytics/attribution", api_analytics_attribution, HTTP_AUTH_SECRET, 0,
 	 "conversions and revenue credited to the message that last touched the user within 7 days "
 	 "(?by=channel|journey|node|template|day &from &to)"},
+	{"GET", "/api/v1/analytics/series", api_analytics_series, HTTP_AUTH_SECRET, 0,
+	 "an event's occurrences and users per hour, day or week (?event &interval &from &to)"},
+	{"GET", "/api/v1/analytics/cohorts", api_analytics_cohorts, HTTP_AUTH_SECRET, 0,
+	 "retention by cohort: users by the period of their first event, and who did the second in each later "
+	 "period (?first &again &period=day|week &periods &from &to)"},
 #define DLV(method, path, fn, body, summary) {method, "/api/v1" path, fn, HTTP_AUTH_SECRET, body, summary}
 	DLV("GET", "/messages", api_messages_list, 0,
 	    "messages, newest first (?user_id ?journey_id ?status=dead ?channel)"),

@@ -252,3 +252,92 @@ json_t *store_an_attrib_report(struct store *st, int64_t ws, const char *by, int
 	}
 	return rows;
 }
+
+json_t *store_an_series(struct store *st, int64_t ws, const char *event, int64_t from, int64_t to, int64_t bucket_ms,
+			struct cairn_err *err)
+{
+	struct store_conn *c = store_conn(st);
+	sqlite3_stmt *s;
+	if (store_prepare(
+		    c,
+		    "SELECT (ts - ?2) / ?4, count(*), count(DISTINCT profile_id) FROM timeline WHERE workspace_id = ?1"
+		    " AND name = ?5 AND ts BETWEEN ?2 AND ?3 GROUP BY 1 ORDER BY 1",
+		    &s, err, "counting events over time") < 0)
+		return NULL;
+	sqlite3_bind_int64(s, 1, ws);
+	sqlite3_bind_int64(s, 2, from);
+	sqlite3_bind_int64(s, 3, to);
+	sqlite3_bind_int64(s, 4, bucket_ms);
+	store_bind_text(s, 5, event);
+	json_t *rows = json_array();
+	int r;
+	while ((r = sqlite3_step(s)) == SQLITE_ROW)
+		json_array_append_new(rows, json_pack("{s:I,s:I,s:I}", "bucket", (json_int_t)sqlite3_column_int64(s, 0),
+						      "events", (json_int_t)sqlite3_column_int64(s, 1), "users",
+						      (json_int_t)sqlite3_column_int64(s, 2)));
+	sqlite3_finalize(s);
+	if (r != SQLITE_DONE) {
+		json_decref(rows);
+		store_sqlerr(c, err, "counting events over time");
+		return NULL;
+	}
+	return rows;
+}
+
+json_t *store_an_cohorts(struct store *st, int64_t ws, const char *first, const char *again, int64_t from, int64_t to,
+			 int64_t period_ms, int periods, struct cairn_err *err)
+{
+	/* each user's cohort: the period of their first `first` in [from, to];
+	 * then, per later period k (1..periods), whether they did `again` in it */
+	struct store_conn *c = store_conn(st);
+	sqlite3_stmt *s;
+	if (store_prepare(
+		    c,
+		    "WITH f AS (SELECT profile_id, min(ts) AS t FROM timeline WHERE workspace_id = ?1 AND name = ?2"
+		    " AND ts BETWEEN ?4 AND ?5 GROUP BY profile_id),"
+		    " a AS (SELECT DISTINCT f.profile_id, (f.t - ?4) / ?6 AS cohort, (x.ts - f.t) / ?6 AS k FROM f"
+		    " JOIN timeline x ON x.workspace_id = ?1 AND x.profile_id = f.profile_id AND x.name = ?3"
+		    " AND x.ts > f.t AND (x.ts - f.t) / ?6 BETWEEN 0 AND ?7)"
+		    " SELECT (f.t - ?4) / ?6 AS cohort, count(*), NULL FROM f GROUP BY cohort"
+		    " UNION ALL SELECT cohort, count(*), k FROM a GROUP BY cohort, k ORDER BY 1, 3",
+		    &s, err, "computing cohorts") < 0)
+		return NULL;
+	sqlite3_bind_int64(s, 1, ws);
+	store_bind_text(s, 2, first);
+	store_bind_text(s, 3, again);
+	sqlite3_bind_int64(s, 4, from);
+	sqlite3_bind_int64(s, 5, to);
+	sqlite3_bind_int64(s, 6, period_ms);
+	sqlite3_bind_int(s, 7, periods);
+	json_t *rows = json_array();
+	int r;
+	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		int64_t cohort = sqlite3_column_int64(s, 0), n = sqlite3_column_int64(s, 1);
+		json_t *row = NULL;
+		size_t i;
+		json_t *e;
+		json_array_foreach (rows, i, e)
+			if (json_integer_value(json_object_get(e, "cohort")) == cohort)
+				row = e;
+		if (!row) {
+			row = json_pack("{s:I,s:I,s:[]}", "cohort", (json_int_t)cohort, "users", (json_int_t)0,
+					"returned");
+			json_t *ret = json_object_get(row, "returned");
+			for (int k = 0; k <= periods; k++)
+				json_array_append_new(ret, json_integer(0));
+			json_array_append_new(rows, row);
+		}
+		if (sqlite3_column_type(s, 2) == SQLITE_NULL)
+			json_object_set_new(row, "users", json_integer(n));
+		else
+			json_array_set_new(json_object_get(row, "returned"), (size_t)sqlite3_column_int64(s, 2),
+					   json_integer(n));
+	}
+	sqlite3_finalize(s);
+	if (r != SQLITE_DONE) {
+		json_decref(rows);
+		store_sqlerr(c, err, "computing cohorts");
+		return NULL;
+	}
+	return rows;
+}

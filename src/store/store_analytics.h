@@ -54,4 +54,14 @@ int store_an_attribute(struct store *st, int64_t ws, int64_t profile_id, int64_t
 json_t *store_an_attrib_report(struct store *st, int64_t ws, const char *by, int64_t from_day, int64_t to_day,
 			       struct cairn_err *err);
 
+/* Occurrences and distinct users of event per bucket of bucket_ms from
+ * `from`: [{"bucket":i,"events","users"}] (empty buckets left out). */
+json_t *store_an_series(struct store *st, int64_t ws, const char *event, int64_t from, int64_t to, int64_t bucket_ms,
+			struct cairn_err *err);
+/* Cohorts by the period of each user's first `first` in [from, to]: per
+ * cohort its users and, for k = 0..periods, how many did `again` (later
+ * than their first) in their k-th period: [{"cohort","users","returned":[…]}]. */
+json_t *store_an_cohorts(struct store *st, int64_t ws, const char *first, const char *again, int64_t from, int64_t to,
+			 int64_t period_ms, int periods, struct cairn_err *err);
+
 #endif

@@ -222,5 +222,18 @@ describe('examples: growth-team (seed 000)', () => {
     assert.equal(k2.reactivation.definition.inactive_days, 60);
     const bad = await srv.api('/api/v1/settings/kpis', { method: 'PUT', body: { value: { activation: { steps: ['x'] } } } });
     assert.equal(bad.status, 422);
+
+    // a daily series and carts as cohorts (who ordered, day by day after their first cart)
+    const series = expectStatus(await srv.api('/api/v1/analytics/series?event=Order%20Completed&interval=day'
+      + '&from=2026-03-01T00:00:00Z&to=2026-03-03T23:59:59Z'), 200, 'series').data;
+    assert.deepEqual(series.map((p) => [p.at.slice(0, 10), p.events, p.users]),
+      [['2026-03-01', 0, 0], ['2026-03-02', 3, 3], ['2026-03-03', 0, 0]]);
+    const cohorts = expectStatus(await srv.api('/api/v1/analytics/cohorts?first=Product%20Added&again=Order%20Completed'
+      + '&period=day&periods=2&from=2026-03-01T00:00:00Z&to=2026-03-31T00:00:00Z'), 200, 'cohorts').data;
+    assert.equal(cohorts.length, 1);
+    assert.equal(cohorts[0].start.slice(0, 10), '2026-03-02');
+    assert.equal(cohorts[0].users, 3);
+    assert.deepEqual(cohorts[0].returned, [2, 0, 0]);
+    assert.equal((await srv.api('/api/v1/analytics/series?event=x&interval=minute')).status, 400);
   });
 });
