@@ -412,3 +412,26 @@ void api_analytics_cohorts(struct http_request *r, void *app)
 		  json_pack("{s:s,s:s,s:I,s:o}", "first", first, "again", again, "period_ms", (json_int_t)pm, "data",
 			    rows));
 }
+
+/* GET /api/v1/analytics/segments?event=Order Completed&from&to: a scoreboard
+ * of the live segments. */
+void api_analytics_segments(struct http_request *r, void *app)
+{
+	struct app *a = app;
+	const char *event = http_query(r, "event");
+	if (!event || !*event)
+		event = STATS_CONVERSION_EVENT;
+	int64_t from, to;
+	if (period(r, &from, &to) < 0)
+		return;
+	api_read_barrier(a);
+	struct cairn_err err = CAIRN_ERR_INIT;
+	json_t *rows = store_an_segments(a->st, http_workspace(r), event, from, to, &err);
+	if (!rows) {
+		http_error(r, &err);
+		return;
+	}
+	http_json(r, 200,
+		  json_pack("{s:s,s:o,s:o,s:o}", "event", event, "from", jsonx_time(from), "to", jsonx_time(to), "data",
+			    rows));
+}

@@ -10,5 +10,6 @@ void api_analytics_kpis(struct http_request *r, void *app);
 void api_analytics_attribution(struct http_request *r, void *app);
 void api_analytics_series(struct http_request *r, void *app);
 void api_analytics_cohorts(struct http_request *r, void *app);
+void api_analytics_segments(struct http_request *r, void *app);
 
 #endif

@@ -143,6 +143,8 @@ const struct http_route app_routes[] = {
 	{"GET", "/api/v1/analytics/cohorts", api_analytics_cohorts, HTTP_AUTH_SECRET, 0,
 	 "retention by cohort: users by the period of their first event, and who did the second in each later "
 	 "period (?first &again &period=day|week &periods &from &to)"},
+	{"GET", "/api/v1/analytics/segments", api_analytics_segments, HTTP_AUTH_SECRET, 0,
+	 "segment scoreboard: size, entered, and an event (default Order Completed) by members (?event &from &to)"},
 #define DLV(method, path, fn, body, summary) {method, "/api/v1" path, fn, HTTP_AUTH_SECRET, body, summary}
 	DLV("GET", "/messages", api_messages_list, 0,
 	    "messages, newest first (?user_id ?journey_id ?status=dead ?channel)"),

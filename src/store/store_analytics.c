@@ -341,3 +341,46 @@ json_t *store_an_cohorts(struct store *st, int64_t ws, const char *first, const 
 	}
 	return rows;
 }
+
+json_t *store_an_segments(struct store *st, int64_t ws, const char *event, int64_t from, int64_t to,
+			  struct cairn_err *err)
+{
+	struct store_conn *c = store_conn(st);
+	sqlite3_stmt *s;
+	if (store_prepare(c,
+			  "SELECT s.segment_id, s.name, s.size,"
+			  " (SELECT count(*) FROM seg_members m WHERE m.workspace_id = s.workspace_id"
+			  "  AND m.segment_id = s.segment_id AND m.entered_at BETWEEN ?2 AND ?3),"
+			  " (SELECT count(*) FROM seg_members m JOIN timeline t ON t.workspace_id = m.workspace_id"
+			  "  AND t.profile_id = m.profile_id AND t.name = ?4 AND t.ts BETWEEN ?2 AND ?3"
+			  "  WHERE m.workspace_id = s.workspace_id AND m.segment_id = s.segment_id),"
+			  " (SELECT count(DISTINCT t.profile_id) FROM seg_members m JOIN timeline t"
+			  "  ON t.workspace_id = m.workspace_id AND t.profile_id = m.profile_id AND t.name = ?4"
+			  "  AND t.ts BETWEEN ?2 AND ?3 WHERE m.workspace_id = s.workspace_id AND m.segment_id = "
+			  "s.segment_id)"
+			  " FROM segments s WHERE s.workspace_id = ?1 AND s.archived_at IS NULL ORDER BY s.segment_id",
+			  &s, err, "scoring segments") < 0)
+		return NULL;
+	sqlite3_bind_int64(s, 1, ws);
+	sqlite3_bind_int64(s, 2, from);
+	sqlite3_bind_int64(s, 3, to);
+	store_bind_text(s, 4, event);
+	json_t *rows = json_array();
+	int r;
+	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		int64_t size = sqlite3_column_int64(s, 2), did = sqlite3_column_int64(s, 5);
+		json_array_append_new(rows, json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:f}", "segment_id",
+						      (const char *)sqlite3_column_text(s, 0), "name",
+						      (const char *)sqlite3_column_text(s, 1), "size", (json_int_t)size,
+						      "entered", (json_int_t)sqlite3_column_int64(s, 3), "events",
+						      (json_int_t)sqlite3_column_int64(s, 4), "users", (json_int_t)did,
+						      "rate", size ? (double)did / (double)size : 0.0));
+	}
+	sqlite3_finalize(s);
+	if (r != SQLITE_DONE) {
+		json_decref(rows);
+		store_sqlerr(c, err, "scoring segments");
+		return NULL;
+	}
+	return rows;
+}

@@ -64,4 +64,10 @@ json_t *store_an_series(struct store *st, int64_t ws, const char *event, int64_t
 json_t *store_an_cohorts(struct store *st, int64_t ws, const char *first, const char *again, int64_t from, int64_t to,
 			 int64_t period_ms, int periods, struct cairn_err *err);
 
+/* The scoreboard of ws's live segments over [from, to]: per segment its
+ * size now, members who entered in the period, and how many times and by
+ * how many current members `event` happened in it (rate = users / size). */
+json_t *store_an_segments(struct store *st, int64_t ws, const char *event, int64_t from, int64_t to,
+			  struct cairn_err *err);
+
 #endif

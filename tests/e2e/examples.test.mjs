@@ -235,5 +235,13 @@ describe('examples: growth-team (seed 000)', () => {
     assert.equal(cohorts[0].users, 3);
     assert.deepEqual(cohorts[0].returned, [2, 0, 0]);
     assert.equal((await srv.api('/api/v1/analytics/series?event=x&interval=minute')).status, 400);
+
+    // a scoreboard: cart users as a segment, and how many of them ordered in March
+    expectStatus(await srv.api('/api/v1/segments', { method: 'POST', body: { id: 'carts', name: '장바구니 사용자',
+      condition: { event: 'Product Added' } } }), 201, 'segment');
+    const board = expectStatus(await srv.api('/api/v1/analytics/segments?from=2026-03-01&to=2026-03-31'), 200, 'board').data;
+    const carts = board.find((x) => x.segment_id === 'carts');
+    assert.deepEqual([carts.size, carts.users, carts.events], [3, 2, 2]);
+    assert.equal(carts.rate, 2 / 3);
   });
 });
