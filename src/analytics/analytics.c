@@ -87,6 +87,11 @@ json_t *stats_messages_report(struct store *st, int64_t ws, const char *by, cons
 	json_t *rows = store_an_msg_report(st, ws, by, journey_id, from_ms / DAY_MS, to_ms / DAY_MS, err);
 	if (!rows)
 		return NULL;
+	/* the funnel's last step: conversions credited to these messages (the
+	 * attribution rollup has no variant dimension, nor a journey filter) */
+	json_t *conv = (!by || strcmp(by, "variant")) && !journey_id
+			       ? store_an_attrib_report(st, ws, by, from_ms / DAY_MS, to_ms / DAY_MS, err)
+			       : NULL;
 	size_t i;
 	json_t *row;
 	json_array_foreach (rows, i, row) {
@@ -106,12 +111,26 @@ json_t *stats_messages_report(struct store *st, int64_t ws, const char *by, cons
 		json_object_set_new(row, "unsubscribe_rate", json_real(rate(row, "unsubscribed", base)));
 		json_object_set_new(row, "bounce_rate", json_real(rate(row, "bounced", "sent")));
 		json_object_set_new(row, "complaint_rate", json_real(rate(row, "complained", base)));
+		if (conv) {
+			size_t k;
+			json_t *cr, *hit = NULL;
+			json_array_foreach (conv, k, cr)
+				if (!strcmp(jsonx_str(cr, "key") ?: "", jsonx_str(row, "key") ?: ""))
+					hit = cr;
+			int64_t n = hit ? json_integer_value(json_object_get(hit, "conversions")) : 0;
+			int64_t sent = json_integer_value(json_object_get(row, "unique_sent"));
+			json_object_set_new(row, "conversions", json_integer(n));
+			json_object_set_new(row, "revenue",
+					    json_real(hit ? json_real_value(json_object_get(hit, "revenue")) : 0));
+			json_object_set_new(row, "conversion_rate", json_real(sent ? (double)n / (double)sent : 0));
+		}
 		if (by && !strcmp(by, "day")) { /* the key is the day number: show the date */
 			int64_t day = 0;
 			sscanf(jsonx_str(row, "key"), "%lld", (long long *)&day);
 			json_object_set_new(row, "key", jsonx_time(day * DAY_MS));
 		}
 	}
+	json_decref(conv);
 	return rows;
 }
 

@@ -181,6 +181,11 @@ describe('examples: growth-team (seed 000)', () => {
       200, 'attribution');
     assert.deepEqual(att.data, [{ key: 'payment-failed', conversions: 1, revenue: 45000 }]);
     assert.equal(att.window_days, 7);
+    // the message funnel from the rollups: sent → opened → clicked → converted
+    const rep = expectStatus(await srv.api('/api/v1/analytics/messages?by=template&from=2026-03-01&to=2026-03-31'), 200, 'report');
+    const pf = rep.data.find((x) => x.key === 'payment-failed');
+    assert.deepEqual([pf.unique_sent, pf.unique_opened, pf.unique_clicked, pf.conversions, pf.revenue], [1, 0, 0, 1, 45000]);
+    assert.equal(pf.conversion_rate, 1);
   });
 
   test('retention after 14 quiet days: the advertising push waits for the morning; win-back at 30 days', async () => {
