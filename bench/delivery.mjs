@@ -1,10 +1,12 @@
-// bench/delivery.mjs — rows 12–14 of `make bench` (delivery): messages per
+// bench/delivery.mjs — rows 12–15 of `make bench` (delivery): messages per
 // second from a filled outbox to postfix's smtp-sink (no DKIM, ed25519 DKIM,
 // RSA-2048 DKIM) beside smtp-source against the same sink, and to a local
 // HTTP stub beside wrk against the same stub; outbox → accepted latency at
-// half those rates; the duplicates a kill -9 during delivery leaves. Called
-// from bench/run.mjs with its helpers (BENCH_ONLY=delivery runs only these
-// rows); see docs/bench.md.
+// half those rates; the duplicates a kill -9 during delivery leaves; tracking
+// hits (open pixel, click redirect) per second and their p99 beside
+// single-event ingest on the same server (row 15). Called from bench/run.mjs
+// with its helpers (BENCH_ONLY=delivery runs only these rows); see
+// docs/bench.md.
 //
 // Everything goes through the HTTP API of a real `cairn serve`: providers
 // (POST /api/v1/providers), sender domains (POST /api/v1/domains), messages
@@ -24,8 +26,9 @@
 //   BENCH_DLV_LAT_SECONDS  seconds of steady sending for each row-14 latency run (default 8; quick 4)
 //   BENCH_DLV_LAT_MAX    highest rate (messages/s) row 14 offers (default 4,000)
 //   BENCH_DLV_CRASH      SMS messages in the crash test's outbox (default 10,000; quick 5,000)
-//   BENCH_DLV_PARTS      which parts to run, comma-separated: email,http,latency,crash (default all);
-//                        latency and crash run inside the email / http parts
+//   BENCH_DLV_TRK_SECONDS  seconds of each row-15 wrk run: pixel, click, /v1/track (default 8; quick 4)
+//   BENCH_DLV_PARTS      which parts to run, comma-separated: email,http,latency,crash,tracking (default all);
+//                        latency and crash run inside the email / http parts, tracking (row 15) on its own
 //   BENCH_PERF=1         `perf record` cairn during each delivery run; top symbols in the diagnostics
 import http from 'node:http';
 import fs from 'node:fs';
@@ -45,9 +48,10 @@ const FILL_CONNS = 32;
 const FROM = 'Bench <bench@bench.example>';
 
 export function dlvSettings(num, QUICK) {
-  const parts = (process.env.BENCH_DLV_PARTS || 'email,http,latency,crash').split(',').map((x) => x.trim()).filter(Boolean);
+  const all = ['email', 'http', 'latency', 'crash', 'tracking'];
+  const parts = (process.env.BENCH_DLV_PARTS || all.join(',')).split(',').map((x) => x.trim()).filter(Boolean);
   for (const p of parts)
-    if (!['email', 'http', 'latency', 'crash'].includes(p)) throw new Error(`BENCH_DLV_PARTS: unknown part '${p}' (email,http,latency,crash)`);
+    if (!all.includes(p)) throw new Error(`BENCH_DLV_PARTS: unknown part '${p}' (${all.join(',')})`);
   return {
     emails: Math.round(num('BENCH_DLV_EMAILS', QUICK ? 10_000 : 50_000)),
     http: Math.round(num('BENCH_DLV_HTTP', QUICK ? 20_000 : 100_000)),
@@ -56,6 +60,7 @@ export function dlvSettings(num, QUICK) {
     latS: num('BENCH_DLV_LAT_SECONDS', QUICK ? 4 : 8),
     latMax: num('BENCH_DLV_LAT_MAX', 4000),
     crash: Math.round(num('BENCH_DLV_CRASH', QUICK ? 5_000 : 10_000)),
+    trkS: num('BENCH_DLV_TRK_SECONDS', QUICK ? 4 : 8),
     ceilS: QUICK ? 3 : 5,
     ceilMsgs: QUICK ? 10_000 : 30_000,
     parts,
@@ -715,6 +720,248 @@ async function crash(h, S) {
   return out;
 }
 
+// ------------------------------------------------------- row 15: tracking --
+// A fresh store and server with --public-url https://cairn.example, a `file`
+// email provider, one user with an email address and consent, and one email
+// sent to it. Its signed open-pixel and click URLs are read from the MIME in
+// <data>/outbox/email.jsonl (the host rewritten to the server), and wrk
+// fetches each of them for trkS seconds (the pixel, then the click), then
+// POSTs single track events to /v1/track with row 2's bench/batch.lua on the
+// same server: the rate the tracking endpoints are aimed at.
+const PUBLIC_URL = 'https://cairn.example';
+const TRK_CONNS = 64;
+const BROWSER_UA = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15';
+
+// wrk's own summary as one line (a script with only done(): wrk still sends
+// its static request, and no response() hook costs header parsing).
+const DONE_LUA = String.raw`
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('BENCHJSON {"duration_us":%d,"requests":%d,"ok":%d,' ..
+    '"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},"latency_us":{"p50":%d,"p90":%d,"p99":%d,"max":%d}}\n',
+    summary.duration, summary.requests, summary.requests - e.status, e.connect, e.read, e.write, e.status, e.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
+end
+`;
+
+// wrk with ARGS (its script among them); resolves to the BENCHJSON summary,
+// its text report, its own CPU ticks and the wall time.
+async function wrkPlain(h, args) {
+  const t0 = performance.now();
+  const proc = h.spawnTracked('wrk', args);
+  let out = '', err = '', ticks = 0;
+  proc.stdout.on('data', (d) => (out += d));
+  proc.stderr.on('data', (d) => (err += d));
+  const poll = setInterval(() => (ticks = h.procTicks(proc.pid) ?? ticks), 200);
+  const code = await new Promise((resolve) =>
+    proc.exitCode !== null ? resolve(proc.exitCode) : proc.once('exit', (c, sig) => resolve(c ?? sig)));
+  clearInterval(poll);
+  const m = out.match(/^BENCHJSON (.*)$/m);
+  if (!m) throw new Error(`wrk failed (${code}): ${(err || out).slice(0, 300)}`);
+  const j = JSON.parse(m[1]);
+  j.seconds = j.duration_us / 1e6;
+  j.wall = (performance.now() - t0) / 1000;
+  j.rps = j.ok / j.seconds;
+  j.wrkTicks = ticks;
+  j.text = out.replace(/^BENCHJSON .*\n?/m, '').trim();
+  const rs = out.match(/^Requests\/sec:\s+([\d.]+)/m);
+  j.wrkRps = rs ? Number(rs[1]) : null; // wrk's own figure: all answers ÷ run time
+  return j;
+}
+
+// The decoded text of every part of a MIME message (quoted-printable and
+// base64 undone, nested multiparts followed).
+function mimeTexts(raw) {
+  const split = (ent) => {
+    const i = ent.search(/\r?\n\r?\n/);
+    const head = i < 0 ? ent : ent.slice(0, i), body = i < 0 ? '' : ent.slice(i).replace(/^\r?\n\r?\n/, '');
+    const hdrs = head.replace(/\r?\n[ \t]+/g, ' ');
+    const get = (name) => (hdrs.match(new RegExp(`^${name}:\\s*(.*)$`, 'mi')) || [])[1] || '';
+    return { ctype: get('Content-Type'), cte: get('Content-Transfer-Encoding').trim().toLowerCase(), body };
+  };
+  const decode = (cte, body) => {
+    if (cte === 'base64') return Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8');
+    if (cte === 'quoted-printable') {
+      const s = body.replace(/=\r?\n/g, '');
+      const bytes = [];
+      for (let i = 0; i < s.length; i++) {
+        if (s[i] === '=' && /^[0-9A-Fa-f]{2}$/.test(s.slice(i + 1, i + 3))) {
+          bytes.push(parseInt(s.slice(i + 1, i + 3), 16));
+          i += 2;
+        } else bytes.push(...Buffer.from(s[i], 'utf8'));
+      }
+      return Buffer.from(bytes).toString('utf8');
+    }
+    return body;
+  };
+  const out = [];
+  const walk = (ent, depth) => {
+    const { ctype, cte, body } = split(ent);
+    const b = ctype.match(/boundary="?([^";]+)"?/i);
+    if (/^multipart\//i.test(ctype) && b && depth < 5) {
+      const parts = body.split(`--${b[1]}`);
+      for (const p of parts.slice(1)) if (!p.startsWith('--')) walk(p.replace(/^\r?\n/, ''), depth + 1);
+    } else out.push(decode(cte, body));
+  };
+  walk(raw, 0);
+  return out;
+}
+
+// The signed open-pixel and click URLs in the email's parts (HTML entities undone).
+function trackingUrls(mime) {
+  const text = mimeTexts(mime).join('\n').replace(/&amp;|&#38;|&#x26;/gi, '&');
+  const esc = PUBLIC_URL.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const pixel = (text.match(new RegExp(`${esc}/t/o/[^\\s"'<>]+`)) || [])[0];
+  const click = (text.match(new RegExp(`${esc}/t/c/[^\\s"'<>)]+`)) || [])[0];
+  return { pixel, click };
+}
+
+const utcDay = () => new Date().toISOString().slice(0, 10);
+
+async function tracking(h, S) {
+  const out = { conns: TRK_CONNS, seconds: S.trkS };
+  const dir = path.join(h.scratch, 'store-dlv-tracking');
+  const logName = 'cairn-dlv-tracking';
+  const creds = await h.initStore(dir);
+  const srv = await h.startServer(h.CAIRN, ['serve', '--data', dir, '--listen', '127.0.0.1:0', '--public-url', PUBLIC_URL], logName);
+  const c = client(srv, creds);
+  const day0 = utcDay();
+  try {
+    // one user, one email, through the API
+    await c.must('POST', '/api/v1/providers', { channel: 'email', type: 'file', from: 'B <b@bench.example>' });
+    const basic = `Basic ${Buffer.from(`${creds.write_key}:`).toString('base64')}`;
+    const id = await req(c.agent, `${srv.url}/v1/identify`, { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: basic },
+      body: JSON.stringify({ userId: 'u1', traits: { email: 'u@x.example', consent: { email: 'subscribed' } } }) });
+    if (id.status !== 200) throw new Error(`POST /v1/identify: HTTP ${id.status} ${id.text.slice(0, 200)}`);
+    // the engine makes the profile from the log: wait for it before sending
+    if (!(await pollUntil(h, async () => (await c.api('GET', '/api/v1/users/u1')).status === 200, 10_000, 20)).ok)
+      throw new Error('user u1 did not appear within 10 s of POST /v1/identify');
+    const sent = await c.must('POST', '/api/v1/messages/send', { to: { user_id: 'u1' }, channel: 'email',
+      template: { subject: 'Hi', html: '<p><a href="https://shop.example/p">x</a></p>' } });
+    out.messageId = sent?.id;
+    let st = null;
+    const ok = await pollUntil(h, async () => ((st = await c.stats()).sent || 0) >= 1 || (st.failed || 0) + (st.dead || 0) > 0, 15_000, 50);
+    if (!ok.ok || !(st?.sent >= 1)) throw new Error(`the email was not sent (stats ${JSON.stringify(st)}${lastError(h, logName) ? `; ${lastError(h, logName)}` : ''})`);
+    const lines = fs.readFileSync(path.join(dir, 'outbox', 'email.jsonl'), 'utf8').split('\n').filter(Boolean);
+    const mime = JSON.parse(lines[lines.length - 1]).mime;
+    if (!mime) throw new Error('the outbox line has no "mime"');
+    const u = trackingUrls(mime);
+    if (!u.pixel || !u.click) throw new Error(`no ${u.pixel ? 'click' : 'open-pixel'} URL under ${PUBLIC_URL} in the email's MIME`);
+    out.pixelUrl = u.pixel.replace(PUBLIC_URL, srv.url);
+    out.clickUrl = u.click.replace(PUBLIC_URL, srv.url);
+    // one of each by hand: the pixel is a GIF, the click a 302 to the shop
+    const ua = { 'User-Agent': BROWSER_UA };
+    const p1 = await req(c.agent, out.pixelUrl, { headers: ua });
+    const c1 = await req(c.agent, out.clickUrl, { headers: ua });
+    if (p1.status !== 200) throw new Error(`GET ${out.pixelUrl}: HTTP ${p1.status}`);
+    if (c1.status !== 302) throw new Error(`GET ${out.clickUrl}: HTTP ${c1.status} ${c1.text.slice(0, 200)}`);
+
+    // opened / clicked for email today, from the analytics rollups; settles
+    // when the engine has applied the whole log and two polls agree
+    const totals = async () => {
+      const r = await c.must('GET', `/api/v1/analytics/messages?by=channel&from=${day0}&to=${utcDay()}`);
+      const e = (r.data || []).find((x) => x.key === 'email') || {};
+      return { opened: e.opened || 0, clicked: e.clicked || 0, opened_machine: e.opened_machine || 0, clicked_machine: e.clicked_machine || 0 };
+    };
+    const settle = async () => {
+      const t0 = performance.now();
+      let prev = null, same = 0, last = null;
+      const r = await pollUntil(h, async () => {
+        const rz = await req(c.agent, `${srv.url}/readyz`);
+        last = await totals();
+        const caught = rz.json && rz.json.applied >= rz.json.log_head;
+        same = prev && JSON.stringify(prev) === JSON.stringify(last) ? same + 1 : 0;
+        prev = last;
+        return caught && same >= 2;
+      }, 15_000, 250);
+      return { ...last, settled: r.ok, settleS: (performance.now() - t0) / 1000 };
+    };
+    const base = await settle();
+    out.base = base;
+
+    const lua = path.join(h.scratch, 'tracking.lua');
+    fs.writeFileSync(lua, DONE_LUA);
+    const hits = async (name, url, field) => {
+      await h.sleep(300);
+      h.log(`[${h.elapsed()}s] row 15: wrk -t2 -c${TRK_CONNS} -d${S.trkS}s --latency GET ${name}`);
+      const before = name === 'pixel' ? base : out.pixel.after;
+      const th0 = h.threadTicks(srv.pid), box0 = h.boxTicks();
+      const w = await wrkPlain(h, ['-t2', `-c${TRK_CONNS}`, `-d${Math.max(1, Math.round(S.trkS))}s`, '--latency', '--timeout', '30s',
+        '-H', `User-Agent: ${BROWSER_UA}`, '-s', lua, url]);
+      const th1 = h.threadTicks(srv.pid), box1 = h.boxTicks();
+      w.threads = h.threadReport(th0, th1, w.wall);
+      w.cairnPct = (100 * (h.sumTicks(th1) - h.sumTicks(th0))) / h.CLK_TCK / w.wall;
+      w.wrkPct = (100 * w.wrkTicks) / h.CLK_TCK / w.wall;
+      w.box = h.boxReport(box0, box1, h.sumTicks(th1) - h.sumTicks(th0) + w.wrkTicks, `row 15 ${name}:`);
+      w.after = await settle();
+      w.recorded = w.after[field] - before[field];
+      w.machine = w.after[`${field}_machine`] - before[`${field}_machine`];
+      return w;
+    };
+    out.pixel = await hits('pixel', out.pixelUrl, 'opened');
+    out.click = await hits('click', out.clickUrl, 'clicked');
+
+    // single-event ingest on the same server, as row 2 sends it
+    await h.sleep(300);
+    h.log(`[${h.elapsed()}s] row 15: wrk -t2 -c${TRK_CONNS} -d${S.trkS}s POST /v1/track (bench/batch.lua track)`);
+    const th0 = h.threadTicks(srv.pid), box0 = h.boxTicks();
+    const w = await wrkPlain(h, ['-t2', `-c${TRK_CONNS}`, `-d${Math.max(1, Math.round(S.trkS))}s`, '--latency', '--timeout', '30s',
+      '-s', path.join(here, 'batch.lua'), srv.url, '--', 'track', '1', '100000', creds.write_key]);
+    const th1 = h.threadTicks(srv.pid), box1 = h.boxTicks();
+    w.threads = h.threadReport(th0, th1, w.wall);
+    w.cairnPct = (100 * (h.sumTicks(th1) - h.sumTicks(th0))) / h.CLK_TCK / w.wall;
+    w.wrkPct = (100 * w.wrkTicks) / h.CLK_TCK / w.wall;
+    w.box = h.boxReport(box0, box1, h.sumTicks(th1) - h.sumTicks(th0) + w.wrkTicks, 'row 15 /v1/track:');
+    out.track = w;
+    out.serverError = lastError(h, logName);
+  } finally {
+    c.close();
+    await h.stopProc(srv.proc);
+  }
+  return out;
+}
+
+function trackingRows(o, S, h, rows, notes) {
+  const { fmtInt, fmtMs, ratioText } = h;
+  const t = o.track, aim = '≥ 90 % of /v1/track';
+  const lat = (w) => `${fmtMs(w.latency_us.p99)} (p50 ${fmtMs(w.latency_us.p50)})`;
+  const one = (w, what, unit) => {
+    rows.push({ id: '15', what, cairn: `${fmtInt(w.rps)} ${unit}`, peerName: `POST /v1/track, ${TRK_CONNS} conns, same server (bench/batch.lua)`,
+      peer: `${fmtInt(t.rps)} req/s`, ratio: ratioText(w.rps, t.rps, true), aim, ok: w.rps >= 0.9 * t.rps && w.errors.status === 0 });
+    rows.push({ id: '15', what: '  same, p99 (p50)', cairn: lat(w), peerName: '  /v1/track in the same run', peer: lat(t),
+      ratio: ratioText(w.latency_us.p99, t.latency_us.p99, false), aim: 'report' });
+  };
+  one(o.pixel, `Tracking: open pixel GET /t/o/<msg>.gif?s=…, ${TRK_CONNS} conns, browser User-Agent`, 'hits/s');
+  one(o.click, `Tracking: click GET /t/c/<msg>?u=…&k=…&s=… → 302, ${TRK_CONNS} conns`, 'hits/s');
+  const run = (w, name, answer) => {
+    const e = w.errors, errs = e.connect + e.read + e.write + e.timeout;
+    const diff = w.recorded - w.ok;
+    return `${name}: ${fmtInt(w.ok)} ${answer} in ${w.seconds.toFixed(2)} s (wrk's Requests/sec ${w.wrkRps == null ? '?' : fmtInt(w.wrkRps)})` +
+      `${e.status ? `, ${fmtInt(e.status)} HTTP ≥ 400` : ''}${errs ? `, socket errors connect ${e.connect} read ${e.read} write ${e.write} timeout ${e.timeout}` : ''}; ` +
+      `p50 ${fmtMs(w.latency_us.p50)}, p90 ${fmtMs(w.latency_us.p90)}, p99 ${fmtMs(w.latency_us.p99)}, max ${fmtMs(w.latency_us.max)}; ` +
+      `${fmtInt(w.recorded)} recorded on the timeline (${diff >= 0 && diff <= TRK_CONNS ? `${fmtInt(diff)} more than wrk counted: the requests still in flight when wrk stopped, at most one per connection`
+        : `${diff > 0 ? '+' : ''}${fmtInt(diff)} against wrk's count — OUTSIDE 0…${TRK_CONNS}, the requests in flight at the end`}` +
+      `${w.machine ? `; ${fmtInt(w.machine)} of them flagged machine` : ', none flagged machine'})` +
+      `${w.after.settled ? '' : ' (the totals had NOT settled after 15 s)'}; CPU cairn ${pct(w.cairnPct)}, wrk ${pct(w.wrkPct)}`;
+  };
+  notes.push(`row 15 (bench/delivery.mjs): a fresh store, \`cairn serve --public-url ${PUBLIC_URL}\`, a \`file\` email provider, ` +
+    `one user (POST /v1/identify u1 with an email and email consent), one email with one link sent through /messages/send; its signed ` +
+    `pixel and click URLs read from the MIME in <data>/outbox/email.jsonl, the host rewritten to the server, each checked once by hand ` +
+    `(200 GIF, 302 to the shop). Then \`wrk -t2 -c${TRK_CONNS} -d${Math.round(S.trkS)}s --latency -H 'User-Agent: <Safari>'\` on the pixel, ` +
+    `then on the click, then POST /v1/track with bench/batch.lua (row 2's ~500-byte events, userIds over 100,000) on the same server. ` +
+    `Every hit appends one event, like ingest; the click's 302s are the answers wrk counts (it counts only ≥ 400 as errors). ` +
+    `Recorded = the rise of opened / clicked for email in GET /api/v1/analytics/messages?by=channel&from=&to=<today>, polled every ` +
+    `250 ms until the engine had applied the whole log and three polls agreed. ` +
+    `${run(o.pixel, 'pixel', '200s')}. ${run(o.click, 'click', '302 redirects')}. ` +
+    `/v1/track: ${fmtInt(t.ok)} 200s in ${t.seconds.toFixed(2)} s${t.errors.status ? `, ${fmtInt(t.errors.status)} HTTP ≥ 400` : ''}, ` +
+    `p50 ${fmtMs(t.latency_us.p50)}, p99 ${fmtMs(t.latency_us.p99)}; CPU cairn ${pct(t.cairnPct)}, wrk ${pct(t.wrkPct)}` +
+    `${o.serverError ? `; server log: ${o.serverError}` : ''}`);
+  for (const [k, w] of [['pixel', o.pixel], ['click', o.click], ['/v1/track', t]]) {
+    h.diag(`row 15 ${k} server threads (CPU % of one core): ${w.threads}`);
+    h.diag(w.box);
+  }
+}
+
 // ------------------------------------------------------------------- rows --
 export async function benchDelivery(h, S) {
   const rows = [], notes = [], raw = {};
@@ -740,6 +987,14 @@ export async function benchDelivery(h, S) {
     }
   }
   latencyRows(raw.email, raw.http, S, h, rows, notes);
+  if (S.parts.includes('tracking')) {
+    try {
+      raw.tracking = await tracking(h, S);
+      trackingRows(raw.tracking, S, h, rows, notes);
+    } catch (e) {
+      fail('15', 'Tracking hits: open pixel and click (bench/delivery.mjs)', '≥ 90 % of /v1/track', e);
+    }
+  }
   if (raw.email) delete raw.email.creds;
   return { rows, notes, raw };
 }

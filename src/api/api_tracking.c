@@ -137,7 +137,8 @@ static int message_of(struct app *a, const char *id, struct store_dlv_msg *m)
 
 /* Appends the recipient's events (a batch of Tracking API messages, each
  * without its user: filled in here) to the log. */
-static int append_for(struct app *a, const struct store_dlv_msg *m, json_t *msgs, struct cairn_err *err)
+static int append_for_opts(struct app *a, const struct store_dlv_msg *m, json_t *msgs, int wait_applied,
+			   struct cairn_err *err)
 {
 	char *uid = NULL, *aid = NULL;
 	if (m->profile_id <= 0 || store_profile_ids(a->st, m->profile_id, &uid, &aid, err) < 0) {
@@ -164,11 +165,24 @@ static int append_for(struct app *a, const struct store_dlv_msg *m, json_t *msgs
 	/* the batch points into text: free it after the append */
 	int rc = ingest_parse(INGEST_BATCH, text, strlen(text), clock_now_ms(), &b, err);
 	if (rc == 0) {
-		rc = app_append(a, &b, m->ws, err);
+		rc = app_append_opts(a, &b, m->ws, wait_applied, err);
 		ingest_batch_release(&b);
 	}
 	free(text);
 	return rc;
+}
+
+/* Pages (unsubscribe, preferences) and webhooks answer after the engine
+ * applied what they recorded; the pixel and clicks only wait until it is
+ * durable (append_hit). */
+static int append_for(struct app *a, const struct store_dlv_msg *m, json_t *msgs, struct cairn_err *err)
+{
+	return append_for_opts(a, m, msgs, 1, err);
+}
+
+static int append_hit(struct app *a, const struct store_dlv_msg *m, json_t *msgs, struct cairn_err *err)
+{
+	return append_for_opts(a, m, msgs, 0, err);
 }
 
 /* The properties every tracking event carries (CONVENTIONS §3). */
@@ -216,7 +230,7 @@ void api_track_open(struct http_request *r, void *app)
 			json_t *p = props_of(&m);
 			json_object_set_new(p, "machine", json_boolean(machine_agent(ua)));
 			struct cairn_err err = CAIRN_ERR_INIT;
-			if (append_for(a, &m, json_pack("[o]", track("Email Opened", p, ua)), &err) < 0)
+			if (append_hit(a, &m, json_pack("[o]", track("Email Opened", p, ua)), &err) < 0)
 				log_error("recording an open failed", "error", err.message, NULL);
 			store_dlv_msg_release(&m);
 		}
@@ -249,7 +263,7 @@ void api_track_click(struct http_request *r, void *app)
 			json_object_set_new(p, "link_topic", json_string(topic));
 		json_object_set_new(p, "machine", json_boolean(machine_agent(ua)));
 		struct cairn_err err = CAIRN_ERR_INIT;
-		if (append_for(a, &m, json_pack("[o]", track("Email Link Clicked", p, ua)), &err) < 0)
+		if (append_hit(a, &m, json_pack("[o]", track("Email Link Clicked", p, ua)), &err) < 0)
 			log_error("recording a click failed", "error", err.message, NULL);
 		store_dlv_msg_release(&m);
 	}

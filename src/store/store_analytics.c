@@ -5,7 +5,8 @@
 #include "store/store_analytics.h"
 #include "store/store_int.h"
 
-static const char SQL_SEEN[] = "INSERT INTO an_msg_seen (message_id, metric) VALUES (?1, ?2) ON CONFLICT DO NOTHING";
+static const char SQL_SEEN[] =
+	"INSERT INTO an_msg_seen (message_id, metric, workspace_id) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING";
 static const char SQL_ADD[] =
 	"INSERT INTO an_msg_daily (workspace_id, day, channel, journey_id, node, variant, template_id, metric, total,"
 	" uniq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?9) ON CONFLICT DO UPDATE SET total = total + 1,"
@@ -19,6 +20,7 @@ int store_an_msg_add(struct store *st, const struct store_an_hit *h, struct cair
 		return CAIRN_EIO;
 	store_bind_text(s, 1, h->message_id);
 	store_bind_text(s, 2, h->metric);
+	sqlite3_bind_int64(s, 3, h->ws);
 	if (store_exec_stmt(c, s, err, "counting a message metric") < 0)
 		return CAIRN_EIO;
 	int first = sqlite3_changes(c->db) > 0;
@@ -109,8 +111,10 @@ int store_an_funnel(struct store *st, int64_t ws, const char *const *steps, size
 	 * later event), and t0, the first step's time */
 	off += (size_t)snprintf(
 		sql + off, sizeof sql - off,
-		"WITH s1 AS (SELECT profile_id, min(ts) AS t, event_id AS e, min(ts) AS t0 FROM timeline"
-		" WHERE workspace_id = ?1 AND name = ?4 AND ts BETWEEN ?2 AND ?3 GROUP BY profile_id)");
+		"WITH s1 AS (SELECT f.profile_id, f.t, (SELECT min(y.event_id) FROM timeline y"
+		" WHERE y.workspace_id = ?1 AND y.profile_id = f.profile_id AND y.name = ?4 AND y.ts = f.t)"
+		" AS e, f.t AS t0 FROM (SELECT profile_id, min(ts) AS t FROM timeline WHERE workspace_id = ?1"
+		" AND name = ?4 AND ts BETWEEN ?2 AND ?3 GROUP BY profile_id) f)");
 	for (size_t k = 2; k <= n && off < sizeof sql; k++)
 		off += (size_t)snprintf(
 			sql + off, sizeof sql - off,
@@ -179,7 +183,8 @@ int store_an_attribute(struct store *st, int64_t ws, int64_t profile_id, int64_t
 		"SELECT m.channel, coalesce(m.journey_id, ''), coalesce(m.node, ''), coalesce(m.template_id, '')"
 		" FROM messages m WHERE m.workspace_id = ?1 AND m.profile_id = ?2 AND m.status = 'sent'"
 		" AND m.sent_at BETWEEN ?3 AND ?4 ORDER BY EXISTS (SELECT 1 FROM an_msg_seen s"
-		" WHERE s.message_id = m.message_id AND s.metric = 'clicked') DESC, m.sent_at DESC LIMIT 1";
+		" WHERE s.workspace_id = ?1 AND s.message_id = m.message_id AND s.metric = 'clicked') DESC,"
+		" m.sent_at DESC LIMIT 1";
 	sqlite3_stmt *s = store_cached(c, pick, err);
 	if (!s)
 		return CAIRN_EIO;

@@ -476,9 +476,10 @@ const char *const store_state_migrations[] = {
 	"  uniq BIGINT NOT NULL,"
 	"  PRIMARY KEY (workspace_id, metric, day, channel, journey_id, node, variant, template_id));"
 	"CREATE TABLE an_msg_seen ("
+	"  workspace_id BIGINT NOT NULL,"
 	"  message_id TEXT NOT NULL,"
 	"  metric TEXT NOT NULL,"
-	"  PRIMARY KEY (message_id, metric)) WITHOUT ROWID;",
+	"  PRIMARY KEY (workspace_id, message_id, metric)) WITHOUT ROWID;",
 
 	/* 17: journey node counts per version (earlier counts keep version 0:
 	 * they were not told apart) */
