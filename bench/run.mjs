@@ -23,7 +23,7 @@
 //   BENCH_ONLY=segments  run only rows 6–8 (issue 5; knobs in bench/segments.mjs; row 6's generated
 //                        1 M-user store is kept in build/bench/store-seg-<N>u-<EPU>e)
 //   BENCH_ONLY=journeys  run only rows 9–11 (issue 6; knobs in bench/journeys.mjs)
-//   BENCH_ONLY=delivery  run only rows 12–14 (delivery: smtp-sink, HTTP stub, latency, crash test;
+//   BENCH_ONLY=delivery  run only rows 12–15 (delivery: smtp-sink, HTTP stub, latency, crash test;
 //                        knobs in bench/delivery.mjs)
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -765,9 +765,9 @@ async function benchDeliveryRows() {
     results.raw_delivery = r.raw;
     return r;
   } catch (e) {
-    log(`rows 12–14 failed: ${e.stack || e.message}`);
+    log(`rows 12–15 failed: ${e.stack || e.message}`);
     return { rows: [{ id: '12', what: 'Delivery (bench/delivery.mjs)', cairn: 'failed', peerName: '—', peer: '—', ratio: '—', aim: '' }],
-      notes: [`rows 12–14 failed: ${e.message}`] };
+      notes: [`rows 12–15 failed: ${e.message}`] };
   }
 }
 
