@@ -137,15 +137,17 @@ static int message_of(struct app *a, const char *id, struct store_dlv_msg *m)
 
 /* Appends the recipient's events (a batch of Tracking API messages, each
  * without its user: filled in here) to the log. */
-static int append_for_opts(struct app *a, const struct store_dlv_msg *m, json_t *msgs, int wait_applied,
-			   struct cairn_err *err)
+/* The batch body of msgs for m's recipient (user ids filled in; msgs is
+ * stolen), or NULL — with err set on a failure, unset when there is nobody
+ * to record it for (an address without a user). */
+static char *batch_text(struct app *a, const struct store_dlv_msg *m, json_t *msgs, struct cairn_err *err)
 {
 	char *uid = NULL, *aid = NULL;
 	if (m->profile_id <= 0 || store_profile_ids(a->st, m->profile_id, &uid, &aid, err) < 0) {
 		json_decref(msgs);
 		free(uid);
 		free(aid);
-		return m->profile_id <= 0 ? 0 : err->code; /* an address without a user: nothing to record */
+		return NULL;
 	}
 	size_t i;
 	json_t *msg;
@@ -161,28 +163,93 @@ static int append_for_opts(struct app *a, const struct store_dlv_msg *m, json_t 
 	json_t *body = json_pack("{s:o}", "batch", msgs);
 	char *text = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
+	return text;
+}
+
+/* Pages (unsubscribe, preferences) and webhooks append and answer after
+ * the engine applied what they recorded. */
+static int append_for(struct app *a, const struct store_dlv_msg *m, json_t *msgs, struct cairn_err *err)
+{
+	char *text = batch_text(a, m, msgs, err);
+	if (!text)
+		return err->code;
 	struct ingest_batch b;
 	/* the batch points into text: free it after the append */
 	int rc = ingest_parse(INGEST_BATCH, text, strlen(text), clock_now_ms(), &b, err);
 	if (rc == 0) {
-		rc = app_append_opts(a, &b, m->ws, wait_applied, err);
+		rc = app_append(a, &b, m->ws, err);
 		ingest_batch_release(&b);
 	}
 	free(text);
 	return rc;
 }
 
-/* Pages (unsubscribe, preferences) and webhooks answer after the engine
- * applied what they recorded; the pixel and clicks only wait until it is
- * durable (append_hit). */
-static int append_for(struct app *a, const struct store_dlv_msg *m, json_t *msgs, struct cairn_err *err)
+/* A pixel or click hit: like a Tracking API call, the request is parked
+ * while the group commit makes its event durable, and answered then (the
+ * HTTP threads stay free for other hits). */
+struct hit_job {
+	struct ingest_job job;
+	struct ingest_batch batch;
+	char *text;
+	char *location; /* a click's destination, or NULL for the pixel */
+	struct http_request *r;
+};
+
+static void answer_hit(struct http_request *r, const char *location)
 {
-	return append_for_opts(a, m, msgs, 1, err);
+	if (location) {
+		http_header_add(r, "Location", location);
+		http_header_add(r, "Cache-Control", "no-store");
+		http_header_add(r, "Referrer-Policy", "no-referrer");
+		http_text(r, 302, "text/plain; charset=utf-8", "", 0);
+	} else {
+		http_header_add(r, "Cache-Control", "no-store, no-cache, must-revalidate, private");
+		http_text(r, 200, "image/gif", (const char *)pixel_gif, sizeof pixel_gif);
+	}
 }
 
-static int append_hit(struct app *a, const struct store_dlv_msg *m, json_t *msgs, struct cairn_err *err)
+static void hit_done(struct ingest_job *job)
 {
-	return append_for_opts(a, m, msgs, 0, err);
+	struct hit_job *h = (struct hit_job *)job;
+	if (job->status < 0) /* the person gets where they were going all the same */
+		log_error("recording a tracking hit failed", "error", job->err.message, NULL);
+	struct http_request *r = h->r;
+	answer_hit(r, h->location);
+	ingest_batch_release(&h->batch);
+	free(job->events);
+	free(job->dup);
+	free(h->text);
+	free(h->location);
+	free(h);
+	http_resume(r);
+}
+
+/* Records msgs for m and answers (pixel when location is NULL, else 302). */
+static void record_hit(struct http_request *r, struct app *a, const struct store_dlv_msg *m, json_t *msgs,
+		       const char *location)
+{
+	struct cairn_err err = CAIRN_ERR_INIT;
+	struct hit_job *h = xcalloc(1, sizeof *h);
+	int64_t now = clock_now_ms();
+	h->text = batch_text(a, m, msgs, &err);
+	if (!h->text || ingest_parse(INGEST_BATCH, h->text, strlen(h->text), now, &h->batch, &err) < 0) {
+		if (err.code)
+			log_error("recording a tracking hit failed", "error", err.message, NULL);
+		free(h->text);
+		free(h);
+		answer_hit(r, location);
+		return;
+	}
+	h->location = location ? xstrdup(location) : NULL;
+	h->r = r;
+	size_t n = h->batch.n;
+	h->job.events = xcalloc(n ? n : 1, sizeof *h->job.events);
+	h->job.dup = xcalloc(n ? n : 1, 1);
+	h->job.n = n;
+	h->job.done = hit_done;
+	ingest_batch_events(&h->batch, m->ws, (unsigned)a->cfg->shards, now, h->job.events);
+	http_suspend(r);
+	ingest_writer_submit(a->writer, &h->job);
 }
 
 /* The properties every tracking event carries (CONVENTIONS §3). */
@@ -229,14 +296,12 @@ void api_track_open(struct http_request *r, void *app)
 			const char *ua = http_header(r, "User-Agent");
 			json_t *p = props_of(&m);
 			json_object_set_new(p, "machine", json_boolean(machine_agent(ua)));
-			struct cairn_err err = CAIRN_ERR_INIT;
-			if (append_hit(a, &m, json_pack("[o]", track("Email Opened", p, ua)), &err) < 0)
-				log_error("recording an open failed", "error", err.message, NULL);
+			record_hit(r, a, &m, json_pack("[o]", track("Email Opened", p, ua)), NULL);
 			store_dlv_msg_release(&m);
+			return;
 		}
 	}
-	http_header_add(r, "Cache-Control", "no-store, no-cache, must-revalidate, private");
-	http_text(r, 200, "image/gif", (const char *)pixel_gif, sizeof pixel_gif);
+	answer_hit(r, NULL);
 }
 
 void api_track_click(struct http_request *r, void *app)
@@ -254,24 +319,19 @@ void api_track_click(struct http_request *r, void *app)
 		return;
 	}
 	struct store_dlv_msg m;
-	if (message_of(a, id, &m) == 0) {
-		const char *ua = http_header(r, "User-Agent");
-		json_t *p = props_of(&m);
-		json_object_set_new(p, "url", json_string(url));
-		json_object_set_new(p, "link_kind", json_string(kind && *kind ? kind : "content"));
-		if (topic && *topic)
-			json_object_set_new(p, "link_topic", json_string(topic));
-		json_object_set_new(p, "machine", json_boolean(machine_agent(ua)));
-		struct cairn_err err = CAIRN_ERR_INIT;
-		if (append_hit(a, &m, json_pack("[o]", track("Email Link Clicked", p, ua)), &err) < 0)
-			log_error("recording a click failed", "error", err.message, NULL);
-		store_dlv_msg_release(&m);
+	if (message_of(a, id, &m) < 0) { /* the person gets where they were going */
+		answer_hit(r, url);
+		return;
 	}
-	/* the person gets where they were going even if recording failed */
-	http_header_add(r, "Location", url);
-	http_header_add(r, "Cache-Control", "no-store");
-	http_header_add(r, "Referrer-Policy", "no-referrer");
-	http_text(r, 302, "text/plain; charset=utf-8", "", 0);
+	const char *ua = http_header(r, "User-Agent");
+	json_t *p = props_of(&m);
+	json_object_set_new(p, "url", json_string(url));
+	json_object_set_new(p, "link_kind", json_string(kind && *kind ? kind : "content"));
+	if (topic && *topic)
+		json_object_set_new(p, "link_topic", json_string(topic));
+	json_object_set_new(p, "machine", json_boolean(machine_agent(ua)));
+	record_hit(r, a, &m, json_pack("[o]", track("Email Link Clicked", p, ua)), url);
+	store_dlv_msg_release(&m);
 }
 
 /* GET shows the page; POST (its form, or a mail client's RFC 8058

@@ -74,11 +74,6 @@ int app_auth(void *app, const char *key, enum http_auth kind, int64_t *ws)
 
 int app_append(struct app *a, struct ingest_batch *b, int64_t ws, struct cairn_err *err)
 {
-	return app_append_opts(a, b, ws, 1, err);
-}
-
-int app_append_opts(struct app *a, struct ingest_batch *b, int64_t ws, int wait_applied, struct cairn_err *err)
-{
 	struct store_event *evs = xcalloc(b->n ? b->n : 1, sizeof *evs);
 	unsigned char *dup = xcalloc(b->n ? b->n : 1, 1);
 	int64_t now = clock_now_ms();
@@ -90,7 +85,7 @@ int app_append_opts(struct app *a, struct ingest_batch *b, int64_t ws, int wait_
 			last = evs[i].id;
 	free(evs);
 	free(dup);
-	if (rc == 0 && last && wait_applied)
+	if (rc == 0 && last)
 		engine_wait_applied(a->engine, last, 5000);
 	return rc;
 }

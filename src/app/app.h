@@ -50,8 +50,5 @@ int app_auth(void *app, const char *key, enum http_auth kind, int64_t *ws);
 
 /* Appends messages to the log and waits until durable (management writes). */
 int app_append(struct app *a, struct ingest_batch *b, int64_t ws, struct cairn_err *err);
-/* The same; wait_applied 0 answers once durable, without waiting for the
- * engine to apply (tracking hits: nobody reads their effect in the reply). */
-int app_append_opts(struct app *a, struct ingest_batch *b, int64_t ws, int wait_applied, struct cairn_err *err);
 
 #endif
