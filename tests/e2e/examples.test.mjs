@@ -11,6 +11,19 @@ import { startServer, CAIRN_BIN } from './lib/server.mjs';
 import { journeyKit, expectStatus, kst } from './lib/journeys.mjs';
 import { startSmtpPeer, checkMail, deliveryKit } from './lib/delivery.mjs';
 import { startHttpPeer } from '../peers/http_peer.mjs';
+import { Analytics as SegmentAnalytics } from '@segment/analytics-node';
+
+/** Sends identify + track calls through @segment/analytics-node (only its host changed),
+ * then waits until cairn has applied them. */
+async function viaSegment(srv, j, calls) {
+  const analytics = new SegmentAnalytics({ writeKey: srv.writeKey, host: srv.url, flushAt: 20, flushInterval: 50, maxRetries: 0 });
+  for (const [kind, userId, a, b] of calls) {
+    if (kind === 'identify') analytics.identify({ userId, traits: a });
+    else analytics.track({ userId, event: a, properties: b || {} }); // timestamp: now, as cairn corrects skew with sentAt
+  }
+  await analytics.closeAndFlush({ timeout: 15000 });
+  await j.barrier();
+}
 
 const START = '2026-03-02T10:00:00+09:00';
 const PUBLIC = 'https://cairn.example';
@@ -49,10 +62,13 @@ describe('examples: solo-marketer (seed 001)', () => {
     const live = expectStatus(await srv.api('/api/v1/journeys'), 200, 'journeys').data.map((x) => [x.id, x.status]).sort();
     assert.deepEqual(live, [['topic-follow-up', 'live'], ['welcome-series', 'live']]);
     const t0 = kst('2026-03-02T10:00:00');
-    for (const [user, email] of [['minsu', 'minsu@x.example'], ['jiyoung', 'jiyoung@x.example']]) {
-      await j.identify(user, { first_name: user === 'minsu' ? '민수' : '지영', email, consent: { email: 'subscribed' } });
-      await j.track(user, 'Signed Up');
-    }
+    // the two sign-ups come in through the real Segment client
+    await viaSegment(srv, j, [
+      ['identify', 'minsu', { first_name: '민수', email: 'minsu@x.example', consent: { email: 'subscribed' } }],
+      ['identify', 'jiyoung', { first_name: '지영', email: 'jiyoung@x.example', consent: { email: 'subscribed' } }],
+      ['track', 'minsu', 'Signed Up'],
+      ['track', 'jiyoung', 'Signed Up'],
+    ]);
     await j.settle();
     // day 0: minsu opens the intro and clicks the marketing link in it
     const intro = smtp.to('minsu@x.example');
@@ -154,7 +170,7 @@ describe('examples: growth-team (seed 000)', () => {
     await j.identify('joon', person('010-3333-4444', { name: '준' }));
     await j.identify('sora', person('010-5555-6666', { name: '소라', preferred_channel: 'sms' }));
     await j.identify('mina', person('010-7777-8888', { name: '미나' }));
-    for (const u of ['joon', 'sora', 'mina']) await j.track(u, 'Product Added', { name: '캠핑 의자', price: 59000 });
+    await viaSegment(srv, j, ['joon', 'sora', 'mina'].map((u) => ['track', u, 'Product Added', { name: '캠핑 의자', price: 59000 }]));
     await j.advance({ minutes: 30 });
     await j.track('mina', 'Order Completed', { revenue: 59000, currency: 'KRW' });
     await j.advance({ minutes: 31 });
