@@ -49,6 +49,93 @@ static void csv_field(struct buf *b, const char *s)
 	buf_addch(b, '"');
 }
 
+static void csv_value(struct buf *b, json_t *v)
+{
+	if (json_is_string(v)) {
+		csv_field(b, json_string_value(v));
+	} else if (json_is_integer(v)) {
+		buf_addf(b, "%lld", (long long)json_integer_value(v));
+	} else if (json_is_real(v)) {
+		buf_addf(b, "%.4f", json_real_value(v));
+	} else if (json_is_boolean(v)) {
+		buf_adds(b, json_is_true(v) ? "true" : "false");
+	} else if (json_is_array(v) && json_array_size(v) && !json_is_object(json_array_get(v, 0))) {
+		struct buf t; /* a list of scalars: one field, values split by ';' */
+		buf_init(&t, BUF_MAX_RENDER);
+		size_t i;
+		json_t *e;
+		json_array_foreach (v, i, e) {
+			if (i)
+				buf_addch(&t, ';');
+			char *x = json_dumps(e, JSON_ENCODE_ANY | JSON_COMPACT);
+			buf_adds(&t, json_is_string(e) ? json_string_value(e) : x);
+			free(x);
+		}
+		csv_field(b, t.ptr);
+		buf_release(&t);
+	} else if (!json_is_null(v) && v) {
+		char *x = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+		csv_field(b, x);
+		free(x);
+	}
+}
+
+/* Answers resp as JSON, or with ?format=csv the rows under key (an array
+ * of objects, or an object of objects — each becomes a row with "key") as
+ * CSV, the columns those of the first row. Steals resp. */
+static void reply(struct http_request *r, json_t *resp, const char *key, const char *filename)
+{
+	const char *format = http_query(r, "format");
+	if (!format || !strcmp(format, "json")) {
+		http_json(r, 200, resp);
+		return;
+	}
+	if (strcmp(format, "csv")) {
+		json_decref(resp);
+		http_errorf(r, CAIRN_EINVAL, "invalid_query", "format", "format is json (the default) or csv.");
+		return;
+	}
+	json_t *rows = json_object_get(resp, key), *list = json_array();
+	if (json_is_object(rows)) {
+		const char *k;
+		json_t *v;
+		json_object_foreach (rows, k, v) {
+			json_t *row = json_pack("{s:s}", "key", k);
+			json_object_update(row, v);
+			json_array_append_new(list, row);
+		}
+	} else if (json_is_array(rows)) {
+		json_array_extend(list, rows);
+	}
+	struct buf b;
+	buf_init(&b, BUF_MAX_RESPONSE);
+	json_t *first = json_array_get(list, 0);
+	const char *k;
+	json_t *v;
+	int col = 0;
+	json_object_foreach (first, k, v)
+		buf_addf(&b, "%s%s", col++ ? "," : "", k);
+	buf_adds(&b, "\r\n");
+	size_t i;
+	json_t *row;
+	json_array_foreach (list, i, row) {
+		col = 0;
+		json_object_foreach (first, k, v) {
+			if (col++)
+				buf_addch(&b, ',');
+			csv_value(&b, json_object_get(row, k));
+		}
+		buf_adds(&b, "\r\n");
+	}
+	json_decref(list);
+	json_decref(resp);
+	char disp[128];
+	snprintf(disp, sizeof disp, "attachment; filename=\"%s.csv\"", filename);
+	http_header_add(r, "Content-Disposition", disp);
+	http_text(r, 200, "text/csv; charset=utf-8", b.ptr, b.len);
+	buf_release(&b);
+}
+
 void api_analytics_messages(struct http_request *r, void *app)
 {
 	struct app *a = app;
@@ -199,7 +286,7 @@ void api_analytics_funnel(struct http_request *r, void *app)
 	json_t *resp = json_pack("{s:o,s:I,s:o,s:o}", "steps", out, "within_ms", (json_int_t)window, "from",
 				 jsonx_time(from), "to", jsonx_time(to));
 	json_decref(b);
-	http_json(r, 200, resp);
+	reply(r, resp, "steps", "funnel");
 }
 
 /* ---- seed 000's stage KPIs ---------------------------------------------------------------- */
@@ -269,7 +356,8 @@ void api_analytics_kpis(struct http_request *r, void *app)
 			    json_pack("{s:{s:I},s:I,s:I,s:f}", "definition", "inactive_days", (json_int_t)inactive_days,
 				      "active_users", (json_int_t)active, "reactivated", (json_int_t)back, "rate",
 				      active ? (double)back / (double)active : 0.0));
-	http_json(r, 200, json_pack("{s:o,s:o,s:o}", "kpis", out, "from", jsonx_time(from), "to", jsonx_time(to)));
+	reply(r, json_pack("{s:o,s:o,s:o}", "kpis", out, "from", jsonx_time(from), "to", jsonx_time(to)), "kpis",
+	      "kpis");
 }
 
 /* GET /api/v1/analytics/attribution?by=channel|journey|node|template|day&from&to:
@@ -300,10 +388,11 @@ void api_analytics_attribution(struct http_request *r, void *app)
 		http_error(r, &err);
 		return;
 	}
-	http_json(r, 200,
-		  json_pack("{s:o,s:s,s:i,s:o,s:o}", "data", rows, "conversion_event", STATS_CONVERSION_EVENT,
-			    "window_days", (int)(STATS_ATTRIBUTION_MS / DAY_MS), "from", jsonx_time(from), "to",
-			    jsonx_time(to)));
+	reply(r,
+	      json_pack("{s:o,s:s,s:i,s:o,s:o}", "data", rows, "conversion_event", STATS_CONVERSION_EVENT,
+			"window_days", (int)(STATS_ATTRIBUTION_MS / DAY_MS), "from", jsonx_time(from), "to",
+			jsonx_time(to)),
+	      "data", "attribution");
 }
 
 static int64_t interval_ms(const char *name)
@@ -362,7 +451,8 @@ void api_analytics_series(struct http_request *r, void *app)
 			j++;
 	}
 	json_decref(rows);
-	http_json(r, 200, json_pack("{s:s,s:I,s:o}", "event", event, "interval_ms", (json_int_t)iv, "data", pts));
+	reply(r, json_pack("{s:s,s:I,s:o}", "event", event, "interval_ms", (json_int_t)iv, "data", pts), "data",
+	      "series");
 }
 
 /* GET /api/v1/analytics/cohorts?first=Signed Up&again=Order Completed&period=week&periods=8&from&to:
@@ -408,9 +498,9 @@ void api_analytics_cohorts(struct http_request *r, void *app)
 					      json_real(users ? (double)json_integer_value(n) / (double)users : 0));
 		json_object_set_new(row, "rates", rates);
 	}
-	http_json(r, 200,
-		  json_pack("{s:s,s:s,s:I,s:o}", "first", first, "again", again, "period_ms", (json_int_t)pm, "data",
-			    rows));
+	reply(r,
+	      json_pack("{s:s,s:s,s:I,s:o}", "first", first, "again", again, "period_ms", (json_int_t)pm, "data", rows),
+	      "data", "cohorts");
 }
 
 /* GET /api/v1/analytics/segments?event=Order Completed&from&to: a scoreboard
@@ -431,7 +521,8 @@ void api_analytics_segments(struct http_request *r, void *app)
 		http_error(r, &err);
 		return;
 	}
-	http_json(r, 200,
-		  json_pack("{s:s,s:o,s:o,s:o}", "event", event, "from", jsonx_time(from), "to", jsonx_time(to), "data",
-			    rows));
+	reply(r,
+	      json_pack("{s:s,s:o,s:o,s:o}", "event", event, "from", jsonx_time(from), "to", jsonx_time(to), "data",
+			rows),
+	      "data", "segments");
 }

@@ -264,5 +264,15 @@ describe('examples: growth-team (seed 000)', () => {
     const carts = board.find((x) => x.segment_id === 'carts');
     assert.deepEqual([carts.size, carts.users, carts.events], [3, 2, 2]);
     assert.equal(carts.rate, 2 / 3);
+    // every report also as CSV
+    const csv = await srv.api('/api/v1/analytics/kpis?from=2026-03-01&to=2026-03-31&format=csv');
+    assert.equal(csv.status, 200);
+    assert.match(csv.headers.get('content-type'), /^text\/csv/);
+    const lines = csv.text.trim().split('\r\n');
+    assert.equal(lines[0], 'key,definition,users,converted,rate');
+    assert.match(lines.find((l) => l.startsWith('"conversion"')), /^"conversion",".*",3,2,0\.6667$/);
+    const scsv = await srv.api('/api/v1/analytics/segments?from=2026-03-01&to=2026-03-31&format=csv');
+    assert.match(scsv.text, /^segment_id,name,size,entered,events,users,rate\r\n"carts","장바구니 사용자",3,/);
+    assert.equal((await srv.api('/api/v1/analytics/series?event=x&format=xml')).status, 400);
   });
 });
