@@ -231,6 +231,8 @@ describe('tracking: opens, clicks, unsubscribes from a real email', () => {
     assert.equal((await post('{not json')).status, 400);
     const many = Array.from({ length: 1001 }, () => ({ event: 'delivered', message_id: m.id }));
     assert.equal((await post(many)).status, 413);
+    const huge = JSON.stringify([{ event: 'delivered', message_id: m.id, reason: 'x'.repeat(1100 * 1024) }]);
+    assert.equal((await post(huge)).status, 413, 'a body over 1 MB is refused before it is read');
     await j.barrier();
     assert.equal((await d.events('minsu', 'Email Delivered')).length, 1, 'nothing recorded from refused requests');
   });
