@@ -38,6 +38,23 @@ static int period(struct http_request *r, int64_t *from, int64_t *to)
 	return 0;
 }
 
+/* ?by: absent, or one of allowed (NULL-terminated); else a 400 naming them. */
+static int grouping(struct http_request *r, const char *by, const char *const *allowed)
+{
+	if (!by)
+		return 0;
+	char list[256] = "";
+	size_t off = 0;
+	for (size_t i = 0; allowed[i]; i++) {
+		if (!strcmp(allowed[i], by))
+			return 0;
+		off += (size_t)snprintf(list + off, off < sizeof list ? sizeof list - off : 0, "%s%s", i ? ", " : "",
+					allowed[i]);
+	}
+	http_errorf(r, CAIRN_EINVAL, "invalid_query", "by", "by is one of %s.", list);
+	return -1;
+}
+
 static void csv_field(struct buf *b, const char *s)
 {
 	buf_addch(b, '"');
@@ -141,16 +158,8 @@ void api_analytics_messages(struct http_request *r, void *app)
 	struct app *a = app;
 	static const char *const bys[] = {"channel", "journey", "node", "variant", "template", "day", NULL};
 	const char *by = http_query(r, "by");
-	if (by) {
-		size_t i;
-		for (i = 0; bys[i] && strcmp(bys[i], by); i++)
-			;
-		if (!bys[i]) {
-			http_errorf(r, CAIRN_EINVAL, "invalid_query", "by",
-				    "by is one of channel, journey, node, variant, template or day.");
-			return;
-		}
-	}
+	if (grouping(r, by, bys) < 0)
+		return;
 	const char *format = http_query(r, "format");
 	if (format && strcmp(format, "json") && strcmp(format, "csv")) {
 		http_errorf(r, CAIRN_EINVAL, "invalid_query", "format", "format is json (the default) or csv.");
@@ -368,16 +377,8 @@ void api_analytics_attribution(struct http_request *r, void *app)
 	struct app *a = app;
 	static const char *const bys[] = {"channel", "journey", "node", "template", "day", NULL};
 	const char *by = http_query(r, "by");
-	if (by) {
-		size_t i;
-		for (i = 0; bys[i] && strcmp(bys[i], by); i++)
-			;
-		if (!bys[i]) {
-			http_errorf(r, CAIRN_EINVAL, "invalid_query", "by",
-				    "by is one of channel, journey, node, template or day.");
-			return;
-		}
-	}
+	if (grouping(r, by, bys) < 0)
+		return;
 	int64_t from, to;
 	if (period(r, &from, &to) < 0)
 		return;

@@ -22,6 +22,7 @@
 #include "core/jsonx.h"
 #include "core/log.h"
 #include "core/xalloc.h"
+#include "deliver/dispatch.h"
 #include "deliver/links.h"
 #include "deliver/secret.h"
 #include "ingest/ingest.h"
@@ -252,24 +253,6 @@ static void record_hit(struct http_request *r, struct app *a, const struct store
 	ingest_writer_submit(a->writer, &h->job);
 }
 
-/* The properties every tracking event carries (CONVENTIONS §3). */
-static json_t *props_of(const struct store_dlv_msg *m)
-{
-	json_t *p = json_pack("{s:s,s:s}", "message_id", m->message_id, "channel", m->channel);
-	if (m->journey_id) {
-		json_object_set_new(p, "journey_id", json_string(m->journey_id));
-		json_object_set_new(p, "journey_version", json_integer(m->version));
-		json_object_set_new(p, "node_id", json_string(m->node ? m->node : ""));
-	}
-	if (m->variant)
-		json_object_set_new(p, "variant", json_string(m->variant));
-	if (m->template_id)
-		json_object_set_new(p, "template_id", json_string(m->template_id));
-	if (m->topic)
-		json_object_set_new(p, "topic", json_string(m->topic));
-	return p;
-}
-
 static json_t *track(const char *event, json_t *props, const char *ua)
 {
 	json_t *m = json_pack("{s:s,s:s,s:o}", "type", "track", "event", event, "properties", props);
@@ -294,7 +277,7 @@ void api_track_open(struct http_request *r, void *app)
 		struct store_dlv_msg m;
 		if (dlv_link_verify(key, 'o', id, NULL, NULL, NULL, sig) && message_of(a, id, &m) == 0) {
 			const char *ua = http_header(r, "User-Agent");
-			json_t *p = props_of(&m);
+			json_t *p = dlv_event_props(&m);
 			json_object_set_new(p, "machine", json_boolean(machine_agent(ua)));
 			record_hit(r, a, &m, json_pack("[o]", track("Email Opened", p, ua)), NULL);
 			store_dlv_msg_release(&m);
@@ -324,7 +307,7 @@ void api_track_click(struct http_request *r, void *app)
 		return;
 	}
 	const char *ua = http_header(r, "User-Agent");
-	json_t *p = props_of(&m);
+	json_t *p = dlv_event_props(&m);
 	json_object_set_new(p, "url", json_string(url));
 	json_object_set_new(p, "link_kind", json_string(kind && *kind ? kind : "content"));
 	if (topic && *topic)
@@ -374,7 +357,7 @@ void api_track_unsubscribe(struct http_request *r, void *app)
 			: json_pack("{s:s}", !strcmp(m.channel, "kakao") ? "kakao" : m.channel, "unsubscribed");
 	json_t *ident = json_pack("{s:s,s:{s:o},s:{s:s}}", "type", "identify", "traits", "consent", consent, "context",
 				  "consent_source", "unsubscribe_link");
-	json_t *p = props_of(&m);
+	json_t *p = dlv_event_props(&m);
 	json_object_set_new(p, "one_click", json_boolean(http_body(r) && strstr(http_body(r)->ptr, "One-Click")));
 	json_t *ev = track("Unsubscribed", p, http_header(r, "User-Agent"));
 	struct cairn_err err = CAIRN_ERR_INIT;
@@ -473,7 +456,7 @@ void api_track_preferences(struct http_request *r, void *app)
 			if (strcmp(had, want)) {
 				json_object_set_new(consent, pref_channels[i].key, json_string(want));
 				if (!strcmp(want, "unsubscribed")) {
-					json_t *p = props_of(&m);
+					json_t *p = dlv_event_props(&m);
 					/* channel: what was unsubscribed (CONVENTIONS §3); the
 					 * message it came from keeps its own for analytics */
 					json_object_set_new(p, "message_channel", json_string(m.channel));
@@ -491,7 +474,7 @@ void api_track_preferences(struct http_request *r, void *app)
 			if (strcmp(consent_status(person.consent, "topic", json_string_value(v)), want)) {
 				json_object_set_new(tc, json_string_value(v), json_string(want));
 				if (!strcmp(want, "unsubscribed")) {
-					json_t *p = props_of(&m);
+					json_t *p = dlv_event_props(&m);
 					json_object_set_new(p, "topic", json_string(json_string_value(v)));
 					json_array_append_new(events,
 							      track("Unsubscribed", p, http_header(r, "User-Agent")));
@@ -659,7 +642,7 @@ void api_hook_delivery(struct http_request *r, void *app)
 			continue;
 		}
 		int email = !strcmp(m.channel, "email");
-		json_t *p = props_of(&m);
+		json_t *p = dlv_event_props(&m);
 		json_object_set_new(p, "provider_id", json_string(pid));
 		if (reason)
 			json_object_set_new(p, "reason", json_string(reason));

@@ -1203,9 +1203,8 @@ static void done(struct dlv_dispatcher *d, struct job *j, CURLcode cc)
 
 /* ---- committing outcomes ---------------------------------------------------------------- */
 
-static json_t *event_props(const struct outcome *o)
+json_t *dlv_event_props(const struct store_dlv_msg *m)
 {
-	const struct store_dlv_msg *m = &o->m;
 	json_t *p = json_pack("{s:s,s:s}", "message_id", m->message_id, "channel", m->channel);
 	if (m->journey_id) {
 		json_object_set_new(p, "journey_id", json_string(m->journey_id));
@@ -1216,11 +1215,17 @@ static json_t *event_props(const struct outcome *o)
 		json_object_set_new(p, "variant", json_string(m->variant));
 	if (m->template_id)
 		json_object_set_new(p, "template_id", json_string(m->template_id));
-	if (o->provider)
-		json_object_set_new(p, "provider_id", json_string(o->provider));
 	if (m->topic)
 		json_object_set_new(p, "topic", json_string(m->topic));
-	json_object_set_new(p, "transactional", json_boolean(m->transactional));
+	return p;
+}
+
+static json_t *event_props(const struct outcome *o)
+{
+	json_t *p = dlv_event_props(&o->m);
+	if (o->provider)
+		json_object_set_new(p, "provider_id", json_string(o->provider));
+	json_object_set_new(p, "transactional", json_boolean(o->m.transactional));
 	return p;
 }
 

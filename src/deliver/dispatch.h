@@ -46,6 +46,7 @@
 
 #include "core/err.h"
 #include "store/store.h"
+#include "store/store_deliver.h"
 
 #define DLV_MAX_INFLIGHT    512
 #define DLV_COMMIT_MS	    20
@@ -83,6 +84,11 @@ int dlv_dispatcher_sync(struct dlv_dispatcher *d, int timeout_ms);
  * or "reply":…, "ms":N}. CAIRN_ENOTFOUND, or CAIRN_EUNPROC for a bad `to`. */
 int dlv_send_test(struct store *st, int64_t ws, const char *provider_id, const char *to, const char *public_url,
 		  json_t **result, struct cairn_err *err);
+
+/* The properties every event about message m carries (CONVENTIONS §3):
+ * message_id, channel, journey_id, journey_version, node_id, variant,
+ * template_id, topic — those it has (a new object). */
+json_t *dlv_event_props(const struct store_dlv_msg *m);
 
 /* The kill switch of ws as stored ({"global":bool,"channels":[…],
  * "journeys":[…]}); 1 when it stops a message of channel / journey_id. */
