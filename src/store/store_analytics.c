@@ -111,18 +111,21 @@ int store_an_funnel(struct store *st, int64_t ws, const char *const *steps, size
 	 * later event), and t0, the first step's time */
 	off += (size_t)snprintf(
 		sql + off, sizeof sql - off,
-		"WITH s1 AS (SELECT f.profile_id, f.t, (SELECT min(y.event_id) FROM timeline y"
+		"WITH s1 AS (SELECT f.profile_id, f.t, (SELECT min(y.event_id) FROM timeline y INDEXED BY "
+		"timeline_profile_ts"
 		" WHERE y.workspace_id = ?1 AND y.profile_id = f.profile_id AND y.name = ?4 AND y.ts = f.t)"
-		" AS e, f.t AS t0 FROM (SELECT profile_id, min(ts) AS t FROM timeline WHERE workspace_id = ?1"
-		" AND name = ?4 AND ts BETWEEN ?2 AND ?3 GROUP BY profile_id) f)");
+		" AS e, f.t AS t0 FROM (SELECT profile_id, min(ts) AS t FROM timeline INDEXED BY timeline_name WHERE"
+		" workspace_id = ?1 AND name = ?4 AND ts BETWEEN ?2 AND ?3 GROUP BY profile_id) f)");
 	for (size_t k = 2; k <= n && off < sizeof sql; k++)
 		off += (size_t)snprintf(
 			sql + off, sizeof sql - off,
-			", s%zu AS (SELECT q.profile_id, q.t, (SELECT min(y.event_id) FROM timeline y"
+			", s%zu AS (SELECT q.profile_id, q.t, (SELECT min(y.event_id) FROM timeline y INDEXED BY "
+			"timeline_profile_ts"
 			" WHERE y.workspace_id = ?1 AND y.profile_id = q.profile_id AND y.name = ?%zu AND y.ts = q.t"
 			" AND (q.t > q.pt OR y.event_id > q.pe)) AS e, q.t0 FROM (SELECT p.profile_id, p.t AS pt, p.e "
 			"AS pe,"
-			" p.t0, (SELECT min(x.ts) FROM timeline x WHERE x.workspace_id = ?1 AND x.profile_id = "
+			" p.t0, (SELECT min(x.ts) FROM timeline x INDEXED BY timeline_profile_ts WHERE x.workspace_id "
+			"= ?1 AND x.profile_id = "
 			"p.profile_id"
 			" AND x.name = ?%zu AND x.ts <= p.t0 + ?%d AND (x.ts > p.t OR (x.ts = p.t AND x.event_id > "
 			"p.e)))"
@@ -158,7 +161,8 @@ int store_an_reactivated(struct store *st, int64_t ws, int64_t from, int64_t to,
 	if (store_prepare(c,
 			  "WITH p AS (SELECT profile_id, min(ts) AS t FROM timeline WHERE workspace_id = ?1"
 			  " AND ts BETWEEN ?2 AND ?3 GROUP BY profile_id)"
-			  " SELECT count(*), coalesce(sum((SELECT max(x.ts) FROM timeline x WHERE x.workspace_id = ?1"
+			  " SELECT count(*), coalesce(sum((SELECT max(x.ts) FROM timeline x INDEXED BY "
+			  "timeline_profile_ts WHERE x.workspace_id = ?1"
 			  " AND x.profile_id = p.profile_id AND x.ts < p.t) < p.t - ?4), 0) FROM p",
 			  &s, err, "counting reactivated users") < 0)
 		return CAIRN_EIO;
@@ -265,7 +269,8 @@ json_t *store_an_series(struct store *st, int64_t ws, const char *event, int64_t
 	sqlite3_stmt *s;
 	if (store_prepare(
 		    c,
-		    "SELECT (ts - ?2) / ?4, count(*), count(DISTINCT profile_id) FROM timeline WHERE workspace_id = ?1"
+		    "SELECT (ts - ?2) / ?4, count(*), count(DISTINCT profile_id) FROM timeline INDEXED BY timeline_name"
+		    " WHERE workspace_id = ?1"
 		    " AND name = ?5 AND ts BETWEEN ?2 AND ?3 GROUP BY 1 ORDER BY 1",
 		    &s, err, "counting events over time") < 0)
 		return NULL;
@@ -298,10 +303,13 @@ json_t *store_an_cohorts(struct store *st, int64_t ws, const char *first, const 
 	sqlite3_stmt *s;
 	if (store_prepare(
 		    c,
-		    "WITH f AS (SELECT profile_id, min(ts) AS t FROM timeline WHERE workspace_id = ?1 AND name = ?2"
+		    "WITH f AS (SELECT profile_id, min(ts) AS t FROM timeline INDEXED BY timeline_name WHERE "
+		    "workspace_id = ?1"
+		    " AND name = ?2"
 		    " AND ts BETWEEN ?4 AND ?5 GROUP BY profile_id),"
 		    " a AS (SELECT DISTINCT f.profile_id, (f.t - ?4) / ?6 AS cohort, (x.ts - f.t) / ?6 AS k FROM f"
-		    " JOIN timeline x ON x.workspace_id = ?1 AND x.profile_id = f.profile_id AND x.name = ?3"
+		    " JOIN timeline x INDEXED BY timeline_profile_ts ON x.workspace_id = ?1 AND x.profile_id = "
+		    "f.profile_id AND x.name = ?3"
 		    " AND x.ts > f.t AND (x.ts - f.t) / ?6 BETWEEN 0 AND ?7)"
 		    " SELECT (f.t - ?4) / ?6 AS cohort, count(*), NULL FROM f GROUP BY cohort"
 		    " UNION ALL SELECT cohort, count(*), k FROM a GROUP BY cohort, k ORDER BY 1, 3",
@@ -356,10 +364,12 @@ json_t *store_an_segments(struct store *st, int64_t ws, const char *event, int64
 			  "SELECT s.segment_id, s.name, s.size,"
 			  " (SELECT count(*) FROM seg_members m WHERE m.workspace_id = s.workspace_id"
 			  "  AND m.segment_id = s.segment_id AND m.entered_at BETWEEN ?2 AND ?3),"
-			  " (SELECT count(*) FROM seg_members m JOIN timeline t ON t.workspace_id = m.workspace_id"
+			  " (SELECT count(*) FROM seg_members m JOIN timeline t INDEXED BY timeline_profile_ts ON "
+			  "t.workspace_id = m.workspace_id"
 			  "  AND t.profile_id = m.profile_id AND t.name = ?4 AND t.ts BETWEEN ?2 AND ?3"
 			  "  WHERE m.workspace_id = s.workspace_id AND m.segment_id = s.segment_id),"
-			  " (SELECT count(DISTINCT t.profile_id) FROM seg_members m JOIN timeline t"
+			  " (SELECT count(DISTINCT t.profile_id) FROM seg_members m JOIN timeline t INDEXED BY "
+			  "timeline_profile_ts"
 			  "  ON t.workspace_id = m.workspace_id AND t.profile_id = m.profile_id AND t.name = ?4"
 			  "  AND t.ts BETWEEN ?2 AND ?3 WHERE m.workspace_id = s.workspace_id AND m.segment_id = "
 			  "s.segment_id)"
