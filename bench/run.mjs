@@ -25,6 +25,9 @@
 //   BENCH_ONLY=journeys  run only rows 9–11 (issue 6; knobs in bench/journeys.mjs)
 //   BENCH_ONLY=delivery  run only rows 12–15 (delivery: smtp-sink, HTTP stub, latency, crash test;
 //                        knobs in bench/delivery.mjs)
+//   BENCH_ONLY=analytics run only rows 16–17 (analytics: journey report, message funnel and ad-hoc
+//                        funnel on 10 M events, cold recomputation from the timeline; knobs in
+//                        bench/analytics.mjs; the generated store is kept in build/bench/store-analytics-10m)
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -37,6 +40,7 @@ import { fileURLToPath } from 'node:url';
 import { segSettings, benchSegments, benchSegmentsScaled, scaledRows, segmentRows } from './segments.mjs';
 import { jnySettings, benchJourneys } from './journeys.mjs';
 import { dlvSettings, benchDelivery } from './delivery.mjs';
+import { anSettings, benchAnalytics, analyticsRows } from './analytics.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -771,6 +775,23 @@ async function benchDeliveryRows() {
   }
 }
 
+// Rows 16–17 (analytics); bench/analytics.mjs, on the generated store kept
+// in build/bench/store-analytics-<N>.
+async function benchAnalyticsRows() {
+  const S = anSettings(num, QUICK);
+  const h = { log, sleep, sh, memKb, procTicks, boxTicks, boxReport, elapsed, fmtInt, fmtMiB, ratioText, CLK_TCK, CAIRN, benchBuild,
+    runAsync, spawnTracked, initStore, startServer, stopProc };
+  try {
+    const a = await benchAnalytics(h, S);
+    results.raw_analytics = a;
+    return analyticsRows(a, h);
+  } catch (e) {
+    log(`rows 16–17 failed: ${e.stack || e.message}`);
+    return { rows: [{ id: '16', what: 'Analytics (bench/analytics.mjs)', cairn: 'failed', peerName: '—', peer: '—', ratio: '—', aim: '≤ 100 ms' }],
+      notes: [`rows 16–17 failed: ${e.message}`] };
+  }
+}
+
 async function benchTemplates() {
   const script = path.join(here, 'template.mjs');
   if (!fs.existsSync(script)) return { skipped: 'bench/template.mjs does not exist yet' };
@@ -915,7 +936,8 @@ async function main() {
   if (!sh('which', ['wrk']).ok) throw new Error('wrk is not installed: apt-get install -y wrk');
   const info = machineInfo();
   log(`scratch directory ${scratch}`);
-  const only = { segments: ['6–8', benchSegmentsRows], journeys: ['9–11', benchJourneysRows], delivery: ['12–14', benchDeliveryRows] }[ONLY];
+  const only = { segments: ['6–8', benchSegmentsRows], journeys: ['9–11', benchJourneysRows], delivery: ['12–14', benchDeliveryRows],
+    analytics: ['16–17', benchAnalyticsRows] }[ONLY];
   if (only) {
     const part = await only[1]();
     part.rows.forEach(row);
@@ -925,14 +947,14 @@ async function main() {
       printTable(results.rows), '', 'Notes:', ...results.notes.map((n) => `- ${n}`)];
     if (results.diag.length) outLines.push('', 'Diagnostics:', ...results.diag.map((n) => `- ${n}`));
     process.stdout.write(outLines.join('\n') + '\n');
-    if (ONLY === 'journeys' || ONLY === 'delivery') {
+    if (ONLY === 'journeys' || ONLY === 'delivery' || ONLY === 'analytics') {
       fs.mkdirSync(benchBuild, { recursive: true });
       fs.writeFileSync(path.join(benchBuild, `results-${ONLY}.json`),
         JSON.stringify({ info, rows: results.rows, notes: results.notes, diag: results.diag, raw: results[`raw_${ONLY}`] }, null, 2));
     }
     return;
   }
-  if (ONLY) throw new Error(`BENCH_ONLY must be segments, journeys or delivery, not '${ONLY}'`);
+  if (ONLY) throw new Error(`BENCH_ONLY must be segments, journeys, delivery or analytics, not '${ONLY}'`);
   const sqliteBin = compile('sqlite_ceiling', ['sqlite3']);
   const mhdBin = compile('mhd_ceiling', ['libmicrohttpd']);
 
@@ -947,6 +969,7 @@ async function main() {
   const seg = await benchSegmentsRows();
   const jny = await benchJourneysRows();
   const dlv = await benchDeliveryRows();
+  const an = await benchAnalyticsRows();
 
   // ---- rows
   const eps = ing.ingest.eps;
@@ -1005,6 +1028,7 @@ async function main() {
   for (const r of seg.rows) row(r);
   for (const r of jny.rows) row(r);
   for (const r of dlv.rows) row(r);
+  for (const r of an.rows) row(r);
 
   // ---- notes
   results.notes.push(
@@ -1026,6 +1050,7 @@ async function main() {
     ...seg.notes,
     ...jny.notes,
     ...dlv.notes,
+    ...an.notes,
   );
   info.push(`load average after: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; total bench time ${elapsed()} s`);
 
@@ -1043,7 +1068,7 @@ async function main() {
   fs.writeFileSync(path.join(benchBuild, 'results.json'), JSON.stringify({
     info, rows: results.rows, notes: results.notes, diag: results.diag,
     raw: { ingest: ing.ingest, memory: ing.memory, ceil100, ceil1000, ceilNoDedup, httpBatch, cold, track: tr, segments: results.raw_segments, journeys: results.raw_journeys,
-      delivery: results.raw_delivery },
+      delivery: results.raw_delivery, analytics: results.raw_analytics },
   }, null, 2));
   fs.writeFileSync(path.join(benchBuild, 'results.md'), outLines.join('\n') + '\n');
 }
