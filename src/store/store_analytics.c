@@ -127,7 +127,8 @@ int store_an_funnel(struct store *st, int64_t ws, const char *const *steps, size
 			" p.t0, (SELECT min(x.ts) FROM timeline x INDEXED BY timeline_profile_ts WHERE x.workspace_id "
 			"= ?1 AND x.profile_id = "
 			"p.profile_id"
-			" AND x.name = ?%zu AND x.ts <= p.t0 + ?%d AND (x.ts > p.t OR (x.ts = p.t AND x.event_id > "
+			" AND x.name = ?%zu AND x.ts >= p.t AND x.ts <= p.t0 + ?%d AND (x.ts > p.t OR (x.ts = p.t AND "
+			"x.event_id > "
 			"p.e)))"
 			" AS t FROM s%zu p) q WHERE q.t IS NOT NULL)",
 			k, k + 3, k + 3, 4 + STORE_AN_FUNNEL_MAX, k - 1);
