@@ -165,37 +165,34 @@ int dlv_link_click(struct buf *out, const unsigned char key[DLV_LINK_KEY_BYTES],
 	return out->overflow ? -1 : 0;
 }
 
+/* A link that signs only the message id: "<base>/t/<what>/<id><suffix><sig>". */
+static int id_link(struct buf *out, const unsigned char key[DLV_LINK_KEY_BYTES], const char *base, char what,
+		   const char *message_id, const char *suffix)
+{
+	char sig[DLV_LINK_SIG_LEN + 1];
+	sign(sig, key, what, message_id, NULL, NULL, NULL);
+	add_prefix(out, base, what, message_id);
+	buf_adds(out, suffix);
+	buf_adds(out, sig);
+	return out->overflow ? -1 : 0;
+}
+
 int dlv_link_open(struct buf *out, const unsigned char key[DLV_LINK_KEY_BYTES], const char *base,
 		  const char *message_id)
 {
-	char sig[DLV_LINK_SIG_LEN + 1];
-	sign(sig, key, 'o', message_id, NULL, NULL, NULL);
-	add_prefix(out, base, 'o', message_id);
-	buf_adds(out, ".gif?s=");
-	buf_adds(out, sig);
-	return out->overflow ? -1 : 0;
+	return id_link(out, key, base, 'o', message_id, ".gif?s=");
 }
 
 int dlv_link_unsubscribe(struct buf *out, const unsigned char key[DLV_LINK_KEY_BYTES], const char *base,
 			 const char *message_id)
 {
-	char sig[DLV_LINK_SIG_LEN + 1];
-	sign(sig, key, 'u', message_id, NULL, NULL, NULL);
-	add_prefix(out, base, 'u', message_id);
-	buf_adds(out, "?s=");
-	buf_adds(out, sig);
-	return out->overflow ? -1 : 0;
+	return id_link(out, key, base, 'u', message_id, "?s=");
 }
 
 int dlv_link_preferences(struct buf *out, const unsigned char key[DLV_LINK_KEY_BYTES], const char *base,
 			 const char *message_id)
 {
-	char sig[DLV_LINK_SIG_LEN + 1];
-	sign(sig, key, 'p', message_id, NULL, NULL, NULL);
-	add_prefix(out, base, 'p', message_id);
-	buf_adds(out, "?s=");
-	buf_adds(out, sig);
-	return out->overflow ? -1 : 0;
+	return id_link(out, key, base, 'p', message_id, "?s=");
 }
 
 int dlv_link_hook(struct buf *out, const unsigned char key[DLV_LINK_KEY_BYTES], const char *base,
