@@ -333,10 +333,25 @@ int store_dlv_record(struct store *st, const struct store_dlv_outcome *o, int *c
 	return store_dlv_history_add(st, o->message_id, o->at, o->event, o->reason, o->provider, o->attempts, err);
 }
 
-/* Runs an UPDATE … RETURNING message_id and writes a history row for each. */
-static int update_with_history(struct store_conn *c, sqlite3_stmt *s, int64_t now, const char *event,
-			       const char *reason, int64_t *n, struct cairn_err *err)
+/* In one transaction: runs sql, an UPDATE … RETURNING message_id with ?1
+ * the workspace, ?2 now and ?3… the texts, and writes the history row
+ * `event` for each message it changed. OUT: *n how many. */
+static int requeue(struct store *st, const char *sql, const char *what, const char *event, int64_t ws, int64_t now,
+		   const char *const *texts, int ntexts, int64_t *n, struct cairn_err *err)
 {
+	*n = 0;
+	struct store_conn *c = store_conn(st);
+	if (store_begin(st, err) < 0)
+		return CAIRN_EIO;
+	sqlite3_stmt *s;
+	if (store_prepare(c, sql, &s, err, what) < 0) {
+		store_rollback(st);
+		return CAIRN_EIO;
+	}
+	sqlite3_bind_int64(s, 1, ws);
+	sqlite3_bind_int64(s, 2, now);
+	for (int i = 0; i < ntexts; i++)
+		store_bind_text(s, 3 + i, texts[i]);
 	size_t cap = 16, k = 0;
 	char **ids = xmalloc(cap * sizeof *ids);
 	int r;
@@ -347,16 +362,19 @@ static int update_with_history(struct store_conn *c, sqlite3_stmt *s, int64_t no
 		}
 		ids[k++] = store_col_dup(s, 0);
 	}
-	int rc = r == SQLITE_DONE ? 0 : store_sqlerr(c, err, "updating messages");
+	int rc = r == SQLITE_DONE ? 0 : store_sqlerr(c, err, what);
 	sqlite3_finalize(s);
 	for (size_t i = 0; i < k; i++) {
 		if (rc == 0)
-			rc = store_dlv_history_add(c->st, ids[i], now, event, reason, NULL, 0, err);
+			rc = store_dlv_history_add(st, ids[i], now, event, NULL, NULL, 0, err);
 		free(ids[i]);
 	}
 	free(ids);
 	*n = (int64_t)k;
-	return rc;
+	if (rc == 0)
+		return store_commit(st, err) < 0 ? CAIRN_EIO : 0;
+	store_rollback(st);
+	return CAIRN_EIO;
 }
 
 int store_dlv_replay(struct store *st, int64_t ws, const char *id, const char *status, const char *channel, int64_t now,
@@ -384,50 +402,22 @@ int store_dlv_replay(struct store *st, int64_t ws, const char *id, const char *s
 		}
 		free(cur);
 	}
-	if (store_begin(st, err) < 0)
-		return CAIRN_EIO;
-	sqlite3_stmt *s;
-	int rc = store_prepare(c,
-			       "UPDATE messages SET status = 'queued', attempts = 0, send_at = ?2, updated_at = ?2,"
-			       " reason = NULL WHERE workspace_id = ?1 AND status IN ('dead', 'failed')"
-			       " AND (?3 IS NULL OR message_id = ?3) AND (?4 IS NULL OR status = ?4)"
-			       " AND (?5 IS NULL OR channel = ?5) RETURNING message_id",
-			       &s, err, "replaying messages");
-	if (rc == 0) {
-		sqlite3_bind_int64(s, 1, ws);
-		sqlite3_bind_int64(s, 2, now);
-		store_bind_text(s, 3, id);
-		store_bind_text(s, 4, status);
-		store_bind_text(s, 5, channel);
-		rc = update_with_history(c, s, now, "replayed", NULL, n, err);
-	}
-	if (rc == 0)
-		return store_commit(st, err) < 0 ? CAIRN_EIO : 0;
-	store_rollback(st);
-	return CAIRN_EIO;
+	const char *const texts[] = {id, status, channel};
+	return requeue(st,
+		       "UPDATE messages SET status = 'queued', attempts = 0, send_at = ?2, updated_at = ?2,"
+		       " reason = NULL WHERE workspace_id = ?1 AND status IN ('dead', 'failed')"
+		       " AND (?3 IS NULL OR message_id = ?3) AND (?4 IS NULL OR status = ?4)"
+		       " AND (?5 IS NULL OR channel = ?5) RETURNING message_id",
+		       "replaying messages", "replayed", ws, now, texts, 3, n, err);
 }
 
 int store_dlv_release(struct store *st, int64_t ws, const char *reason, int64_t now, int64_t *n, struct cairn_err *err)
 {
-	*n = 0;
-	struct store_conn *c = store_conn(st);
-	if (store_begin(st, err) < 0)
-		return CAIRN_EIO;
-	sqlite3_stmt *s;
-	int rc = store_prepare(c,
-			       "UPDATE messages SET status = 'queued', send_at = ?2, updated_at = ?2, reason = NULL"
-			       " WHERE workspace_id = ?1 AND status = 'held' AND reason = ?3 RETURNING message_id",
-			       &s, err, "releasing messages");
-	if (rc == 0) {
-		sqlite3_bind_int64(s, 1, ws);
-		sqlite3_bind_int64(s, 2, now);
-		store_bind_text(s, 3, reason);
-		rc = update_with_history(c, s, now, "resumed", NULL, n, err);
-	}
-	if (rc == 0)
-		return store_commit(st, err) < 0 ? CAIRN_EIO : 0;
-	store_rollback(st);
-	return CAIRN_EIO;
+	const char *const texts[] = {reason};
+	return requeue(st,
+		       "UPDATE messages SET status = 'queued', send_at = ?2, updated_at = ?2, reason = NULL"
+		       " WHERE workspace_id = ?1 AND status = 'held' AND reason = ?3 RETURNING message_id",
+		       "releasing messages", "resumed", ws, now, texts, 1, n, err);
 }
 
 json_t *store_dlv_counts(struct store *st, int64_t ws, struct cairn_err *err)
