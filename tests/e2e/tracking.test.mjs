@@ -114,7 +114,9 @@ describe('tracking: opens, clicks, unsubscribes from a real email', () => {
     // open redirect: another destination with the same signature
     const evil = new URL(u); evil.searchParams.set('u', 'https://evil.example/phish'); tries.push(evil);
     const kind = new URL(u); kind.searchParams.set('k', 'content'); tries.push(kind);
-    const sig = new URL(u); sig.searchParams.set('s', 'x' + u.searchParams.get('s').slice(1)); tries.push(sig);
+    // flip the first character to a different one (a fixed 'x' would be the same 1 time in 64)
+    const s0 = u.searchParams.get('s');
+    const sig = new URL(u); sig.searchParams.set('s', (s0[0] === 'x' ? 'y' : 'x') + s0.slice(1)); tries.push(sig);
     const nosig = new URL(u); nosig.searchParams.delete('s'); tries.push(nosig);
     const other = new URL(u); other.pathname = `/t/c/${links.jiyoung.id}`; tries.push(other);
     const js = new URL(u); js.searchParams.set('u', 'javascript:alert(1)'); tries.push(js);
