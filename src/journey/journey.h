@@ -172,6 +172,7 @@ struct jny_def {
 	int quiet_start, quiet_end; /* local minutes; -1 = no quiet hours */
 	int advertising;	    /* default for send nodes: marketing (1) or informational (0) */
 	char *timezone;		    /* fallback zone for users without one; NULL = the workspace's */
+	json_t *layout;		    /* the web builder's node positions {id: {x, y}}; the engine ignores it */
 	struct jny_node *nodes;
 	size_t nnodes;
 	int start;

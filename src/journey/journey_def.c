@@ -1397,7 +1397,36 @@ static int parse_quiet(struct parser *p, const json_t *root, struct jny_def *d)
 }
 
 static const char *const top_keys[] = {"name",	      "trigger",  "entry", "exit_on", "goal", "quiet_hours",
-				       "advertising", "timezone", "start", "nodes",   NULL};
+				       "advertising", "timezone", "start", "nodes",   "layout", NULL};
+
+/* "layout": where the web builder drew each node, {"intro": {"x": 0, "y": 80}}.
+ * Kept with the definition so a drawn journey looks the same when reopened;
+ * node ids that no longer exist are dropped. */
+static int parse_layout(struct parser *p, const json_t *root, struct jny_def *d)
+{
+	const json_t *l = json_object_get(root, "layout");
+	if (!l || json_is_null(l))
+		return 0;
+	if (!json_is_object(l))
+		return fail(p, "layout", "\"layout\" is an object of node positions like {\"intro\": {\"x\": 0, \"y\": 80}}.");
+	json_t *out = json_object();
+	const char *id;
+	json_t *pos;
+	json_object_foreach ((json_t *)l, id, pos) {
+		const json_t *x = json_object_get(pos, "x"), *y = json_object_get(pos, "y");
+		if (!json_is_object(pos) || json_object_size(pos) != 2 || !json_is_number(x) || !json_is_number(y)) {
+			json_decref(out);
+			size_t mark = push_key(p, "layout");
+			fail(p, id, "A node position is {\"x\": number, \"y\": number}.");
+			pop(p, mark);
+			return -1;
+		}
+		if (find_id(p, id) >= 0)
+			json_object_set_new(out, id, json_pack("{s:f,s:f}", "x", json_number_value(x), "y", json_number_value(y)));
+	}
+	d->layout = out;
+	return 0;
+}
 
 struct jny_def *jny_parse(const json_t *json, struct cairn_err *err)
 {
@@ -1432,7 +1461,7 @@ struct jny_def *jny_parse(const json_t *json, struct cairn_err *err)
 	}
 	if (parse_nodes(&p, json, d) < 0)
 		goto out;
-	if (get_ref(&p, json, "start", &d->start) < 0)
+	if (get_ref(&p, json, "start", &d->start) < 0 || parse_layout(&p, json, d) < 0)
 		goto out;
 	if (d->start == JNY_NONE)
 		d->start = 0;
@@ -1492,6 +1521,7 @@ void jny_free(struct jny_def *d)
 	if (!d)
 		return;
 	free(d->name);
+	json_decref(d->layout);
 	match_release(&d->trigger.match);
 	free(d->trigger.segment);
 	free(d->trigger.trait);
@@ -1796,5 +1826,7 @@ json_t *jny_to_json(const struct jny_def *d)
 	for (size_t i = 0; i < d->nnodes; i++)
 		json_array_append_new(nodes, node_json(d, &d->nodes[i]));
 	json_object_set_new(o, "nodes", nodes);
+	if (d->layout && json_object_size(d->layout))
+		json_object_set(o, "layout", d->layout);
 	return o;
 }

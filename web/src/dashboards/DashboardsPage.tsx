@@ -1,0 +1,5 @@
+import { Page } from '../ui';
+
+export default function DashboardsPage({ path }: { path: string }) {
+  return <Page title="DashboardsPage">{path}</Page>;
+}

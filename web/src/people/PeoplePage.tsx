@@ -1,0 +1,5 @@
+import { Page } from '../ui';
+
+export default function PeoplePage({ path }: { path: string }) {
+  return <Page title="PeoplePage">{path}</Page>;
+}
