@@ -35,7 +35,7 @@ LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -pthread
 LDFLAGS  := $(SANFLAGS)
 
 SRCS     := $(sort $(shell find src -name '*.c' ! -name main.c))
-OBJS     := $(SRCS:%.c=$(BUILD)/obj/%.o)
+OBJS     := $(SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/build/gen/web_assets.o
 UNIT_SRCS:= $(sort $(wildcard tests/unit/*_test.c))
 UNIT_OBJS:= $(UNIT_SRCS:%.c=$(BUILD)/obj/%.o)
 CAIRN    := $(BUILD)/cairn
@@ -62,6 +62,19 @@ $(BUILD)/unit_tests: $(UNIT_OBJS) $(BUILD)/libcairn.a
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion -lz
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# ---- the web app: built by Vite, embedded in the binary ---------------------
+WEB_SRCS := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json
+web/node_modules/.package-lock.json: web/package.json web/package-lock.json
+	@echo "  NPM     web/"
+	@cd web && npm ci --no-audit --no-fund --loglevel=error
+web/dist/index.html: $(WEB_SRCS) web/node_modules/.package-lock.json
+	@echo "  VITE    web/dist"
+	@cd web && npx tsc --noEmit && npx vite build --logLevel warn
+build/gen/web_assets.c: web/dist/index.html scripts/embed-web.py
+	@mkdir -p build/gen
+	@echo "  EMBED   $@"
+	@python3 scripts/embed-web.py web/dist $@
 
 # ---- set-up: Debian and npm packages, installed only when missing ----------
 APT_PKGS := build-essential pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev \

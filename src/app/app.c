@@ -6,6 +6,7 @@
 
 #include "core/clock.h"
 #include "core/xalloc.h"
+#include "store/store_access.h"
 
 #define KEY_CACHE_TTL_MS 5000
 
@@ -37,6 +38,28 @@ char *app_key_new(const char *prefix)
 char *app_password_new(void)
 {
 	return random_base62(NULL, 20);
+}
+
+char *app_token_new(size_t n)
+{
+	return random_base62(NULL, n);
+}
+
+void app_keys_forget(struct app *a)
+{
+	pthread_mutex_lock(&a->key_lock);
+	memset(a->keys, 0, sizeof a->keys);
+	pthread_mutex_unlock(&a->key_lock);
+}
+
+int app_session(void *app, const char *token, int64_t *ws, char csrf[HTTP_CSRF_MAX])
+{
+	struct app *a = app;
+	unsigned char h[32];
+	int64_t member;
+	app_key_hash(token, h);
+	struct cairn_err err = CAIRN_ERR_INIT;
+	return store_session_get(a->st, h, clock_wall_ms(), ws, &member, csrf, &err) == 0 ? 0 : CAIRN_EAUTH;
 }
 
 int app_auth(void *app, const char *key, enum http_auth kind, int64_t *ws)

@@ -33,6 +33,9 @@ struct app {
 	pthread_mutex_t key_lock;
 	struct app_key_entry keys[APP_KEY_CACHE];
 	unsigned key_next;
+	pthread_mutex_t login_lock; /* failed logins in the current minute (brute-force brake) */
+	int64_t login_minute;
+	int login_failures;
 };
 
 /* The route table (src/app/routes.c). */
@@ -45,6 +48,12 @@ void app_key_hash(const char *key, unsigned char out[32]);
 char *app_key_new(const char *prefix);
 /* A random password (caller frees). */
 char *app_password_new(void);
+/* n random base62 characters (session and CSRF tokens; caller frees). */
+char *app_token_new(size_t n);
+/* Forgets cached keys (after one is revoked). */
+void app_keys_forget(struct app *a);
+/* http_session_fn for the server: the web app's session cookie. */
+int app_session(void *app, const char *token, int64_t *ws, char csrf[HTTP_CSRF_MAX]);
 /* http_auth_fn for the server. */
 int app_auth(void *app, const char *key, enum http_auth kind, int64_t *ws);
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "api/api_access.h"
 #include "app/app.h"
 #include "cli.h"
 #include "core/clock.h"
@@ -372,6 +373,7 @@ int cli_serve(int argc, char **argv)
 	memset(&a, 0, sizeof a);
 	a.cfg = &sa.cfg;
 	pthread_mutex_init(&a.key_lock, NULL);
+	pthread_mutex_init(&a.login_lock, NULL);
 	a.st = store_open(sa.cfg.data_dir, &err);
 	if (!a.st) {
 		fprintf(stderr, "cairn serve: %s\n", err.message);
@@ -402,6 +404,8 @@ int cli_serve(int argc, char **argv)
 		.nroutes = app_nroutes,
 		.app = &a,
 		.auth = app_auth,
+		.session = app_session,
+		.fallback = api_web_file,
 	};
 	struct http_server *srv = http_server_new(&ho, &err);
 	if (!srv) {
@@ -436,6 +440,7 @@ int cli_serve(int argc, char **argv)
 	seg_index_detach(ix);
 	store_close(a.st);
 	pthread_mutex_destroy(&a.key_lock);
+	pthread_mutex_destroy(&a.login_lock);
 	free(host);
 	config_release(&sa.cfg);
 	return rc;

@@ -1,6 +1,7 @@
 /* routes.c — every HTTP endpoint, once: method, path, handler, auth, body
  * limit, summary. The OpenAPI document is generated from this table. */
 #include "api/api.h"
+#include "api/api_access.h"
 #include "api/api_analytics.h"
 #include "api/api_delivery.h"
 #include "api/api_tracking.h"
@@ -23,6 +24,14 @@ const struct http_route app_routes[] = {
 	{"GET", "/readyz", api_ready, HTTP_AUTH_NONE, 0, "readiness: store open, engine running"},
 	{"GET", "/metrics", api_metrics, HTTP_AUTH_NONE, 0, "Prometheus metrics"},
 	{"GET", "/api/openapi.json", api_openapi, HTTP_AUTH_NONE, 0, "this document"},
+	{"POST", "/api/v1/session", api_session_create, HTTP_AUTH_NONE, 4096,
+	 "log in to the web app: {email, password} → member, workspace, csrf_token; sets the session cookie"},
+	{"GET", "/api/v1/session", api_session_get, HTTP_AUTH_NONE, 0, "the logged-in member (session cookie), or 401"},
+	{"DELETE", "/api/v1/session", api_session_delete, HTTP_AUTH_NONE, 0, "log out"},
+	{"GET", "/api/v1/keys", api_keys_list, HTTP_AUTH_SECRET, 0, "API keys: kind, prefix, created, revoked"},
+	{"POST", "/api/v1/keys", api_keys_create, HTTP_AUTH_SECRET, 0,
+	 "a new key {\"kind\":\"secret\"|\"write\"}; the key is shown once"},
+	{"DELETE", "/api/v1/keys/{id}", api_key_revoke, HTTP_AUTH_SECRET, 0, "revoke a key (not the last of its kind)"},
 	{"POST", "/api/v1/_clock", api_clock, HTTP_AUTH_SECRET, 0,
 	 "move the virtual clock (only with serve --virtual-clock): {\"advance\":{\"days\":2}} or {\"set\":\"RFC "
 	 "3339\"}"},

@@ -13,6 +13,11 @@ int64_t clock_now_ms(void)
 {
 	if (atomic_load(&virtual_on))
 		return atomic_load(&virtual_ms);
+	return clock_wall_ms();
+}
+
+int64_t clock_wall_ms(void)
+{
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;

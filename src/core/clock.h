@@ -13,6 +13,10 @@
 #include <stdint.h>
 
 int64_t clock_now_ms(void);
+/* The real time even on a virtual clock: only for the lifetime of
+ * credentials (login sessions), which must not end because a test or demo
+ * moved business time forward. Never for business timers. */
+int64_t clock_wall_ms(void);
 /* Monotonic milliseconds for measuring durations and timeouts (always real). */
 int64_t clock_mono_ms(void);
 int clock_is_virtual(void);

@@ -43,6 +43,14 @@ struct http_route {
  * `kind` (HTTP_AUTH_WRITE or HTTP_AUTH_SECRET), else CAIRN_EAUTH. */
 typedef int (*http_auth_fn)(void *app, const char *key, enum http_auth kind, int64_t *ws);
 
+/* The web app's session: 0, *ws and the session's CSRF token (NUL-ended,
+ * < HTTP_CSRF_MAX) when `token` (the cookie HTTP_SESSION_COOKIE) is a live
+ * session, else CAIRN_EAUTH. A request authenticated this way that changes
+ * something (not GET) must carry the token in X-CSRF-Token. */
+#define HTTP_SESSION_COOKIE "cairn_session"
+#define HTTP_CSRF_MAX	    64
+typedef int (*http_session_fn)(void *app, const char *token, int64_t *ws, char csrf[HTTP_CSRF_MAX]);
+
 struct http_server_opts {
 	const char *host;
 	int port; /* 0 = any free port */
@@ -51,6 +59,8 @@ struct http_server_opts {
 	size_t nroutes;
 	void *app;
 	http_auth_fn auth;
+	http_session_fn session; /* optional: HTTP_AUTH_SECRET routes also take the session cookie */
+	http_handler fallback;	 /* optional: GET requests no route matches (the web app's files) */
 };
 
 struct http_server;
@@ -66,6 +76,7 @@ const char *http_path(struct http_request *r);
 const char *http_param(struct http_request *r, size_t i);
 const char *http_query(struct http_request *r, const char *key);
 const char *http_header(struct http_request *r, const char *name);
+const char *http_cookie(struct http_request *r, const char *name);
 const struct buf *http_body(struct http_request *r);
 int64_t http_workspace(struct http_request *r);
 /* The body parsed as a JSON object (depth-limited). On bad JSON it sends
@@ -82,6 +93,8 @@ void http_error(struct http_request *r, const struct cairn_err *err);
 void http_errorf(struct http_request *r, int code, const char *slug, const char *field, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 void http_header_add(struct http_request *r, const char *name, const char *value);
+/* A body that outlives the server (embedded files): sent without a copy. */
+void http_static(struct http_request *r, int status, const char *content_type, const void *data, size_t len);
 
 /* Async: after http_suspend the handler returns; the response is sent once
  * http_resume is called (any thread, exactly once). */

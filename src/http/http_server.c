@@ -29,7 +29,7 @@
 
 #define MAX_PARAMS	 4
 #define DEFAULT_MAX_BODY (64u * 1024u)
-#define MAX_HEADERS_OUT	 4
+#define MAX_HEADERS_OUT	 8
 
 enum rstate { RS_READING, RS_HANDLING, RS_SUSPENDED, RS_DONE };
 
@@ -51,6 +51,8 @@ struct http_request {
 	/* response */
 	int status;
 	struct buf resp;
+	const void *static_body; /* http_static: sent as is, never freed */
+	size_t static_len;
 	const char *ctype;
 	char *hdr_name[MAX_HEADERS_OUT], *hdr_value[MAX_HEADERS_OUT];
 	int nhdr;
@@ -127,6 +129,16 @@ void http_text(struct http_request *r, int status, const char *content_type, con
 {
 	buf_reset(&r->resp);
 	buf_add(&r->resp, text, len);
+	r->static_body = NULL;
+	r->status = status;
+	r->ctype = content_type;
+}
+
+void http_static(struct http_request *r, int status, const char *content_type, const void *data, size_t len)
+{
+	buf_reset(&r->resp);
+	r->static_body = data;
+	r->static_len = len;
 	r->status = status;
 	r->ctype = content_type;
 }
@@ -166,9 +178,14 @@ void http_header_add(struct http_request *r, const char *name, const char *value
 
 static enum MHD_Result queue(struct http_request *r)
 {
-	size_t len;
-	char *body = buf_detach(&r->resp, &len);
-	struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	struct MHD_Response *resp;
+	if (r->static_body) {
+		resp = MHD_create_response_from_buffer(r->static_len, (void *)r->static_body, MHD_RESPMEM_PERSISTENT);
+	} else {
+		size_t len;
+		char *body = buf_detach(&r->resp, &len);
+		resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	}
 	MHD_add_response_header(resp, "Content-Type", r->ctype ? r->ctype : "application/json; charset=utf-8");
 	for (int i = 0; i < r->nhdr; i++)
 		MHD_add_response_header(resp, r->hdr_name[i], r->hdr_value[i]);
@@ -221,6 +238,38 @@ const char *http_query(struct http_request *r, const char *key)
 const char *http_header(struct http_request *r, const char *name)
 {
 	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *http_cookie(struct http_request *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, name);
+}
+
+/* The session cookie instead of a key: the session's workspace, and for a
+ * change the CSRF token the app was given at login (compared in constant
+ * time). -1 with the response set when the cookie is there but not enough. */
+static int session_auth(struct http_request *r, int *authed)
+{
+	*authed = 0;
+	const char *tok = http_cookie(r, HTTP_SESSION_COOKIE);
+	if (!tok || !r->srv->o.session)
+		return 0;
+	char csrf[HTTP_CSRF_MAX];
+	int64_t ws = 0;
+	if (r->srv->o.session(r->srv->o.app, tok, &ws, csrf) < 0)
+		return 0;
+	if (strcmp(r->method, "GET") && strcmp(r->method, "HEAD")) {
+		const char *sent = http_header(r, "X-CSRF-Token");
+		size_t n = strlen(csrf);
+		if (!sent || strlen(sent) != n || sodium_memcmp(sent, csrf, n) != 0) {
+			http_errorf(r, CAIRN_EPERM, "csrf_failed", "",
+				    "This change came without the page's CSRF token; reload the page and try again.");
+			return -1;
+		}
+	}
+	r->ws = ws;
+	*authed = 1;
+	return 0;
 }
 
 int http_authenticate(struct http_request *r, const char *key, enum http_auth kind)
@@ -344,6 +393,10 @@ static void handle(struct http_request *r)
 	int path_matched;
 	if (!r->route) {
 		find_route(s, r->method, r->path, &path_matched);
+		if (!path_matched && s->o.fallback && !strcmp(r->method, "GET")) {
+			s->o.fallback(r, s->o.app);
+			return;
+		}
 		if (path_matched)
 			http_errorf(r, CAIRN_EINVAL, "method_not_allowed", "", "%s is not allowed on %s.", r->method,
 				    r->path);
@@ -374,6 +427,9 @@ static void handle(struct http_request *r)
 		char *key = credentials(r, r->route->auth);
 		int ok = key && http_authenticate(r, key, r->route->auth) == 0;
 		free(key);
+		if (!ok && r->route->auth == HTTP_AUTH_SECRET && !http_header(r, MHD_HTTP_HEADER_AUTHORIZATION) &&
+		    session_auth(r, &ok) < 0)
+			return;
 		/* write endpoints may carry writeKey in the body instead */
 		if (!ok && r->route->auth == HTTP_AUTH_SECRET) {
 			http_errorf(

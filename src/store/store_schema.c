@@ -515,6 +515,15 @@ const char *const store_state_migrations[] = {
 	"  conversions BIGINT NOT NULL,"
 	"  revenue REAL NOT NULL,"
 	"  PRIMARY KEY (workspace_id, day, channel, journey_id, node, template_id));",
+
+	/* 20: the web app's login sessions (store_access.h), by token hash */
+	"CREATE TABLE sessions ("
+	"  token_hash BLOB PRIMARY KEY,"
+	"  workspace_id BIGINT NOT NULL,"
+	"  member_id BIGINT NOT NULL,"
+	"  csrf TEXT NOT NULL,"
+	"  created_at BIGINT NOT NULL,"
+	"  expires_at BIGINT NOT NULL);",
 };
 const int store_state_migration_count = sizeof store_state_migrations / sizeof store_state_migrations[0];
 
