@@ -364,6 +364,9 @@ int store_phone_query(const char *q, char **digits, char **alt)
 	return 0;
 }
 
+static json_t *search_rows(struct store_conn *c, int64_t ws, sqlite3_stmt *s, int limit, char **cursor_out,
+			   struct cairn_err *err);
+
 json_t *store_profiles_search(struct store *st, int64_t ws, const char *q, int limit, const char *cursor_in,
 			      char **cursor_out, struct cairn_err *err)
 {
@@ -373,6 +376,36 @@ json_t *store_profiles_search(struct store *st, int64_t ws, const char *q, int l
 		return NULL;
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s;
+	char *digits = NULL, *alt = NULL;
+	int phone = store_phone_query(q ? q : "", &digits, &alt) == 0;
+	/* Three characters or more: the trigram index (profile_search), which
+	 * holds the same fields; phone numbers are in it as 82… and 0…, so
+	 * their digits alone find them. Shorter queries (or ones with LIKE's
+	 * wildcards) scan, stopping at the page's end. */
+	const char *needle = phone ? digits : (q ? q : "");
+	size_t chars = 0;
+	for (const char *u = needle; *u; u++)
+		chars += ((unsigned char)*u & 0xc0) != 0x80 && *u != '%';
+	if (chars >= 3 && !strpbrk(phone ? "" : needle, "%_\\")) {
+		free(alt);
+		if (prep(c,
+			 "SELECT " PROFILE_COLS " FROM profile_search f JOIN profiles p ON p.profile_id = f.rowid"
+			 " WHERE f.text LIKE ?2 AND f.rowid > ?3 AND p.workspace_id = ?1 ORDER BY f.rowid LIMIT ?4",
+			 &s, err) < 0) {
+			free(digits);
+			return NULL;
+		}
+		sqlite3_bind_int64(s, 1, ws);
+		if (phone)
+			sqlite3_bind_text(s, 2, digits, -1, free);
+		else
+			sqlite3_bind_text(s, 2, like_pattern(needle, 0), -1, free);
+		sqlite3_bind_int64(s, 3, cid == INT64_MAX ? 0 : cid);
+		sqlite3_bind_int(s, 4, limit + 1);
+		if (!phone)
+			free(digits);
+		return search_rows(c, ws, s, limit, cursor_out, err);
+	}
 	/* LIKE is case-insensitive for ASCII and byte-exact for Korean. Trait
 	 * values only (json_tree atoms), never keys or JSON punctuation. Phone
 	 * numbers compare as digits, with Korea's 0 ↔ +82 prefix either way. */
@@ -393,11 +426,17 @@ json_t *store_profiles_search(struct store *st, int64_t ws, const char *q, int l
 	sqlite3_bind_text(s, 2, pat, -1, free);
 	sqlite3_bind_int64(s, 3, cid == INT64_MAX ? 0 : cid);
 	sqlite3_bind_int(s, 4, limit + 1);
-	char *digits = NULL, *alt = NULL;
-	if (store_phone_query(q ? q : "", &digits, &alt) == 0) {
+	if (phone) {
 		sqlite3_bind_text(s, 5, digits, -1, free);
 		sqlite3_bind_text(s, 6, alt, -1, free);
 	}
+	return search_rows(c, ws, s, limit, cursor_out, err);
+}
+
+/* Steps a search (PROFILE_COLS) into a page of profiles, then finalizes. */
+static json_t *search_rows(struct store_conn *c, int64_t ws, sqlite3_stmt *s, int limit, char **cursor_out,
+			   struct cairn_err *err)
+{
 	json_t *arr = json_array();
 	int n = 0, rc;
 	int64_t last = 0;
