@@ -40,7 +40,7 @@ UNIT_SRCS:= $(sort $(wildcard tests/unit/*_test.c))
 UNIT_OBJS:= $(UNIT_SRCS:%.c=$(BUILD)/obj/%.o)
 CAIRN    := $(BUILD)/cairn
 
-.PHONY: all run test unit e2e conformance bench fuzz deps clean format valgrind
+.PHONY: all run test unit e2e conformance web-test browser bench fuzz deps clean format valgrind
 all: $(CAIRN)
 
 $(BUILD)/obj/%.o: %.c
@@ -81,9 +81,9 @@ APT_PKGS := build-essential pkg-config libmicrohttpd-dev libjansson-dev libsqlit
             libcriterion-dev libsodium-dev zlib1g-dev libicu-dev libcurl4-openssl-dev \
             clang wrk sqlite3 jq python3 valgrind \
             libgmime-3.0-dev libgumbo-dev libopendkim-dev libssl-dev python3-dkim python3-aiosmtpd \
-            postfix
+            postfix chromium
 deps: .deps-stamp
-.deps-stamp: Makefile package.json
+.deps-stamp: Makefile package.json web/package.json web/package-lock.json
 	@missing=$$(for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:" $$missing; \
@@ -98,6 +98,9 @@ deps: .deps-stamp
 	fi
 	@if [ ! -d node_modules ] || [ package.json -nt node_modules ]; then \
 		echo "installing npm packages"; npm install --no-audit --no-fund --loglevel=error && touch node_modules; \
+	fi
+	@if [ ! -f web/node_modules/.package-lock.json ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then \
+		echo "installing the web app's npm packages"; cd web && npm ci --no-audit --no-fund --loglevel=error; \
 	fi
 	@touch $@
 
@@ -114,7 +117,7 @@ run: deps $(CAIRN)
 
 # ---- tests ----------------------------------------------------------------
 test: deps $(CAIRN) $(BUILD)/unit_tests
-	@$(MAKE) --no-print-directory unit e2e conformance
+	@$(MAKE) --no-print-directory unit e2e conformance web-test browser
 
 unit: $(BUILD)/unit_tests
 	@echo "== unit tests (Criterion)"
@@ -123,6 +126,17 @@ unit: $(BUILD)/unit_tests
 e2e: $(CAIRN)
 	@echo "== end-to-end tests (node:test against $(CAIRN))"
 	CAIRN_BIN=$(abspath $(CAIRN)) node --test --test-concurrency=1 tests/e2e/
+
+# the web app's component tests (Vitest, jsdom)
+web-test: web/node_modules/.package-lock.json
+	@echo "== web app component tests (Vitest)"
+	cd web && npx vitest run
+
+# the web app in Debian's Chromium (playwright-core) against the real binary;
+# screenshots of each main screen in build/artifacts/screenshots
+browser: $(CAIRN)
+	@echo "== browser tests (playwright-core + /usr/bin/chromium against $(CAIRN))"
+	CAIRN_BIN=$(abspath $(CAIRN)) ARTIFACTS=$(abspath build/artifacts) node --test --test-concurrency=1 tests/browser/
 
 conformance: $(CAIRN)
 	@echo "== Liquid conformance (Shopify Liquid's own cases, ../shared/conformance/liquid)"
