@@ -144,6 +144,32 @@ static json_t *profile_row_json(struct store_conn *c, int64_t ws, int64_t pid, s
 
 static const char SQL_PROFILE_ROW[] = "SELECT " PROFILE_COLS " FROM profiles p WHERE p.profile_id = ?";
 
+/* "segments": the live segments the profile is in now, [{id, name, entered_at}]. */
+static int profile_segments(struct store_conn *c, int64_t ws, int64_t pid, json_t *p, struct cairn_err *err)
+{
+	static const char sql[] = "SELECT m.segment_id, s.name, m.entered_at FROM seg_members m JOIN segments s"
+				  " ON s.workspace_id = m.workspace_id AND s.segment_id = m.segment_id"
+				  " WHERE m.workspace_id = ? AND m.profile_id = ? AND s.archived_at IS NULL ORDER BY s.name";
+	sqlite3_stmt *s = store_cached(c, sql, err);
+	if (!s)
+		return CAIRN_EIO;
+	sqlite3_bind_int64(s, 1, ws);
+	sqlite3_bind_int64(s, 2, pid);
+	json_t *a = json_array();
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		json_array_append_new(a, json_pack("{s:s,s:s,s:o}", "id", (const char *)sqlite3_column_text(s, 0), "name",
+						   (const char *)sqlite3_column_text(s, 1), "entered_at",
+						   jsonx_time(sqlite3_column_int64(s, 2))));
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		json_decref(a);
+		return store_sqlerr(c, err, "reading a user's segments");
+	}
+	json_object_set_new(p, "segments", a);
+	return 0;
+}
+
 json_t *store_profile_json_opt(struct store *st, int64_t ws, const char *id, int with_computed, struct cairn_err *err)
 {
 	int64_t pid;
@@ -160,6 +186,10 @@ json_t *store_profile_json_opt(struct store *st, int64_t ws, const char *id, int
 	else
 		cairn_err_set(err, CAIRN_ENOTFOUND, "user_not_found", "id", "No user '%s' in this workspace.", id);
 	sqlite3_reset(s);
+	if (p && with_computed && profile_segments(c, ws, pid, p, err) < 0) {
+		json_decref(p);
+		p = NULL;
+	}
 	return p;
 }
 

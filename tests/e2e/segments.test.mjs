@@ -129,6 +129,11 @@ describe('segments resource', () => {
     await waitFor(async () => (await timelineNames(a)).some((e) => e.name === 'Segment Exited'), 'Segment Exited');
     const m = await members(id);
     assert.ok(m.includes(b) && m.includes(c) && !m.includes(a), JSON.stringify(m));
+    // a profile names the segments it is in now (the web app's People page)
+    const inB = (await srv.api(`/api/v1/users/${b}`, { method: 'GET' })).body.segments;
+    assert.deepEqual(inB.map((x) => [x.id, x.name]), [[id, 'Pro plan']]);
+    assert.match(inB[0].entered_at, /^\d{4}-\d\d-\d\dT/);
+    assert.deepEqual((await srv.api(`/api/v1/users/${a}`, { method: 'GET' })).body.segments, []);
 
     r = await srv.api('/api/v1/segments?limit=1', { method: 'GET' });
     expectStatus(r, 200, 'list');
