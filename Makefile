@@ -111,7 +111,7 @@ run: deps $(CAIRN)
 		&& mv $(DATA)/credentials.json.tmp $(DATA)/credentials.json; \
 	fi
 	@echo; echo "cairn is starting with the demo workspace in $(DATA) (credentials in $(DATA)/credentials.json):"
-	@jq -r '"  URL:         http://$(LISTEN)\n  write key:   \(.write_key)   (Tracking API, HTTP Basic user name)\n  secret key:  \(.secret_key)   (management API, Authorization: Bearer)\n  login:       \(.owner_email) / \(.owner_password)"' $(DATA)/credentials.json
+	@jq -r '"  web app:     http://$(LISTEN)/  (log in as \(.owner_email) / \(.owner_password))\n  URL:         http://$(LISTEN)\n  write key:   \(.write_key)   (Tracking API, HTTP Basic user name)\n  secret key:  \(.secret_key)   (management API, Authorization: Bearer)"' $(DATA)/credentials.json
 	@echo "  try:         curl -u \"$$(jq -r .write_key $(DATA)/credentials.json):\" http://$(LISTEN)/v1/track -d '{\"userId\":\"u1\",\"event\":\"Signed Up\"}'"; echo
 	@exec $(CAIRN) serve --data $(DATA) --listen $(LISTEN)
 
