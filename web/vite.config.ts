@@ -14,7 +14,7 @@ export default defineConfig({
     chunkSizeWarningLimit: 600,
   },
   server: {
-    proxy: { '/api': 'http://127.0.0.1:8080', '/t': 'http://127.0.0.1:8080' },
+    proxy: { '/api': 'http://127.0.0.1:8080', '^/t/': 'http://127.0.0.1:8080' },
   },
   test: {
     environment: 'jsdom',
