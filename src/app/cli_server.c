@@ -281,11 +281,15 @@ int cli_init(int argc, char **argv)
 		rc = store_workspace_create(st, sa.workspace, now, &ws, &err);
 	if (rc == 0) {
 		app_key_hash(wk, h);
-		rc = store_key_add(st, ws, STORE_KEY_WRITE, h, "wk_", 1, now, &err);
+		char prefix[8]; /* the first characters, to tell keys apart in listings */
+		snprintf(prefix, sizeof prefix, "%.7s", wk);
+		rc = store_key_add(st, ws, STORE_KEY_WRITE, h, prefix, 1, now, &err);
 	}
 	if (rc == 0) {
 		app_key_hash(sk, h);
-		rc = store_key_add(st, ws, STORE_KEY_SECRET, h, "sk_", 1, now, &err);
+		char prefix[8];
+		snprintf(prefix, sizeof prefix, "%.7s", sk);
+		rc = store_key_add(st, ws, STORE_KEY_SECRET, h, prefix, 1, now, &err);
 	}
 	if (rc == 0 && crypto_pwhash_str(pwhash, pw, strlen(pw), crypto_pwhash_OPSLIMIT_INTERACTIVE,
 					 crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)

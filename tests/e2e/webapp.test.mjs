@@ -66,6 +66,7 @@ describe('web app: login, CSRF, keys, files', () => {
     assert.equal(keys.status, 200);
     assert.deepEqual(keys.body.data.map((k) => k.kind).sort(), ['secret', 'write']);
     assert.ok(!keys.text.includes(srv.secretKey.slice(3)), 'no key is shown again');
+    assert.equal(keys.body.data.find((k) => k.kind === 'secret').prefix, srv.secretKey.slice(0, 7), 'keys are told apart by their first characters');
     const made = await srv.api('/api/v1/keys', { method: 'POST', body: { kind: 'secret' } });
     assert.equal(made.status, 201);
     assert.match(made.body.key, /^sk_[0-9A-Za-z]{32}$/);
