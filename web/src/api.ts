@@ -7,11 +7,14 @@ export class ApiError extends Error {
   status: number;
   code: string;
   field?: string;
-  constructor(status: number, code: string, message: string, field?: string) {
+  /** The whole error object, for answers that carry more (a publish's "problems"). */
+  detail?: Record<string, any>;
+  constructor(status: number, code: string, message: string, field?: string, detail?: Record<string, any>) {
     super(message);
     this.status = status;
     this.code = code;
     this.field = field || undefined;
+    this.detail = detail;
   }
 }
 
@@ -47,18 +50,20 @@ async function request(method: Method, path: string, body?: unknown, signal?: Ab
   let code = 'http_' + res.status;
   let message = `The server answered ${res.status}.`;
   let field: string | undefined;
+  let detail: Record<string, any> | undefined;
   try {
     const j = await res.json();
     if (j && j.error) {
       code = j.error.code || code;
       message = j.error.message || message;
       field = j.error.field || undefined;
+      detail = j.error;
     }
   } catch {
     /* not JSON: keep the status line */
   }
   if (res.status === 401 && onUnauthorized && !url.endsWith('/session')) onUnauthorized();
-  throw new ApiError(res.status, code, message, field);
+  throw new ApiError(res.status, code, message, field, detail);
 }
 
 /** JSON in, JSON out. `path` is relative to /api/v1 ("segments/12") or absolute ("/api/v1/…"). */
