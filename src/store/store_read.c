@@ -419,7 +419,9 @@ json_t *store_profiles_search(struct store *st, int64_t ws, const char *q, int l
 	if (chars >= 3 && !strpbrk(phone ? "" : needle, "%_\\")) {
 		free(alt);
 		if (prep(c,
-			 "SELECT " PROFILE_COLS " FROM profile_search f JOIN profiles p ON p.profile_id = f.rowid"
+			 /* CROSS JOIN keeps the index outside: without statistics the
+			  * planner would loop over profiles by workspace instead */
+			 "SELECT " PROFILE_COLS " FROM profile_search f CROSS JOIN profiles p ON p.profile_id = f.rowid"
 			 " WHERE f.text LIKE ?2 AND f.rowid > ?3 AND p.workspace_id = ?1 ORDER BY f.rowid LIMIT ?4",
 			 &s, err) < 0) {
 			free(digits);
@@ -440,7 +442,8 @@ json_t *store_profiles_search(struct store *st, int64_t ws, const char *q, int l
 	 * values only (json_tree atoms), never keys or JSON punctuation. Phone
 	 * numbers compare as digits, with Korea's 0 ↔ +82 prefix either way. */
 	if (prep(c,
-		 "SELECT " PROFILE_COLS " FROM profiles p WHERE p.workspace_id = ?1 AND p.profile_id > ?3 AND ("
+		 /* +workspace_id: walk profiles in id order (the page ends early), not through an index on it */
+		 "SELECT " PROFILE_COLS " FROM profiles p WHERE +p.workspace_id = ?1 AND p.profile_id > ?3 AND ("
 		 " ?2 = '%%' OR p.user_id LIKE ?2 ESCAPE '\\' OR p.email LIKE ?2 ESCAPE '\\'"
 		 " OR p.name LIKE ?2 ESCAPE '\\'"
 		 " OR (?5 IS NOT NULL AND (p.phone LIKE ?5 OR p.phone LIKE ?6))"

@@ -10,7 +10,7 @@
 	"|| coalesce(p.phone, '') || ' ' || CASE WHEN p.phone LIKE '82%' THEN '0' || substr(p.phone, 3) ELSE '' END "  \
 	"|| ' ' || coalesce((SELECT group_concat(j.atom, ' ') FROM json_tree(p.traits) j WHERE j.type NOT IN "          \
 	"('object', 'array')), '') || ' ' || coalesce((SELECT group_concat(i.value, ' ') FROM identities i WHERE "      \
-	"i.profile_id = p.profile_id), '')"
+	"i.profile_id = p.profile_id AND i.value IS NOT p.user_id), '')"
 #define PROFILE_SEARCH_ROW(id)                                                                                         \
 	"INSERT INTO profile_search (rowid, text) SELECT " PROFILE_SEARCH_TEXT " FROM profiles p WHERE p.profile_id = " id ";"
 
@@ -549,6 +549,7 @@ const char *const store_state_migrations[] = {
 	"CREATE TRIGGER profile_search_del AFTER DELETE ON profiles"
 	"  BEGIN DELETE FROM profile_search WHERE rowid = old.profile_id; END;"
 	"CREATE TRIGGER profile_search_id_ins AFTER INSERT ON identities"
+	"  WHEN new.value IS NOT (SELECT user_id FROM profiles WHERE profile_id = new.profile_id)"
 	"  BEGIN DELETE FROM profile_search WHERE rowid = new.profile_id; " PROFILE_SEARCH_ROW("new.profile_id") " END;"
 	"CREATE TRIGGER profile_search_id_upd AFTER UPDATE OF profile_id ON identities BEGIN"
 	"  DELETE FROM profile_search WHERE rowid IN (old.profile_id, new.profile_id); "
