@@ -28,6 +28,8 @@
 //   BENCH_ONLY=analytics run only rows 16–17 (analytics: journey report, message funnel and ad-hoc
 //                        funnel on 10 M events, cold recomputation from the timeline; knobs in
 //                        bench/analytics.mjs; the generated store is kept in build/bench/store-analytics-10m)
+//   BENCH_ONLY=web       run only rows 18–19 (People search over 1 M users, the web app's first load; knobs in
+//                        bench/web.mjs; the generated store is kept in build/bench/store-people-1m)
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -41,6 +43,7 @@ import { segSettings, benchSegments, benchSegmentsScaled, scaledRows, segmentRow
 import { jnySettings, benchJourneys } from './journeys.mjs';
 import { dlvSettings, benchDelivery } from './delivery.mjs';
 import { anSettings, benchAnalytics, analyticsRows } from './analytics.mjs';
+import { webSettings, benchWeb, webRows } from './web.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -792,6 +795,23 @@ async function benchAnalyticsRows() {
   }
 }
 
+// Rows 18–19 (web app); bench/web.mjs, on the generated store kept in
+// build/bench/store-people-<N>.
+async function benchWebRows() {
+  const S = webSettings(num, QUICK);
+  const h = { log, sleep, sh, memKb, procTicks, elapsed, fmtInt, fmtMiB, ratioText, CLK_TCK, CAIRN, benchBuild, root, scratch, compile,
+    runAsync, spawnTracked, initStore, startServer, stopProc, diag: (l) => results.diag.push(l) };
+  try {
+    const a = await benchWeb(h, S);
+    results.raw_web = a;
+    return webRows(a, h);
+  } catch (e) {
+    log(`rows 18–19 failed: ${e.stack || e.message}`);
+    return { rows: [{ id: '18', what: 'People search, web app (bench/web.mjs)', cairn: 'failed', peerName: '—', peer: '—', ratio: '—', aim: '≤ 100 ms' }],
+      notes: [`rows 18–19 failed: ${e.message}`] };
+  }
+}
+
 async function benchTemplates() {
   const script = path.join(here, 'template.mjs');
   if (!fs.existsSync(script)) return { skipped: 'bench/template.mjs does not exist yet' };
@@ -937,7 +957,7 @@ async function main() {
   const info = machineInfo();
   log(`scratch directory ${scratch}`);
   const only = { segments: ['6–8', benchSegmentsRows], journeys: ['9–11', benchJourneysRows], delivery: ['12–14', benchDeliveryRows],
-    analytics: ['16–17', benchAnalyticsRows] }[ONLY];
+    analytics: ['16–17', benchAnalyticsRows], web: ['18–19', benchWebRows] }[ONLY];
   if (only) {
     const part = await only[1]();
     part.rows.forEach(row);
@@ -947,14 +967,14 @@ async function main() {
       printTable(results.rows), '', 'Notes:', ...results.notes.map((n) => `- ${n}`)];
     if (results.diag.length) outLines.push('', 'Diagnostics:', ...results.diag.map((n) => `- ${n}`));
     process.stdout.write(outLines.join('\n') + '\n');
-    if (ONLY === 'journeys' || ONLY === 'delivery' || ONLY === 'analytics') {
+    if (ONLY === 'journeys' || ONLY === 'delivery' || ONLY === 'analytics' || ONLY === 'web') {
       fs.mkdirSync(benchBuild, { recursive: true });
       fs.writeFileSync(path.join(benchBuild, `results-${ONLY}.json`),
         JSON.stringify({ info, rows: results.rows, notes: results.notes, diag: results.diag, raw: results[`raw_${ONLY}`] }, null, 2));
     }
     return;
   }
-  if (ONLY) throw new Error(`BENCH_ONLY must be segments, journeys, delivery or analytics, not '${ONLY}'`);
+  if (ONLY) throw new Error(`BENCH_ONLY must be segments, journeys, delivery, analytics or web, not '${ONLY}'`);
   const sqliteBin = compile('sqlite_ceiling', ['sqlite3']);
   const mhdBin = compile('mhd_ceiling', ['libmicrohttpd']);
 
@@ -970,6 +990,7 @@ async function main() {
   const jny = await benchJourneysRows();
   const dlv = await benchDeliveryRows();
   const an = await benchAnalyticsRows();
+  const web = await benchWebRows();
 
   // ---- rows
   const eps = ing.ingest.eps;
@@ -1029,6 +1050,7 @@ async function main() {
   for (const r of jny.rows) row(r);
   for (const r of dlv.rows) row(r);
   for (const r of an.rows) row(r);
+  for (const r of web.rows) row(r);
 
   // ---- notes
   results.notes.push(
@@ -1051,6 +1073,7 @@ async function main() {
     ...jny.notes,
     ...dlv.notes,
     ...an.notes,
+    ...web.notes,
   );
   info.push(`load average after: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; total bench time ${elapsed()} s`);
 
@@ -1068,7 +1091,7 @@ async function main() {
   fs.writeFileSync(path.join(benchBuild, 'results.json'), JSON.stringify({
     info, rows: results.rows, notes: results.notes, diag: results.diag,
     raw: { ingest: ing.ingest, memory: ing.memory, ceil100, ceil1000, ceilNoDedup, httpBatch, cold, track: tr, segments: results.raw_segments, journeys: results.raw_journeys,
-      delivery: results.raw_delivery, analytics: results.raw_analytics },
+      delivery: results.raw_delivery, analytics: results.raw_analytics, web: results.raw_web },
   }, null, 2));
   fs.writeFileSync(path.join(benchBuild, 'results.md'), outLines.join('\n') + '\n');
 }
