@@ -162,9 +162,9 @@ FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 FUZZ_SECONDS ?= 20
 FUZZ_CFLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -Isrc -D_GNU_SOURCE \
                $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-build/fuzz/%: tests/fuzz/%.c $(SRCS)
+build/fuzz/%: tests/fuzz/%.c $(SRCS) build/gen/web_assets.c
 	@mkdir -p build/fuzz
-	clang $(FUZZ_CFLAGS) -o $@ $< $(SRCS) $(LDLIBS)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(SRCS) build/gen/web_assets.c $(LDLIBS)
 fuzz: deps $(FUZZ_BINS)
 	@for f in $(FUZZ_BINS); do n=$$(basename $$f); echo "== fuzz $$n ($(FUZZ_SECONDS)s)"; \
 		mkdir -p build/fuzz/corpus-$$n; \
