@@ -476,8 +476,8 @@ void api_provider_test(struct http_request *r, void *app)
 		return;
 	struct cairn_err err = CAIRN_ERR_INIT;
 	json_t *res = NULL;
-	int rc = dlv_send_test(a->st, http_workspace(r), http_param(r, 0), jsonx_str(b, "to"), a->cfg->public_url, &res,
-			       &err);
+	int rc = dlv_send_test(a->st, http_workspace(r), http_param(r, 0), jsonx_str(b, "to"), a->cfg->public_url,
+			       a->cfg->data_dir, &res, &err);
 	json_decref(b);
 	if (rc < 0) {
 		http_error(r, &err);

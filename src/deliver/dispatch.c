@@ -1528,7 +1528,7 @@ int dlv_dispatcher_sync(struct dlv_dispatcher *d, int timeout_ms)
 /* ---- a test send ---------------------------------------------------------------------------- */
 
 int dlv_send_test(struct store *st, int64_t ws, const char *provider_id, const char *to, const char *public_url,
-		  json_t **result, struct cairn_err *err)
+		  const char *data_dir, json_t **result, struct cairn_err *err)
 {
 	*result = NULL;
 	pthread_once(&curl_once, curl_init_once);
@@ -1599,7 +1599,7 @@ int dlv_send_test(struct store *st, int64_t ws, const char *provider_id, const c
 		if (b < 0) {
 			res = json_pack("{s:b,s:s,s:s}", "ok", 0, "class", "permanent", "reply", reason);
 		} else if (ps.p.type == DLV_P_FILE) {
-			d.data_dir = NULL;
+			d.data_dir = (char *)data_dir; /* a file provider without a path writes into <data>/outbox */
 			int w = file_write(&d, j, reason, sizeof reason);
 			res = json_pack("{s:b,s:s}", "ok", w == 0, "reply", w == 0 ? j->ref : reason);
 		} else if (ps.p.type == DLV_P_SMTP) {

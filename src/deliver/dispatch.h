@@ -83,7 +83,7 @@ int dlv_dispatcher_sync(struct dlv_dispatcher *d, int timeout_ms);
  * nothing for other channels. OUT: *result {"ok":bool,"class":…,"status"
  * or "reply":…, "ms":N}. CAIRN_ENOTFOUND, or CAIRN_EUNPROC for a bad `to`. */
 int dlv_send_test(struct store *st, int64_t ws, const char *provider_id, const char *to, const char *public_url,
-		  json_t **result, struct cairn_err *err);
+		  const char *data_dir, json_t **result, struct cairn_err *err);
 
 /* The properties every event about message m carries (CONVENTIONS §3):
  * message_id, channel, journey_id, journey_version, node_id, variant,

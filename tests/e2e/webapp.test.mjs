@@ -3,6 +3,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { gunzipSync } from 'node:zlib';
+import { existsSync, readFileSync } from 'node:fs';
 import { startServer } from './lib/server.mjs';
 
 describe('web app: login, CSRF, keys, files', () => {
@@ -81,6 +82,18 @@ describe('web app: login, CSRF, keys, files', () => {
     assert.equal(last.status, 409);
     assert.equal(last.body.error.code, 'last_key');
     assert.equal((await srv.api('/api/v1/keys/999999', { method: 'DELETE' })).status, 404);
+  });
+
+  test('"send test" of a file provider without a path writes into the data directory, never the working directory', async () => {
+    const p = await srv.api('/api/v1/providers', { method: 'POST', body: { channel: 'email', type: 'file', from: 'Shop <shop@shop.example>' } });
+    assert.equal(p.status, 201, p.text);
+    const r = await srv.api(`/api/v1/providers/${p.body.id}/test`, { method: 'POST', body: { to: 'me@example.com' } });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.body.ok, true, r.text);
+    const file = `${srv.dataDir}/outbox/email.jsonl`;
+    assert.ok(existsSync(file), 'written beside the store');
+    assert.match(readFileSync(file, 'utf8'), /"to":"me@example.com"/);
+    assert.ok(!existsSync(`${process.cwd()}/outbox`), 'nothing in the working directory');
   });
 
   test('the app is served by the binary: index for app paths, hashed assets cached for a year, gzip, JSON 404 for APIs', async () => {
