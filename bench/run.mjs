@@ -28,7 +28,7 @@
 //   BENCH_ONLY=analytics run only rows 16–17 (analytics: journey report, message funnel and ad-hoc
 //                        funnel on 10 M events, cold recomputation from the timeline; knobs in
 //                        bench/analytics.mjs; the generated store is kept in build/bench/store-analytics-10m)
-//   BENCH_ONLY=web       run only rows 18–19 (People search over 1 M users, the web app's first load; knobs in
+//   BENCH_ONLY=web       run only rows 18–20 (People search over 1 M users, the web app's first load, dragging in the journey builder; knobs in
 //                        bench/web.mjs; the generated store is kept in build/bench/store-people-1m)
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -957,7 +957,7 @@ async function main() {
   const info = machineInfo();
   log(`scratch directory ${scratch}`);
   const only = { segments: ['6–8', benchSegmentsRows], journeys: ['9–11', benchJourneysRows], delivery: ['12–14', benchDeliveryRows],
-    analytics: ['16–17', benchAnalyticsRows], web: ['18–19', benchWebRows] }[ONLY];
+    analytics: ['16–17', benchAnalyticsRows], web: ['18–20', benchWebRows] }[ONLY];
   if (only) {
     const part = await only[1]();
     part.rows.forEach(row);
