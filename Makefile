@@ -81,7 +81,7 @@ APT_PKGS := build-essential pkg-config libmicrohttpd-dev libjansson-dev libsqlit
             libcriterion-dev libsodium-dev zlib1g-dev libicu-dev libcurl4-openssl-dev \
             clang wrk sqlite3 jq python3 valgrind \
             libgmime-3.0-dev libgumbo-dev libopendkim-dev libssl-dev python3-dkim python3-aiosmtpd \
-            postfix chromium
+            postfix chromium fonts-nanum
 deps: .deps-stamp
 .deps-stamp: Makefile package.json web/package.json web/package-lock.json
 	@missing=$$(for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
