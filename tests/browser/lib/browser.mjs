@@ -47,3 +47,25 @@ export async function screenshot(page, name) {
   mkdirSync(dir, { recursive: true });
   await page.screenshot({ path: join(dir, `${name}.png`), fullPage: false });
 }
+
+/**
+ * Like newPage, with any more browser-context options (e.g. timezoneId, so
+ * that what the app reads from <input type="datetime-local"> is a known time).
+ */
+export async function newPageWith(browser, { locale = 'en-US', ...options } = {}) {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale, ...options });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/the server responded with a status of 4\d\d/.test(m.text())) errors.push(m.text());
+  });
+  page.errors = errors;
+  return page;
+}
+
+/** Waits until the locator's whole text is `text` (a string, exact after trimming, or a RegExp). */
+export async function waitForText(locator, text, { timeout } = {}) {
+  const re = text instanceof RegExp ? text : new RegExp('^\\s*' + String(text).replace(/[.*+?^${}()|[\]\\]/g, '\\$&') + '\\s*$');
+  await locator.filter({ hasText: re }).first().waitFor({ timeout });
+}
