@@ -10,6 +10,9 @@
  *                          wait: a user would go round it without stopping
  *   missing_template       a send node (or one of its variants) names a
  *                          template the workspace does not have
+ *   (a template's slug)    an inline template fails the check a saved one
+ *                          passes (content_check: required fields, Liquid
+ *                          syntax), e.g. template_syntax, missing_field
  *   wait_beyond_goal       the waits along some path from `start` to a goal
  *                          node add up to more than the goal's `within`
  *
@@ -24,6 +27,7 @@
 
 #include "core/buf.h"
 #include "core/xalloc.h"
+#include "content/content.h"
 #include "journey/journey.h"
 
 #define MSG_MAX	   4096 /* bytes of one problem's message */
@@ -533,21 +537,43 @@ static int64_t edge_wait(const struct jny_node *n, const struct jny_edge *e)
 
 /* ---- the checks ---------------------------------------------------------------- */
 
+/* An inline template is checked as saving it would be (content_check:
+ * required fields, every source parsed), its problems at
+ * nodes[i](.variants[v]).template.<field>. */
+static void check_inline(struct checker *k, const struct jny_node *n, const char *field, const json_t *body)
+{
+	struct cairn_err e = CAIRN_ERR_INIT;
+	if (!n->channel || !content_channel_find(n->channel) || content_check(n->channel, body, 1, NULL, &e) == 0)
+		return;
+	const char *sub = e.field;
+	if (!strncmp(sub, "body", 4) && (sub[4] == '.' || sub[4] == '\0'))
+		sub += sub[4] ? 5 : 4;
+	char path[256];
+	snprintf(path, sizeof path, "%.100s%s%.128s", field, *sub ? "." : "", sub);
+	add(k, n->id, path, e.slug[0] ? e.slug : "invalid_template", "%s", e.message);
+}
+
 static int check_templates(struct checker *k, size_t i)
 {
 	const struct jny_node *n = &k->d->nodes[i];
-	if (n->type != JN_SEND || !k->env || !k->env->template_exists)
+	if (n->type != JN_SEND)
 		return 0;
 	size_t nt = n->send_variants ? n->nsend_variants : 1;
 	for (size_t v = 0; v < nt; v++) {
 		const char *id = n->send_variants ? n->send_variants[v].template_id : n->template_id;
-		if (!id)
-			continue; /* inline */
+		const json_t *inl = n->send_variants ? n->send_variants[v].inline_template : n->inline_template;
 		char field[96];
 		if (n->send_variants)
 			snprintf(field, sizeof field, "nodes[%zu].variants[%zu].template", i, v);
 		else
 			snprintf(field, sizeof field, "nodes[%zu].template", i);
+		if (!id) {
+			if (inl)
+				check_inline(k, n, field, inl);
+			continue;
+		}
+		if (!k->env || !k->env->template_exists)
+			continue;
 		int r = k->env->template_exists(k->env->arg, n->channel, id);
 		if (r < 0)
 			return cairn_err_set(k->err, CAIRN_EIO, "check_failed", field,

@@ -261,11 +261,8 @@ describe('browser: build, simulate and run the welcome series', () => {
     assert.deepEqual(page.errors, []);
   });
 
-  // App bug (reported): the publish checks do not look inside inline templates, so an
-  // email step with no subject, or with Liquid that does not parse, validates clean (and is
-  // published; the message then fails at send time). docs/templates-api.md: an email needs
-  // a subject; the simulator already reports the Liquid error. The assertions stay as they
-  // should be; these two tests are marked todo until the server checks inline templates.
+  // The publish checks look inside inline templates as a save would: an email step with
+  // no subject, or with Liquid that does not parse, is marked on its node.
   async function validateMarks(id) {
     await page.getByTestId('btn-validate').click();
     // the verdict: the node marked, or "no problems" (the banner before this was "Saved.")
@@ -283,7 +280,7 @@ describe('browser: build, simulate and run the welcome series', () => {
     assert.deepEqual((await kit.journey(jid)).definition.nodes[0].template, { subject: 'brand intro', html: html('brand intro') });
   }
 
-  test('c2. an email step whose subject is emptied is marked on the node', { todo: 'app bug: POST …/validate accepts an inline email template without a subject' }, async () => {
+  test('c2. an email step whose subject is emptied is marked on the node', async () => {
     await selectNode('intro');
     try {
       await panel().getByLabel('Subject *', { exact: true }).fill('');
@@ -293,7 +290,7 @@ describe('browser: build, simulate and run the welcome series', () => {
     }
   });
 
-  test('c3. an email step whose HTML has unclosed Liquid is marked on the node', { todo: 'app bug: POST …/validate does not parse inline templates\' Liquid' }, async () => {
+  test('c3. an email step whose HTML has unclosed Liquid is marked on the node', async () => {
     await selectNode('intro');
     try {
       await panel().getByLabel('HTML', { exact: true }).fill('{% if user.vip %}<p>VIP</p>');

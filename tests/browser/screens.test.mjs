@@ -125,10 +125,8 @@ describe('browser: every screen on real data, and bad input', () => {
     assert.deepEqual(page.errors, []);
   });
 
-  // App bug (reported): SegmentEditor sets the "Saved. Members now: N." notice and then
-  // navigates to /segments/<id>, which mounts a new editor: the confirmation of a create is
-  // lost (an edit of a saved segment shows it). Marked todo until it survives the redirect.
-  test('creating a segment confirms it with its size', { todo: 'app bug: the create notice is lost in the redirect to /segments/<id>' }, async () => {
+  // The "Saved. Members now: N." notice survives the redirect from /segments/new to /segments/<id>.
+  test('creating a segment confirms it with its size', async () => {
     await nav('Segments', '/segments');
     await page.getByTestId('btn-new-segment').click();
     await page.getByTestId('segment-name').fill('In Seoul');

@@ -1201,3 +1201,19 @@ Test(journey_graph, counts_and_escaping)
 	cr_assert(strstr(s, "\t\"b\" -> \"x\" [label=\"tag aaaaaaaaaa or tag bbbbbbbbbb or tag…\"];\n"), "%s", s);
 	free(s);
 }
+
+Test(journey_check, inline_templates_are_checked_as_a_save_would)
+{
+	struct jny_problems p;
+	check("{\"name\":\"t\",\"trigger\":{\"type\":\"event\",\"event\":\"Signed Up\"},\"nodes\":["
+	      "{\"id\":\"a\",\"type\":\"send\",\"channel\":\"email\",\"template\":{\"subject\":\"Hi\",\"html\":\"{% if x %}hi\"},"
+	      "\"next\":\"b\"},"
+	      "{\"id\":\"b\",\"type\":\"send\",\"channel\":\"email\",\"template\":{\"subject\":\"\",\"text\":\"x\"},\"next\":\"c\"},"
+	      "{\"id\":\"c\",\"type\":\"send\",\"channel\":\"sms\",\"template\":{\"text\":\"{{ user.name }}\"},\"next\":\"d\"},"
+	      "{\"id\":\"d\",\"type\":\"exit\"}]}",
+	      NULL, &p);
+	cr_assert_eq(p.n, 2, "%zu problems:%s", p.n, listing(&p));
+	expect_problem(&p, 0, "a", "nodes[0].template.html", "template_syntax", "never closed");
+	expect_problem(&p, 1, "b", "nodes[1].template.subject", "missing_field", "subject");
+	jny_problems_release(&p);
+}

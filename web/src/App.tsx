@@ -58,7 +58,7 @@ function LangSwitch() {
     <LocaleContext.Consumer>
       {({ lang, setLang }) => (
         <button type="button" className="lang-switch" aria-label={t('lang.label')} onClick={() => setLang(lang === 'ko' ? 'en' : 'ko')}>
-          {t('lang.switch')}
+          <span lang={lang === 'ko' ? 'en' : 'ko'}>{t('lang.switch')}</span>
         </button>
       )}
     </LocaleContext.Consumer>

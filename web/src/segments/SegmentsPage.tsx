@@ -168,6 +168,8 @@ function useLivePreview(cond: Condition | null): Preview {
   return p;
 }
 
+let flash = ''; // the "saved" notice survives the redirect from /segments/new to /segments/<id>
+
 function SegmentEditor({ initial, onSaved, children }: { initial: Segment | null; onSaved?: (s: Segment) => void; children?: ReactNode }) {
   const t = useT(segDict);
   const f = useFormat();
@@ -179,7 +181,11 @@ function SegmentEditor({ initial, onSaved, children }: { initial: Segment | null
   const [condErr, setCondErr] = useState<{ path: string; message: string } | null>(null);
   const [banner, setBanner] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
-  const [notice, setNotice] = useState('');
+  const [notice, setNotice] = useState(() => {
+    const m = flash;
+    flash = '';
+    return m;
+  });
   const preview = useLivePreview(cond);
 
   const setCond = (c: Condition | null) => {
@@ -213,7 +219,10 @@ function SegmentEditor({ initial, onSaved, children }: { initial: Segment | null
       setCondState(s.condition);
       setNotice(t('saved', { n: f.num(s.size) }));
       onSaved?.(s);
-      if (!saved) navigate(`/segments/${enc(s.id)}`, true);
+      if (!saved) {
+        flash = t('saved', { n: f.num(s.size) });
+        navigate(`/segments/${enc(s.id)}`, true);
+      }
     } catch (err) {
       const p = err instanceof ApiError ? serverPath(err.field) : null;
       if (err instanceof ApiError && p !== null) setCondErr({ path: p, message: err.message });
