@@ -408,21 +408,31 @@ json_t *store_profiles_search(struct store *st, int64_t ws, const char *q, int l
 	sqlite3_stmt *s;
 	char *digits = NULL, *alt = NULL;
 	int phone = store_phone_query(q ? q : "", &digits, &alt) == 0;
-	/* Three characters or more: the trigram index (profile_search), which
-	 * holds the same fields; phone numbers are in it as 82… and 0…, so
-	 * their digits alone find them. Shorter queries (or ones with LIKE's
-	 * wildcards) scan, stopping at the page's end. */
+	/* The trigram index (profile_search) holds ids, email, name, phone and
+	 * trait values; phone numbers are in it as 82… and 0…, so their digits
+	 * alone find them. FTS5 answers a LIKE of three characters or more
+	 * from the index; a shorter one (or one with LIKE's wildcards, which
+	 * need ESCAPE) scans its plain text in rowid order, stopping at the
+	 * page's end: far cheaper than reading the profiles' JSON. LIKE is
+	 * case-insensitive for ASCII and byte-exact for Korean. */
 	const char *needle = phone ? digits : (q ? q : "");
-	size_t chars = 0;
-	for (const char *u = needle; *u; u++)
-		chars += ((unsigned char)*u & 0xc0) != 0x80 && *u != '%';
-	if (chars >= 3 && !strpbrk(phone ? "" : needle, "%_\\")) {
+	if (*needle) {
+		size_t chars = 0;
+		for (const char *u = needle; *u; u++)
+			chars += ((unsigned char)*u & 0xc0) != 0x80 && *u != '%';
+		int wild = !phone && strpbrk(needle, "%_\\") != NULL;
 		free(alt);
+		/* CROSS JOIN keeps the index outside: without statistics the planner
+		 * would loop over profiles by workspace instead. "+f.text" hides the
+		 * LIKE from FTS5 (which answers a pattern under three characters
+		 * with nothing): SQLite then reads the table and tests each row. */
+#define SEARCH_SQL(cond)                                                                                               \
+	"SELECT " PROFILE_COLS " FROM profile_search f CROSS JOIN profiles p ON p.profile_id = f.rowid WHERE " cond         \
+	" AND f.rowid > ?3 AND p.workspace_id = ?1 ORDER BY f.rowid LIMIT ?4"
 		if (prep(c,
-			 /* CROSS JOIN keeps the index outside: without statistics the
-			  * planner would loop over profiles by workspace instead */
-			 "SELECT " PROFILE_COLS " FROM profile_search f CROSS JOIN profiles p ON p.profile_id = f.rowid"
-			 " WHERE f.text LIKE ?2 AND f.rowid > ?3 AND p.workspace_id = ?1 ORDER BY f.rowid LIMIT ?4",
+			 wild		? SEARCH_SQL("+f.text LIKE ?2 ESCAPE '\\'")
+			 : chars < 3	? SEARCH_SQL("+f.text LIKE ?2")
+					: SEARCH_SQL("f.text LIKE ?2"),
 			 &s, err) < 0) {
 			free(digits);
 			return NULL;
@@ -438,31 +448,17 @@ json_t *store_profiles_search(struct store *st, int64_t ws, const char *q, int l
 			free(digits);
 		return search_rows(c, ws, s, limit, cursor_out, err);
 	}
-	/* LIKE is case-insensitive for ASCII and byte-exact for Korean. Trait
-	 * values only (json_tree atoms), never keys or JSON punctuation. Phone
-	 * numbers compare as digits, with Korea's 0 ↔ +82 prefix either way. */
+	/* no query: everyone, in id order (+workspace_id: not through an index on it) */
+	free(digits);
+	free(alt);
 	if (prep(c,
-		 /* +workspace_id: walk profiles in id order (the page ends early), not through an index on it */
-		 "SELECT " PROFILE_COLS " FROM profiles p WHERE +p.workspace_id = ?1 AND p.profile_id > ?3 AND ("
-		 " ?2 = '%%' OR p.user_id LIKE ?2 ESCAPE '\\' OR p.email LIKE ?2 ESCAPE '\\'"
-		 " OR p.name LIKE ?2 ESCAPE '\\'"
-		 " OR (?5 IS NOT NULL AND (p.phone LIKE ?5 OR p.phone LIKE ?6))"
-		 " OR EXISTS (SELECT 1 FROM json_tree(p.traits) j WHERE j.type NOT IN ('object', 'array')"
-		 "   AND j.atom LIKE ?2 ESCAPE '\\')"
-		 " OR p.profile_id IN (SELECT i.profile_id FROM identities i WHERE i.workspace_id = ?1"
-		 " AND i.value LIKE ?2 ESCAPE '\\'))"
+		 "SELECT " PROFILE_COLS " FROM profiles p WHERE +p.workspace_id = ?1 AND p.profile_id > ?3"
 		 " ORDER BY p.profile_id LIMIT ?4",
 		 &s, err) < 0)
 		return NULL;
-	char *pat = like_pattern(q ? q : "", 0);
 	sqlite3_bind_int64(s, 1, ws);
-	sqlite3_bind_text(s, 2, pat, -1, free);
 	sqlite3_bind_int64(s, 3, cid == INT64_MAX ? 0 : cid);
 	sqlite3_bind_int(s, 4, limit + 1);
-	if (phone) {
-		sqlite3_bind_text(s, 5, digits, -1, free);
-		sqlite3_bind_text(s, 6, alt, -1, free);
-	}
 	return search_rows(c, ws, s, limit, cursor_out, err);
 }
 
