@@ -1,7 +1,7 @@
 // ui.tsx — the few shared pieces every screen uses: a field with its error,
 // the API error shown in words, loading, and a data hook.
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
-import { ApiError } from './api';
+import { api, ApiError } from './api';
 
 /** A labelled form field; `error` is shown under it and announced. */
 export function Field({ label, error, hint, children, id }: { label: string; error?: string; hint?: string; children: ReactNode; id?: string }) {
@@ -86,4 +86,30 @@ export function Page({ title, actions, children }: { title: string; actions?: Re
       {children}
     </section>
   );
+}
+
+/** A list the API pages with next_cursor: load(path, null) starts it,
+ * load(path, cursor) appends the next page; an aborted load changes nothing. */
+export function usePagedList<T>() {
+  const [rows, setRows] = useState<T[]>([]);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [loading, setLoading] = useState(true);
+  const load = useCallback((path: string, after: string | null, signal?: AbortSignal) => {
+    setLoading(true);
+    api<{ data: T[]; next_cursor: string | null }>('GET', path, undefined, signal).then(
+      (r) => {
+        setRows((prev) => (after ? [...prev, ...r.data] : r.data));
+        setCursor(r.next_cursor);
+        setError(null);
+        setLoading(false);
+      },
+      (e) => {
+        if ((e as Error).name === 'AbortError') return;
+        setError(e);
+        setLoading(false);
+      },
+    );
+  }, []);
+  return { rows, cursor, error, loading, load };
 }

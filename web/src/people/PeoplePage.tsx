@@ -5,7 +5,7 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import { api, qs } from '../api';
 import { useFormat, useT } from '../i18n';
 import { Link } from '../router';
-import { ErrorBanner, Loading, Page, useAsync } from '../ui';
+import { ErrorBanner, Loading, Page, useAsync, usePagedList } from '../ui';
 import { peopleDict } from './people.i18n';
 import {
   describe, eventItems, KINDS, label, mergeTimeline, messageItems, stepItems, type Item, type Kind, type RawEvent, type RawMessage, type RawStep,
@@ -51,10 +51,7 @@ function Search() {
   const f = useFormat();
   const [q, setQ] = useState(() => new URLSearchParams(location.search).get('q') || '');
   const [query, setQuery] = useState(q);
-  const [rows, setRows] = useState<User[]>([]);
-  const [cursor, setCursor] = useState<string | null>(null);
-  const [loading, setLoading] = useState(true);
-  const [error, setError] = useState<unknown>(null);
+  const { rows, cursor, loading, error, load: loadPage } = usePagedList<User>();
   const ctl = useRef<AbortController | null>(null);
 
   useEffect(() => {
@@ -65,20 +62,7 @@ function Search() {
     ctl.current?.abort();
     const a = new AbortController();
     ctl.current = a;
-    setLoading(true);
-    api<List<User>>('GET', 'users' + qs({ q: query, limit: 50, cursor: c }), undefined, a.signal).then(
-      (r) => {
-        setRows((prev) => (c ? [...prev, ...r.data] : r.data));
-        setCursor(r.next_cursor);
-        setError(null);
-        setLoading(false);
-      },
-      (e) => {
-        if ((e as Error).name === 'AbortError') return;
-        setError(e);
-        setLoading(false);
-      },
-    );
+    loadPage('users' + qs({ q: query, limit: 50, cursor: c }), c, a.signal);
   };
   useEffect(() => {
     if (location.pathname === '/people') history.replaceState(null, '', '/people' + qs({ q: query }));

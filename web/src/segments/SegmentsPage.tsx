@@ -8,7 +8,7 @@ import { conditionKey, fromCondition, serverPath, summarize, validate, type Cond
 import { CondOptionsContext, type CondOptions } from '../cond/options';
 import { useFormat, useT } from '../i18n';
 import { Link, navigate } from '../router';
-import { ErrorBanner, Field, Loading, Page, useAsync } from '../ui';
+import { ErrorBanner, Field, Loading, Page, useAsync, usePagedList } from '../ui';
 import { segDict } from './segments.i18n';
 import { SizeChart, type SizePoint } from './SizeChart';
 import './segments.css';
@@ -344,26 +344,8 @@ function LiveCount({ preview, savedSize }: { preview: Preview; savedSize: number
 function Members({ id, rev }: { id: string; rev: number }) {
   const t = useT(segDict);
   const f = useFormat();
-  const [rows, setRows] = useState<{ id: string; entered_at: string }[]>([]);
-  const [cursor, setCursor] = useState<string | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const [loading, setLoading] = useState(true);
-  const load = (c: string | null, signal?: AbortSignal) => {
-    setLoading(true);
-    api<List<{ id: string; entered_at: string }>>('GET', `segments/${enc(id)}/members` + qs({ limit: 50, cursor: c }), undefined, signal).then(
-      (r) => {
-        setRows((prev) => (c ? [...prev, ...r.data] : r.data));
-        setCursor(r.next_cursor);
-        setError(null);
-        setLoading(false);
-      },
-      (e) => {
-        if ((e as Error).name === 'AbortError') return;
-        setError(e);
-        setLoading(false);
-      },
-    );
-  };
+  const { rows, cursor, error, loading, load: loadPage } = usePagedList<{ id: string; entered_at: string }>();
+  const load = (c: string | null, signal?: AbortSignal) => loadPage(`segments/${enc(id)}/members` + qs({ limit: 50, cursor: c }), c, signal);
   useEffect(() => {
     const c = new AbortController();
     load(null, c.signal);
