@@ -396,6 +396,8 @@ const SQL_SCAN = `SELECT ${PROFILE_COLS} FROM profiles p WHERE +p.workspace_id =
  OR p.profile_id IN (SELECT i.profile_id FROM identities i WHERE i.workspace_id = ?1
  AND i.value LIKE ?2 ESCAPE '\\'))
  ORDER BY p.profile_id LIMIT ?4`;
+const SQL_FTS_SHORT = SQL_FTS.replace('WHERE f.text LIKE ?2', 'WHERE +f.text LIKE ?2');
+if (SQL_FTS_SHORT === SQL_FTS) throw new Error('web.mjs: the short-query statement is the index statement');
 // diagnostics only: the statements as they were before the join order was
 // named (a plain JOIN lets SQLite loop over profiles and probe the index per
 // profile; a plain workspace_id lets it read profiles through an index)
@@ -420,7 +422,8 @@ function plan(q, limit) {
   const base = { 1: null, 3: 0, 4: limit + 1 };
   if (chars >= 3 && (ph || !/[%_\\]/.test(needle)))
     return { path: 'index', sql: SQL_FTS, params: { ...base, 2: ph ? ph.digits : likePattern(q) } };
-  return { path: 'scan', sql: SQL_SCAN, params: { ...base, 2: likePattern(q), 5: ph ? ph.digits : null, 6: ph ? ph.alt : null } };
+  // under three characters: the index's plain text, row by row ("+f.text" hides the LIKE from FTS5)
+  return { path: 'scan', sql: SQL_FTS_SHORT, params: { ...base, 2: likePattern(q) } };
 }
 // the pre-index statement for any query
 const scanPlan = (q, limit) => {
@@ -435,7 +438,7 @@ const KINDS = [
   { key: 'email', what: 'e-mail fragment, 5–8 characters (index)', value: (p, r) => p.email.slice(0, 5 + Math.floor(r() * 4)) },
   { key: 'phone', what: 'phone number as 010-xxxx-xxxx (index, as digits)', value: (p) => p.phoneLocal },
   { key: 'id', what: 'user id (index)', value: (p) => p.userId },
-  { key: 'given', what: '2-character given name (scan: under 3 characters)', value: (p) => p.given },
+  { key: 'given', what: '2-character given name (under 3 characters: the index text, row by row)', value: (p) => p.given },
   { key: 'none', what: 'matching nothing, 3–5 characters (index)', value: (p, r, k) => (k % 2 ?
     Array.from({ length: 3 }, () => JUNK[Math.floor(r() * JUNK.length)]).join('') :
     Array.from({ length: 3 + Math.floor(r() * 3) }, () => JUNK_ASCII[Math.floor(r() * JUNK_ASCII.length)]).join('')) },
