@@ -26,6 +26,8 @@
 #include "track/tagging.h"
 
 #define ENGINE_BATCH   4000
+#define ENGINE_INDEX_BATCH 5000 /* profiles per search-index transaction */
+#define ENGINE_INDEX_MS	   1000 /* behind a backlog, index at least this often */
 #define ENGINE_CURSOR  "profiles"
 #define ENGINE_TICK_MS 200 /* the longest time-driven steps wait for a tick */
 #define ENGINE_RECENT  256 /* batches remembered for engine_emitted_after */
@@ -287,13 +289,17 @@ int engine_catch_up(struct store *st, struct cairn_err *err)
 	int rc;
 	while ((rc = apply_batch(st, &cur, &emitted, err)) > 0)
 		;
-	return rc;
+	int n = 0;
+	while (rc == 0 && (n = store_search_index(st, ENGINE_INDEX_BATCH, err)) == ENGINE_INDEX_BATCH)
+		;
+	return rc < 0 ? rc : n < 0 ? n : 0;
 }
 
 static void *engine_main(void *arg)
 {
 	struct engine *e = arg;
 	int backoff_ms = 0;
+	int64_t last_index_mono = 0;
 	pthread_setname_np(pthread_self(), "cairn-engine");
 	/* Ingestion answers clients; the engine catches up. On a busy box the
 	 * scheduler should favour the former (Linux: per-thread nice). */
@@ -344,6 +350,19 @@ static void *engine_main(void *arg)
 				log_error("forwarding emitted events failed; will retry", "error", ferr.message, NULL);
 			else if (last && rc == 0)
 				rc = 1; /* they are in the log now: apply them before sleeping */
+		}
+		/* People search: rewrite the changed profiles' rows in batches —
+		 * all of them once the log is applied (before `done` moves, so a
+		 * read after the barrier finds everyone), one batch a second
+		 * behind a backlog */
+		if (rc == 0 || (rc > 0 && clock_mono_ms() - last_index_mono >= ENGINE_INDEX_MS)) {
+			struct cairn_err ierr = CAIRN_ERR_INIT;
+			int n;
+			while ((n = store_search_index(e->st, ENGINE_INDEX_BATCH, &ierr)) == ENGINE_INDEX_BATCH && rc == 0)
+				;
+			if (n < 0)
+				log_error("indexing people for search failed; will retry", "error", ierr.message, NULL);
+			last_index_mono = clock_mono_ms();
 		}
 		if (rc >= 0) {
 			pthread_mutex_lock(&e->lock);

@@ -75,6 +75,13 @@ int store_key_add(struct store *st, int64_t ws, enum store_key_kind kind, const 
 		  const char *prefix, int revoke_old, int64_t now, struct cairn_err *err);
 /* Finds an unrevoked key by hash: 0 with *ws and *kind, or CAIRN_ENOTFOUND. */
 int store_key_lookup(struct store *st, const unsigned char hash[32], int64_t *ws, int *kind, struct cairn_err *err);
+/* People search (migration 21): rewrites the search rows of up to max
+ * profiles that changed since (profile_search_dirty), in one transaction.
+ * The number rewritten (0: nothing was waiting), or a negative CAIRN_E*.
+ * The engine calls it when it has applied the log, so a read after the
+ * read barrier finds every profile. */
+int store_search_index(struct store *st, int max, struct cairn_err *err);
+
 /* Creates or replaces (same email) a member with an argon2id hash. */
 int store_member_put(struct store *st, int64_t ws, const char *email, const char *pwhash, const char *role, int64_t now,
 		     struct cairn_err *err);

@@ -123,4 +123,14 @@ extern const int store_dedup_migration_count;
 int store_dedup_load_tail(struct store *st, struct cairn_err *err);
 void store_dedup_release(struct store *st);
 
+/* The People search text of profile p: "p.profile_id, <text>" for
+ * INSERT INTO profile_search (rowid, text) SELECT … FROM profiles p
+ * (migration 21 and store_search_index). */
+#define PROFILE_SEARCH_TEXT                                                                                            \
+	"p.profile_id, coalesce(p.user_id, '') || ' ' || coalesce(p.email, '') || ' ' || coalesce(p.name, '') || ' ' "  \
+	"|| coalesce(p.phone, '') || ' ' || CASE WHEN p.phone LIKE '82%' THEN '0' || substr(p.phone, 3) ELSE '' END "  \
+	"|| ' ' || coalesce((SELECT group_concat(j.atom, ' ') FROM json_tree(p.traits) j WHERE j.type NOT IN "          \
+	"('object', 'array')), '') || ' ' || coalesce((SELECT group_concat(i.value, ' ') FROM identities i WHERE "      \
+	"i.profile_id = p.profile_id AND i.value IS NOT p.user_id), '')"
+
 #endif

@@ -134,6 +134,93 @@ int store_member_put(struct store *st, int64_t ws, const char *email, const char
 	return rc == SQLITE_DONE ? 0 : store_sqlerr(c, err, "saving a member");
 }
 
+/* One profile's search row: the old one removed (if any), the new one
+ * written (if the profile still exists). The text is read first and
+ * inserted as a value: an INSERT … SELECT into FTS5 with the text's
+ * subqueries costs several times more. */
+static int search_row(struct store_conn *c, int64_t id, struct cairn_err *err)
+{
+	static const char sql_has[] = "SELECT 1 FROM profile_search_content WHERE id = ?";
+	static const char sql_del[] = "DELETE FROM profile_search WHERE rowid = ?";
+	static const char sql_text[] = "SELECT " PROFILE_SEARCH_TEXT " FROM profiles p WHERE p.profile_id = ?";
+	static const char sql_ins[] = "INSERT INTO profile_search (rowid, text) VALUES (?, ?)";
+	sqlite3_stmt *has = store_cached(c, sql_has, err), *del = store_cached(c, sql_del, err),
+		     *text = store_cached(c, sql_text, err), *ins = store_cached(c, sql_ins, err);
+	if (!has || !del || !text || !ins)
+		return CAIRN_EIO;
+	sqlite3_bind_int64(has, 1, id);
+	int rc = sqlite3_step(has);
+	sqlite3_reset(has);
+	if (rc == SQLITE_ROW) { /* indexed before: remove the old row */
+		sqlite3_bind_int64(del, 1, id);
+		rc = sqlite3_step(del);
+		sqlite3_reset(del);
+	}
+	if (rc != SQLITE_DONE)
+		return store_sqlerr(c, err, "indexing people for search");
+	sqlite3_bind_int64(text, 1, id);
+	rc = sqlite3_step(text);
+	if (rc == SQLITE_ROW) {
+		sqlite3_bind_int64(ins, 1, id);
+		sqlite3_bind_value(ins, 2, sqlite3_column_value(text, 1));
+		rc = sqlite3_step(ins);
+		sqlite3_reset(ins);
+	}
+	sqlite3_reset(text);
+	return rc == SQLITE_DONE ? 0 : store_sqlerr(c, err, "indexing people for search");
+}
+
+int store_search_index(struct store *st, int max, struct cairn_err *err)
+{
+	static const char sql_ids[] = "SELECT profile_id FROM profile_search_dirty ORDER BY profile_id LIMIT ?";
+	static const char sql_done[] = "DELETE FROM profile_search_dirty WHERE profile_id <= ?";
+	struct store_conn *c = store_conn(st);
+	sqlite3_stmt *s = store_cached(c, sql_ids, err);
+	if (!s)
+		return CAIRN_EIO;
+	sqlite3_bind_int(s, 1, 1);
+	int rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE)
+		return 0; /* nothing waits: no write transaction */
+	if (rc != SQLITE_ROW)
+		return store_sqlerr(c, err, "reading the search queue");
+	if (store_begin(st, err) < 0)
+		return CAIRN_EIO;
+	int n = 0;
+	int64_t last = 0;
+	sqlite3_bind_int(s, 1, max);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		last = sqlite3_column_int64(s, 0);
+		if (search_row(c, last, err) < 0) {
+			sqlite3_reset(s);
+			goto fail;
+		}
+		n++;
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		store_sqlerr(c, err, "reading the search queue");
+		goto fail;
+	}
+	sqlite3_stmt *done = store_cached(c, sql_done, err);
+	if (!done)
+		goto fail;
+	sqlite3_bind_int64(done, 1, last);
+	rc = sqlite3_step(done);
+	sqlite3_reset(done);
+	if (rc != SQLITE_DONE) {
+		store_sqlerr(c, err, "emptying the search queue");
+		goto fail;
+	}
+	if (store_commit(st, err) < 0)
+		return CAIRN_EIO;
+	return n;
+fail:
+	store_rollback(st);
+	return CAIRN_EIO;
+}
+
 /* ---- profiles and identity ------------------------------------------------ */
 
 void store_profile_release(struct store_profile *p)

@@ -3,16 +3,12 @@
  * PRAGMA user_version to its number. Every table carries workspace_id. */
 #include "store/store_int.h"
 
-/* The search text of profile p (migration 21), and the statement that
- * (re)writes the row of one profile. */
-#define PROFILE_SEARCH_TEXT                                                                                            \
-	"p.profile_id, coalesce(p.user_id, '') || ' ' || coalesce(p.email, '') || ' ' || coalesce(p.name, '') || ' ' "  \
-	"|| coalesce(p.phone, '') || ' ' || CASE WHEN p.phone LIKE '82%' THEN '0' || substr(p.phone, 3) ELSE '' END "  \
-	"|| ' ' || coalesce((SELECT group_concat(j.atom, ' ') FROM json_tree(p.traits) j WHERE j.type NOT IN "          \
-	"('object', 'array')), '') || ' ' || coalesce((SELECT group_concat(i.value, ' ') FROM identities i WHERE "      \
-	"i.profile_id = p.profile_id AND i.value IS NOT p.user_id), '')"
-#define PROFILE_SEARCH_ROW(id)                                                                                         \
-	"INSERT INTO profile_search (rowid, text) SELECT " PROFILE_SEARCH_TEXT " FROM profiles p WHERE p.profile_id = " id ";"
+/* Notes profile id x for the search index (migration 21). Not "OR IGNORE":
+ * a trigger takes the conflict clause of the statement that fired it,
+ * and an upsert's would turn a repeat into an error. */
+#define SEARCH_DIRTY(x)                                                                                                \
+	"INSERT INTO profile_search_dirty SELECT " x " WHERE NOT EXISTS (SELECT 1 FROM profile_search_dirty WHERE "      \
+	"profile_id = " x ");"
 
 const char *const store_state_migrations[] = {
 	/* 1: workspaces, keys, members, profiles, identities, timeline, cursors */
@@ -538,24 +534,25 @@ const char *const store_state_migrations[] = {
 
 	/* 21: substring search over people (the web app's People search):
 	 * one trigram FTS5 row per profile holding its ids, email, name, phone
-	 * (as 82… and 0…), trait values and identities, kept by triggers in
-	 * the same transaction as the profile, so a rebuild or merge keeps it */
+	 * (as 82… and 0…), trait values and other identities. Triggers only
+	 * note which profiles changed (profile_search_dirty, in the profile's
+	 * transaction); the engine rewrites their rows in batches when it has
+	 * caught up (store_search_index): FTS5 pays per transaction, so rows
+	 * written one small transaction at a time cost several times more. */
 	"CREATE VIRTUAL TABLE profile_search USING fts5(text, tokenize = 'trigram case_sensitive 0', detail = 'none');"
-	"CREATE TRIGGER profile_search_ins AFTER INSERT ON profiles BEGIN " PROFILE_SEARCH_ROW("new.profile_id") " END;"
+	"CREATE TABLE profile_search_dirty (profile_id INTEGER PRIMARY KEY);"
+	"CREATE TRIGGER profile_search_ins AFTER INSERT ON profiles BEGIN " SEARCH_DIRTY("new.profile_id") " END;"
 	"CREATE TRIGGER profile_search_upd AFTER UPDATE OF user_id, email, name, phone, traits ON profiles"
 	"  WHEN old.user_id IS NOT new.user_id OR old.email IS NOT new.email OR old.name IS NOT new.name"
 	"    OR old.phone IS NOT new.phone OR old.traits IS NOT new.traits"
-	"  BEGIN DELETE FROM profile_search WHERE rowid = old.profile_id; " PROFILE_SEARCH_ROW("new.profile_id") " END;"
-	"CREATE TRIGGER profile_search_del AFTER DELETE ON profiles"
-	"  BEGIN DELETE FROM profile_search WHERE rowid = old.profile_id; END;"
+	"  BEGIN " SEARCH_DIRTY("new.profile_id") " END;"
+	"CREATE TRIGGER profile_search_del AFTER DELETE ON profiles BEGIN " SEARCH_DIRTY("old.profile_id") " END;"
 	"CREATE TRIGGER profile_search_id_ins AFTER INSERT ON identities"
 	"  WHEN new.value IS NOT (SELECT user_id FROM profiles WHERE profile_id = new.profile_id)"
-	"  BEGIN DELETE FROM profile_search WHERE rowid = new.profile_id; " PROFILE_SEARCH_ROW("new.profile_id") " END;"
-	"CREATE TRIGGER profile_search_id_upd AFTER UPDATE OF profile_id ON identities BEGIN"
-	"  DELETE FROM profile_search WHERE rowid IN (old.profile_id, new.profile_id); "
-	PROFILE_SEARCH_ROW("old.profile_id") " " PROFILE_SEARCH_ROW("new.profile_id") " END;"
-	"CREATE TRIGGER profile_search_id_del AFTER DELETE ON identities"
-	"  BEGIN DELETE FROM profile_search WHERE rowid = old.profile_id; " PROFILE_SEARCH_ROW("old.profile_id") " END;"
+	"  BEGIN " SEARCH_DIRTY("new.profile_id") " END;"
+	"CREATE TRIGGER profile_search_id_upd AFTER UPDATE OF profile_id ON identities"
+	"  BEGIN " SEARCH_DIRTY("old.profile_id") " " SEARCH_DIRTY("new.profile_id") " END;"
+	"CREATE TRIGGER profile_search_id_del AFTER DELETE ON identities BEGIN " SEARCH_DIRTY("old.profile_id") " END;"
 	"INSERT INTO profile_search (rowid, text) SELECT " PROFILE_SEARCH_TEXT " FROM profiles p;",
 };
 const int store_state_migration_count = sizeof store_state_migrations / sizeof store_state_migrations[0];
