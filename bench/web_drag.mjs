@@ -72,6 +72,7 @@ async function measure(browser, srv, journeyId, nodeId) {
   await page.goto(`${srv.url}/journeys/${journeyId}`);
   const node = page.getByTestId(`jnode-${nodeId}`);
   await node.waitFor();
+  if (process.env.DRAG_CSS) await page.addStyleTag({ content: process.env.DRAG_CSS }); // experiments
   await page.waitForTimeout(800); // fitView and first paints settle
   const box = await node.boundingBox();
   const x0 = box.x + box.width / 2, y0 = box.y + box.height / 2;
