@@ -222,6 +222,15 @@ void api_user_tags(struct http_request *r, void *app)
 	const char *k;
 	json_t *v;
 	json_object_foreach (body, k, v) {
+		if (!strcmp(k, "reason")) { /* why, shown on the timeline (the web app's People page) */
+			if (!json_is_string(v) || json_string_length(v) > 200) {
+				http_errorf(r, CAIRN_EUNPROC, "invalid_reason", "reason",
+					    "\"reason\" is a text of up to 200 characters saying why the tags change.");
+				json_decref(body);
+				return;
+			}
+			continue;
+		}
 		int ok = (!strcmp(k, "add") || !strcmp(k, "remove")) && json_is_array(v);
 		size_t i;
 		json_t *t;
@@ -231,7 +240,8 @@ void api_user_tags(struct http_request *r, void *app)
 		}
 		if (!ok) {
 			http_errorf(r, CAIRN_EUNPROC, "invalid_tags", k,
-				    "Send {\"add\":[\"tag\",…],\"remove\":[…]} with tags of 1 to 200 characters.");
+				    "Send {\"add\":[\"tag\",…],\"remove\":[…],\"reason\":\"…\"} with tags of 1 to 200 "
+				    "characters.");
 			json_decref(body);
 			return;
 		}

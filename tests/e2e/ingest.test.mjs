@@ -566,6 +566,16 @@ describe('identity and profiles', () => {
     assert.deepEqual([...p.tags].sort(), ['vip', '관심:쇼핑'].sort());
     const bad = await srv.api(`/api/v1/users/${u}/tags`, { method: 'POST', body: { add: 'vip' } });
     assert.ok([400, 422].includes(bad.status), bad.text);
+    // a reason travels with the change onto the timeline
+    ok(await srv.api(`/api/v1/users/${u}/tags`, { method: 'POST', body: { add: ['beta'], reason: '베타 테스터 모집 (CS 요청)' } }));
+    const tl = await srv.timeline(u);
+    const change = tl.find((e) => e.type === 'tags' && (e.properties?.add || []).includes('beta'));
+    assert.ok(change, JSON.stringify(tl.slice(0, 3)));
+    assert.equal(change.properties.reason, '베타 테스터 모집 (CS 요청)');
+    const long = await srv.api(`/api/v1/users/${u}/tags`, { method: 'POST', body: { add: ['x'], reason: 'r'.repeat(201) } });
+    assert.equal(long.status, 422);
+    assert.equal(long.body.error.field, 'reason');
+    assert.ok(!(await srv.user(u)).tags.includes('x'), 'a refused change changes nothing');
   });
 
   test('lifecycle stage via PUT and via the lifecycle_stage trait', async () => {
