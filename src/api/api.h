@@ -27,6 +27,7 @@ void api_user_get(struct http_request *r, void *app);
 void api_user_events(struct http_request *r, void *app);
 void api_users_search(struct http_request *r, void *app);
 void api_events_list(struct http_request *r, void *app);
+void api_event_names(struct http_request *r, void *app);
 void api_user_consent(struct http_request *r, void *app);
 void api_user_tags(struct http_request *r, void *app);
 void api_user_lifecycle(struct http_request *r, void *app);

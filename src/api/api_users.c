@@ -115,6 +115,18 @@ void api_users_search(struct http_request *r, void *app)
 	send_list(r, list, cursor);
 }
 
+void api_event_names(struct http_request *r, void *app)
+{
+	struct app *a = app;
+	api_read_barrier(a);
+	struct cairn_err err = CAIRN_ERR_INIT;
+	json_t *names = store_event_names(a->st, http_workspace(r), 1000, &err);
+	if (!names)
+		http_error(r, &err);
+	else
+		http_json(r, 200, json_pack("{s:o}", "data", names));
+}
+
 void api_events_list(struct http_request *r, void *app)
 {
 	struct app *a = app;

@@ -85,6 +85,8 @@ const struct http_route app_routes[] = {
 	 "change a tagging rule (fields merged; takes effect on the next event)"},
 	{"DELETE", "/api/v1/tagging-rules/{id}", api_tagging_delete, HTTP_AUTH_SECRET, 0, "archive a tagging rule"},
 	{"GET", "/api/v1/events", api_events_list, HTTP_AUTH_SECRET, 0, "events, newest first (?name=)"},
+	{"GET", "/api/v1/events/names", api_event_names, HTTP_AUTH_SECRET, 0,
+	 "the workspace's event names, sorted (up to 1,000; for pickers)"},
 	{"POST", "/api/v1/import/users", api_import_users, HTTP_AUTH_SECRET, IMPORT_MAX,
 	 "import users (CSV or NDJSON)"},
 	{"POST", "/api/v1/import/events", api_import_events, HTTP_AUTH_SECRET, IMPORT_MAX, "import events (NDJSON)"},

@@ -214,6 +214,9 @@ int store_profile_resolve(struct store *st, int64_t ws, const char *id, int64_t 
 json_t *store_timeline_json(struct store *st, int64_t ws, int64_t profile_id, int limit, const char *cursor_in,
 			    char **cursor_out, struct cairn_err *err);
 /* Events of the workspace, newest first, optionally only one name. */
+/* The distinct event names of ws's timeline, sorted, at most max (an array
+ * of strings): one index seek per name, not a scan of the events. */
+json_t *store_event_names(struct store *st, int64_t ws, int max, struct cairn_err *err);
 json_t *store_events_json(struct store *st, int64_t ws, const char *name, int limit, const char *cursor_in,
 			  char **cursor_out, struct cairn_err *err);
 /* Profiles matching q in user id, anonymous id, email, phone, name or any

@@ -531,3 +531,35 @@ int store_events_each(struct store *st, int64_t ws, store_text_fn fn, void *arg,
 	sqlite3_finalize(s);
 	return ret < 0 ? ret : 0;
 }
+
+json_t *store_event_names(struct store *st, int64_t ws, int max, struct cairn_err *err)
+{
+	static const char sql[] = "SELECT name FROM timeline WHERE workspace_id = ?1 AND name > ?2 ORDER BY name LIMIT 1";
+	struct store_conn *c = store_conn(st);
+	sqlite3_stmt *s = store_cached(c, sql, err);
+	if (!s)
+		return NULL;
+	json_t *out = json_array();
+	char *last = xstrdup("");
+	for (int i = 0; i < max; i++) {
+		sqlite3_bind_int64(s, 1, ws);
+		sqlite3_bind_text(s, 2, last, -1, SQLITE_TRANSIENT);
+		int rc = sqlite3_step(s);
+		if (rc == SQLITE_ROW) {
+			free(last);
+			last = store_col_dup(s, 0);
+			json_array_append_new(out, json_string(last));
+		}
+		sqlite3_reset(s);
+		if (rc == SQLITE_DONE)
+			break;
+		if (rc != SQLITE_ROW) {
+			store_sqlerr(c, err, "listing event names");
+			json_decref(out);
+			out = NULL;
+			break;
+		}
+	}
+	free(last);
+	return out;
+}

@@ -96,6 +96,15 @@ describe('web app: login, CSRF, keys, files', () => {
     assert.ok(!existsSync(`${process.cwd()}/outbox`), 'nothing in the working directory');
   });
 
+  test('event names for pickers: distinct, sorted, Korean included', async () => {
+    for (const [u, e] of [['n1', 'Order Completed'], ['n2', '장바구니 담기'], ['n1', 'Order Completed'], ['n3', 'Checkout Started']])
+      assert.equal((await srv.track('/v1/track', { userId: u, event: e })).status, 200);
+    const r = await srv.api('/api/v1/events/names');
+    assert.equal(r.status, 200, r.text);
+    for (const e of ['Checkout Started', 'Order Completed', '장바구니 담기']) assert.ok(r.body.data.includes(e), r.text);
+    assert.deepEqual(r.body.data, [...new Set(r.body.data)].sort((a, b) => (Buffer.from(a) < Buffer.from(b) ? -1 : 1)), 'distinct, in byte order');
+  });
+
   test('the app is served by the binary: index for app paths, hashed assets cached for a year, gzip, JSON 404 for APIs', async () => {
     const root = await fetch(srv.url + '/', { headers: { 'Accept-Encoding': 'identity' } });
     assert.equal(root.status, 200);

@@ -2,12 +2,13 @@
 // (docs/conditions.md), with a JSON view. The model and every rule it follows
 // live in cond.ts; this file only draws it. Used by segments, journeys
 // (branches, trigger filters) and tagging rules.
+import { useEventNames } from '../eventNames';
 import { createContext, useContext, useEffect, useId, useMemo, useRef, useState, type ReactNode } from 'react';
 import { api } from '../api';
 import { useT } from '../i18n';
 import {
   addAtRoot, assignProblems, changeNumOp, changeOp, coerceScalar, COMPUTED_NAMES, conditionKey, CONSENT_CHANNELS,
-  CONSENT_STATES, fromCondition, kindsFor, KNOWN_EVENTS, LEAF_KINDS, mapNode, moveNode, newGroup, newLeaf,
+  CONSENT_STATES, fromCondition, kindsFor, LEAF_KINDS, mapNode, moveNode, newGroup, newLeaf,
   NUM_OPS, parseConditionText, toCondition, typesFor, underPath, UNITS, unwrapNot, validate, VALUE_OPS, WHERE_OPS,
   wrapGroup, wrapNot, type CmpNode, type ConsentNode, type DurEntry, type EventNode, type LeafKind, type Node,
   type NumCmp, type NumOp, type Problem, type Scalar, type ScalarType, type ScoreNode, type Unit, type Val, type ValueOp,
@@ -357,6 +358,7 @@ function LeafFields({ node, path, where, aria }: { node: Node; path: string; whe
   const { t } = ed;
   const upd = <N extends Node>(fn: (n: N) => N) => ed.set(node.id, (n) => fn(n as N));
   const listId = useId();
+  const eventNames = useEventNames();
   switch (node.kind) {
     case 'trait':
     case 'property':
@@ -389,7 +391,7 @@ function LeafFields({ node, path, where, aria }: { node: Node; path: string; whe
       return (
         <>
           <input aria-label={t('name.event')} className="cond-name" value={node.event} placeholder={t('ph.event')} list={listId} onChange={(e) => upd<EventNode>((n) => ({ ...n, event: e.target.value }))} {...aria(join(path, 'event'))} />
-          <Datalist id={listId} values={KNOWN_EVENTS} />
+          <Datalist id={listId} values={eventNames} />
         </>
       );
     case 'segment':

@@ -38,13 +38,7 @@ export const COMPUTED_NAMES = [
   'order_count', 'revenue_total', 'last_order_at', 'days_since_last_order',
   'rfm_r', 'rfm_f', 'rfm_m', 'rfm_score',
 ];
-/** Events cairn emits itself and the e-commerce spec (CONVENTIONS §3). */
-export const KNOWN_EVENTS = [
-  'Signed Up', 'Product Viewed', 'Product Added', 'Checkout Started', 'Order Completed',
-  'Email Sent', 'Email Delivered', 'Email Opened', 'Email Link Clicked', 'Email Bounced', 'Email Marked as Spam',
-  'Unsubscribed', 'Message Sent', 'Message Delivered', 'Message Failed',
-  'Segment Entered', 'Segment Exited', 'Tag Added', 'Tag Removed', 'Journey Entered', 'Journey Exited', 'Goal Reached',
-];
+export { KNOWN_EVENTS } from '../eventNames';
 
 // ---- the model ---------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 // event's series, an ad-hoc funnel, the segments scoreboard and cohorts —
 // all for one date range (default: the last 30 days, workspace time zone).
 // Every report exports CSV: the API's ?format=csv where it has one.
+import { useEventNames } from '../eventNames';
 import { useMemo, useState, type FormEvent, type ReactNode } from 'react';
 import { api, apiText, qs } from '../api';
 import { useFormat, useLocale, useT } from '../i18n';
@@ -18,27 +19,13 @@ type Q = { from: string; to: string };
 type Row = Record<string, unknown> & { key?: string };
 type Journey = { id: string; name: string; status: string };
 
-const EVENTS = [
-  'Signed Up',
-  'Order Completed',
-  'Product Added',
-  'Product Viewed',
-  'Page Viewed',
-  'Email Sent',
-  'Email Delivered',
-  'Email Opened',
-  'Email Link Clicked',
-  'Message Sent',
-  'Message Delivered',
-  'Unsubscribed',
-  'Journey Entered',
-];
 const STAGES = ['activation', 'engagement', 'conversion', 'retention', 'reactivation'] as const;
 
 const n = (v: unknown) => (typeof v === 'number' ? v : 0);
 
 export default function DashboardsPage({ path }: { path: string }) {
   const t = useT(dashboardsDict);
+  const eventNames = useEventNames();
   const { timezone } = useLocale();
   const [range, setRange] = useState<Range>(() => lastDays(30, timezone));
   const [draft, setDraft] = useState<Range>(range);
@@ -95,7 +82,7 @@ export default function DashboardsPage({ path }: { path: string }) {
       <SegmentsSection q={q} />
       <CohortsSection q={q} />
       <datalist id="db-events">
-        {EVENTS.map((e) => (
+        {eventNames.map((e) => (
           <option key={e} value={e} />
         ))}
       </datalist>

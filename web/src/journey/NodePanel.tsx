@@ -2,6 +2,7 @@
 // is the start, and a form drawn from nodeTable (conditions with the visual
 // condition builder; references as selects, so a node can be connected by
 // keyboard too). API errors for the node are shown at their field.
+import { useEventNames } from '../eventNames';
 import { memo, useEffect, useId, useState } from 'react';
 import { useT } from '../i18n';
 import { CondField } from './Cond';
@@ -246,6 +247,7 @@ function SplitEditor({ p }: { p: NodePanelProps }) {
 }
 
 function FieldRow({ f, p }: { f: FieldSpec; p: NodePanelProps }) {
+  const eventNames = useEventNames();
   const t = useT(journeyDict);
   const { def, uid } = p;
   const errs = errorsFor(p.errors, f.key);
@@ -261,7 +263,7 @@ function FieldRow({ f, p }: { f: FieldSpec; p: NodePanelProps }) {
   const v = def[f.key];
   switch (f.kind) {
     case 'text':
-      return <TextInput label={label} value={v} onChange={set} required={f.required} error={error} hint={hint} />;
+      return <TextInput label={label} value={v} onChange={set} required={f.required} error={error} hint={hint} suggestions={f.key === 'event' ? eventNames : undefined} />;
     case 'liquid':
       return <TextInput label={label} value={v} onChange={set} required={f.required} error={error} hint={hint} multiline />;
     case 'number':

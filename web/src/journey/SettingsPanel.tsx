@@ -1,6 +1,7 @@
 // SettingsPanel.tsx — the journey as a whole: its name, the trigger (type,
 // event and "where"), re-entry, exit events, the goal, quiet hours, the start
 // node. Shown when no node is selected or with "Journey settings".
+import { useEventNames } from '../eventNames';
 import { memo, useEffect, useId, useState } from 'react';
 import { api } from '../api';
 import { useT } from '../i18n';
@@ -75,6 +76,7 @@ export type SettingsPanelProps = {
 
 function SettingsPanelView({ meta, errors, options, startUid, readOnly, onChange, onSetStart, onClose }: SettingsPanelProps) {
   const t = useT(journeyDict);
+  const eventNames = useEventNames();
   const id = useId();
   const [segments, setSegments] = useState<string[]>([]);
   useEffect(() => {
@@ -149,7 +151,7 @@ function SettingsPanelView({ meta, errors, options, startUid, readOnly, onChange
                   )}
                 </div>
               );
-            return <TextInput key={f.key} label={label} value={trig[f.key]} required={f.required} onChange={(s) => setTrig(setKey(trig, f.key, s === '' && !f.required ? undefined : s))} error={e} hint={hint} />;
+            return <TextInput key={f.key} label={label} value={trig[f.key]} required={f.required} onChange={(s) => setTrig(setKey(trig, f.key, s === '' && !f.required ? undefined : s))} error={e} hint={hint} suggestions={f.key === 'event' ? eventNames : undefined} />;
           })}
         </Group>
 

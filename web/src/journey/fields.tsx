@@ -46,6 +46,7 @@ export function TextInput({
   placeholder,
   multiline,
   type = 'text',
+  suggestions,
 }: {
   label: string;
   value: string | undefined;
@@ -56,6 +57,7 @@ export function TextInput({
   placeholder?: string;
   multiline?: boolean;
   type?: string;
+  suggestions?: string[]; /* offered as a datalist (event names) */
 }) {
   const id = useId();
   return (
@@ -63,7 +65,14 @@ export function TextInput({
       {multiline ? (
         <textarea id={id} value={value ?? ''} onChange={(e) => onChange(e.target.value)} aria-required={required} placeholder={placeholder} spellCheck={false} />
       ) : (
-        <input id={id} type={type} value={value ?? ''} onChange={(e) => onChange(e.target.value)} aria-required={required} placeholder={placeholder} />
+        <input id={id} type={type} value={value ?? ''} onChange={(e) => onChange(e.target.value)} aria-required={required} placeholder={placeholder} list={suggestions ? id + '-list' : undefined} />
+      )}
+      {suggestions && (
+        <datalist id={id + '-list'}>
+          {suggestions.map((s) => (
+            <option key={s} value={s} />
+          ))}
+        </datalist>
       )}
     </Field>
   );

@@ -2,6 +2,7 @@
 // defaults included) as a table — trigger, condition, tags — each row
 // editable in place (an expandable row with the condition builder), enabled
 // or disabled with one click, archived, and new rules added.
+import { useEventNames } from '../eventNames';
 import { Fragment, useState, type FormEvent } from 'react';
 import { api, ApiError } from '../api';
 import { ConditionBuilder, type Condition } from '../cond/ConditionBuilder';
@@ -288,6 +289,7 @@ export function Tagging() {
 
 function RuleEditor({ rule, onSaved, onCancel }: { rule?: Rule; onSaved: (r: Rule) => void; onCancel: () => void }) {
   const t = useT(settingsDict);
+  const eventNames = useEventNames();
   const f = useFormat();
   const isNew = !rule;
   const [d, setD] = useState<Draft>(() => draftOf(rule));
@@ -438,7 +440,7 @@ function RuleEditor({ rule, onSaved, onCancel }: { rule?: Rule; onSaved: (r: Rul
         {rule?.updated_at && <span className="muted small">{t('updated', { t: f.time(rule.updated_at) })}</span>}
       </div>
       <datalist id="st-events">
-        {['Email Link Clicked', 'Email Opened', 'Email Sent', 'Order Completed', 'Product Added', 'Signed Up', 'Page Viewed', 'Tag Added', 'Tag Removed', 'Unsubscribed'].map((e) => (
+        {eventNames.map((e) => (
           <option key={e} value={e} />
         ))}
       </datalist>
