@@ -5,7 +5,7 @@ import { KNOWN_EVENTS, useEventNames } from './eventNames';
 describe('useEventNames', () => {
   afterEach(() => vi.unstubAllGlobals());
   it('offers the workspace event names with the known ones, sorted and distinct', async () => {
-    const fetch = vi.fn(async () => new Response(JSON.stringify({ data: ['장바구니 담기', 'Order Completed', 'Coupon Used'] }), { headers: { 'Content-Type': 'application/json' } }));
+    const fetch = vi.fn(async (_url: string) => new Response(JSON.stringify({ data: ['장바구니 담기', 'Order Completed', 'Coupon Used'] }), { headers: { 'Content-Type': 'application/json' } }));
     vi.stubGlobal('fetch', fetch);
     const { result } = renderHook(() => useEventNames());
     expect(result.current).toEqual(KNOWN_EVENTS); // before the answer
