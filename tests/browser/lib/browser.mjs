@@ -19,18 +19,8 @@ export async function launch() {
 }
 
 /** A page in a fresh context (1440×900, a laptop screen) with the given browser language. */
-export async function newPage(browser, { locale = 'en-US' } = {}) {
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale });
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  // the browser logs every 4xx answer as an error; the ones the app expects
-  // (401 before login, 4xx it shows in words) are not faults of the page
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !/the server responded with a status of 4\d\d/.test(m.text())) errors.push(m.text());
-  });
-  page.errors = errors;
-  return page;
+export function newPage(browser, { locale = 'en-US' } = {}) {
+  return newPageWith(browser, { locale });
 }
 
 /** Logs in through the form with the owner account `cairn init` printed. */
@@ -57,6 +47,8 @@ export async function newPageWith(browser, { locale = 'en-US', ...options } = {}
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
+  // the browser logs every 4xx answer as an error; the ones the app expects
+  // (401 before login, 4xx it shows in words) are not faults of the page
   page.on('console', (m) => {
     if (m.type() === 'error' && !/the server responded with a status of 4\d\d/.test(m.text())) errors.push(m.text());
   });
