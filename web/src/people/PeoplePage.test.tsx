@@ -73,4 +73,33 @@ describe('PeoplePage', () => {
     expect(screen.getByRole('link', { name: 'Free VIPs' }).getAttribute('href')).toBe('/segments/free-vip');
     expect(calls.some((c) => c.url.endsWith('/evaluate'))).toBe(false);
   });
+
+  it('changes tags with a reason; a refused reason is shown at its field and nothing changes', async () => {
+    let tags = ['vip'];
+    const calls = mockApi([
+      ['GET', /\/users\/u2$/, () => [200, { ...user, tags }]],
+      ['GET', /\/users\/u2\/events/, () => [200, { data: [], next_cursor: null }]],
+      ['GET', /\/messages\?user_id=u2/, () => [200, { data: [], next_cursor: null }]],
+      ['GET', /\/users\/u2\/journeys/, () => [200, { user_id: 'u2', steps: [] }]],
+      ['POST', /\/users\/u2\/tags$/, (b) => {
+        if (b.reason && b.reason.length > 10) return [422, { error: { code: 'invalid_reason', message: 'too long a reason', field: 'reason' } }];
+        tags = [...tags.filter((x) => !b.remove.includes(x)), ...b.add];
+        return [200, { ...user, tags }];
+      }],
+    ]);
+    render(<PeoplePage path="/u2" />);
+    const editor = await screen.findByTestId('tag-editor');
+    fireEvent.click(within(editor).getByRole('button', { name: 'Remove the tag vip' }));
+    fireEvent.change(within(editor).getByLabelText('Add a tag'), { target: { value: 'beta' } });
+    fireEvent.change(within(editor).getByLabelText('Why (shown on the timeline)'), { target: { value: 'a reason much too long' } });
+    fireEvent.click(within(editor).getByTestId('btn-change-tags'));
+    expect(await within(editor).findByText('too long a reason')).toBeTruthy();
+    expect(tags).toEqual(['vip']);
+    fireEvent.change(within(editor).getByLabelText('Why (shown on the timeline)'), { target: { value: 'CS 요청' } });
+    fireEvent.click(within(editor).getByTestId('btn-change-tags'));
+    await screen.findByText('beta');
+    const posts = calls.filter((c) => c.method === 'POST');
+    expect(posts.at(-1)!.body).toEqual({ add: ['beta'], remove: ['vip'], reason: 'CS 요청' });
+    expect(tags).toEqual(['beta']);
+  });
 });

@@ -1,11 +1,11 @@
 // PeoplePage — search people, and one person's profile with the unified
 // timeline (events, messages, journey steps, tag and consent changes).
 // Paths: "/" search (?q=…), "/<user id>" profile.
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
 import { api, qs } from '../api';
 import { useFormat, useT } from '../i18n';
 import { Link } from '../router';
-import { ErrorBanner, Loading, Page, useAsync, usePagedList } from '../ui';
+import { ErrorBanner, Field, fieldErrors, Loading, Page, useAsync, usePagedList } from '../ui';
 import { peopleDict } from './people.i18n';
 import {
   describe, eventItems, KINDS, label, mergeTimeline, messageItems, stepItems, type Item, type Kind, type RawEvent, type RawMessage, type RawStep,
@@ -147,10 +147,71 @@ function Tags({ tags }: { tags: string[] | undefined }) {
   );
 }
 
+/** The user's tags, each removable, a tag to add, and why (the reason goes onto the timeline). */
+function TagEditor({ id, tags, onSaved }: { id: string; tags: string[]; onSaved: () => void }) {
+  const t = useT(peopleDict);
+  const [add, setAdd] = useState('');
+  const [remove, setRemove] = useState<string[]>([]);
+  const [reason, setReason] = useState('');
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [banner, setBanner] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const adding = add.trim();
+  const save = async (e: FormEvent) => {
+    e.preventDefault();
+    if (!adding && !remove.length) return;
+    setBusy(true);
+    setBanner(null);
+    setErrors({});
+    try {
+      await api('POST', `users/${enc(id)}/tags`, { add: adding ? [adding] : [], remove, ...(reason.trim() ? { reason: reason.trim() } : {}) });
+      setAdd('');
+      setRemove([]);
+      setReason('');
+      onSaved();
+    } catch (err) {
+      const { fields, banner: b } = fieldErrors(err);
+      setErrors(fields.reason ? { reason: fields.reason } : fields.add || fields.remove ? { add: fields.add || fields.remove } : {});
+      setBanner(fields.reason || fields.add || fields.remove ? null : b);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <form className="pp-tag-editor" onSubmit={save} data-testid="tag-editor">
+      {tags.length ? (
+        <ul className="pp-tags">
+          {tags.map((x) => (
+            <li key={x} className={remove.includes(x) ? 'pp-tag-removed' : undefined}>
+              {x}{' '}
+              <button type="button" className="link" aria-pressed={remove.includes(x)} aria-label={t('tags.removeOne', { tag: x })}
+                onClick={() => setRemove((r) => (r.includes(x) ? r.filter((y) => y !== x) : [...r, x]))}>
+                ×
+              </button>
+            </li>
+          ))}
+        </ul>
+      ) : (
+        <p className="muted small">{t('tags.none')}</p>
+      )}
+      <ErrorBanner error={banner} />
+      <Field label={t('tags.add')} id={`tag-add-${id}`} error={errors.add}>
+        <input id={`tag-add-${id}`} value={add} maxLength={200} onChange={(e) => setAdd(e.target.value)} placeholder="interest:marketing" />
+      </Field>
+      <Field label={t('tags.reason')} id={`tag-reason-${id}`} error={errors.reason}>
+        <input id={`tag-reason-${id}`} value={reason} onChange={(e) => setReason(e.target.value)} />
+      </Field>
+      <button type="submit" disabled={busy || (!adding && !remove.length)} data-testid="btn-change-tags">
+        {t('tags.apply')}
+      </button>
+    </form>
+  );
+}
+
 function Profile({ id }: { id: string }) {
   const t = useT(peopleDict);
   const f = useFormat();
-  const { data: u, error, loading } = useAsync((s) => api<User>('GET', `users/${enc(id)}`, undefined, s), [id]);
+  const { data: u, error, loading, reload } = useAsync((s) => api<User>('GET', `users/${enc(id)}`, undefined, s), [id]);
   if (loading && !u) return <Loading />;
   if (error || !u)
     return (
@@ -195,7 +256,7 @@ function Profile({ id }: { id: string }) {
             <dd>{f.time(u.created_at)}</dd>
           </dl>
           <h3>{t('sec.tags')}</h3>
-          {u.tags?.length ? <Tags tags={u.tags} /> : <p className="muted small">{t('tags.none')}</p>}
+          <TagEditor id={u.id} tags={u.tags || []} onSaved={reload} />
           <h3>{t('sec.groups')}</h3>
           {u.groups?.length ? (
             <ul className="small">
