@@ -349,7 +349,7 @@ json_t *store_events_json(struct store *st, int64_t ws, const char *name, int li
 static char *like_pattern(const char *q, int lower)
 {
 	size_t n = strlen(q);
-	char *p = xmalloc(2 * n + 3), *o = p;
+	char *p = xcalloc(2 * n + 4, 1), *o = p; /* +1: see store_phone_query */
 	*o++ = '%';
 	for (const char *i = q; *i; i++) {
 		if (*i == '%' || *i == '_' || *i == '\\')
@@ -373,7 +373,9 @@ int store_phone_query(const char *q, char **digits, char **alt)
 	}
 	if (nd < 4)
 		return -1;
-	char *d = xmalloc(nd + 3), *o = d;
+	/* one zero byte more than the pattern needs: FTS5's LIKE code (SQLite
+	 * 3.40) reads one byte past a pattern's terminator (valgrind) */
+	char *d = xcalloc(nd + 4, 1), *o = d;
 	*o++ = '%';
 	for (size_t i = 0; i < n; i++)
 		if (q[i] >= '0' && q[i] <= '9')
