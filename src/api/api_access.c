@@ -126,14 +126,11 @@ void api_session_create(struct http_request *r, void *app)
 void api_session_get(struct http_request *r, void *app)
 {
 	struct app *a = app;
-	const char *tok = http_cookie(r, HTTP_SESSION_COOKIE);
-	unsigned char h[32];
 	int64_t ws, member_id;
-	char csrf[64];
+	char csrf[HTTP_CSRF_MAX];
 	struct cairn_err err = CAIRN_ERR_INIT;
 	struct store_member m;
-	if (!tok || (app_key_hash(tok, h), store_session_get(a->st, h, clock_wall_ms(), &ws, &member_id, csrf, &err)) <
-			    0 ||
+	if (app_session_find(a, http_cookie(r, HTTP_SESSION_COOKIE), &ws, &member_id, csrf) < 0 ||
 	    store_member_get(a->st, member_id, &m, &err) < 0) {
 		http_errorf(r, CAIRN_EAUTH, "no_session", "", "You are not logged in (or the session ended); log in.");
 		return;

@@ -52,14 +52,20 @@ void app_keys_forget(struct app *a)
 	pthread_mutex_unlock(&a->key_lock);
 }
 
-int app_session(void *app, const char *token, int64_t *ws, char csrf[HTTP_CSRF_MAX])
+int app_session_find(struct app *a, const char *token, int64_t *ws, int64_t *member, char csrf[HTTP_CSRF_MAX])
 {
-	struct app *a = app;
+	if (!token)
+		return CAIRN_EAUTH;
 	unsigned char h[32];
-	int64_t member;
 	app_key_hash(token, h);
 	struct cairn_err err = CAIRN_ERR_INIT;
-	return store_session_get(a->st, h, clock_wall_ms(), ws, &member, csrf, &err) == 0 ? 0 : CAIRN_EAUTH;
+	return store_session_get(a->st, h, clock_wall_ms(), ws, member, csrf, &err) == 0 ? 0 : CAIRN_EAUTH;
+}
+
+int app_session(void *app, const char *token, int64_t *ws, char csrf[HTTP_CSRF_MAX])
+{
+	int64_t member;
+	return app_session_find(app, token, ws, &member, csrf);
 }
 
 int app_auth(void *app, const char *key, enum http_auth kind, int64_t *ws)

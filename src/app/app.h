@@ -52,6 +52,9 @@ char *app_password_new(void);
 char *app_token_new(size_t n);
 /* Forgets cached keys (after one is revoked). */
 void app_keys_forget(struct app *a);
+/* The live session of a cookie token (NULL: none): 0 with *ws, *member and
+ * its CSRF token, or CAIRN_EAUTH. Expiry is on the wall clock. */
+int app_session_find(struct app *a, const char *token, int64_t *ws, int64_t *member, char csrf[HTTP_CSRF_MAX]);
 /* http_session_fn for the server: the web app's session cookie. */
 int app_session(void *app, const char *token, int64_t *ws, char csrf[HTTP_CSRF_MAX]);
 /* http_auth_fn for the server. */
